@@ -1,0 +1,41 @@
+// One build script for both bundles: the CLI (dist/cli.js) and the extension (dist/extension.js, with
+// 'vscode' left to the host). `node esbuild.js --watch` rebuilds on change; --production minifies.
+const esbuild = require('esbuild');
+const { version } = require('./package.json');
+
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const shared = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  // ssh2's optional native helpers are not needed (it falls back to JS) and cannot be bundled.
+  external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
+  logLevel: 'warning',
+  define: { 'process.env.DOCKERCEPTION_VERSION': JSON.stringify(version) },
+};
+
+const builds = [
+  { ...shared, entryPoints: ['src/cli.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  { ...shared, entryPoints: ['src/extension.ts'], outfile: 'dist/extension.js', external: [...shared.external, 'vscode'] },
+];
+
+async function main() {
+  const fs = require('node:fs');
+  const present = builds.filter((b) => fs.existsSync(b.entryPoints[0]));
+  if (watch) {
+    for (const options of present) await (await esbuild.context(options)).watch();
+    return;
+  }
+  await Promise.all(present.map((options) => esbuild.build(options)));
+  fs.chmodSync('dist/cli.js', 0o755);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

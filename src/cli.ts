@@ -1,0 +1,184 @@
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  DockerceptionError,
+  buildPair,
+  connectEngine,
+  exitCodeFor,
+  findPairs,
+  messageOf,
+  pairAt,
+  parseSize,
+  sizeTable,
+  type ProgressEvent,
+} from './core';
+
+const USAGE = `Usage:
+  dockerception list [DIR] [--json]
+      Every Dockerfile / Dockerfile.run pair under DIR (default: the current folder).
+  dockerception build [DIR] [options]
+      Build the pair in DIR: the builder image, then its stdout tar as the runtime image's context.
+      --tag NAME              runtime image name (default: the folder's name); builder is NAME-builder
+      --build-arg K=V         build argument for both builds (repeatable)
+      --no-cache              build without the engine's cache
+      --timeout SECONDS       stop the builder container after this long
+      --max-runtime-size SIZE fail (and tag nothing) when the runtime image is larger, e.g. 10MB
+      --host URL              engine address (default: DOCKER_HOST, the docker context, the default socket)
+      --json                  one JSON object on stdout at the end; progress stays on stderr
+
+Exit codes: 0 ok, 1 build failed, 2 usage error or no pair, 3 engine unreachable, 130 cancelled.`;
+
+class UsageError extends Error {}
+
+function fail(error: unknown, json: boolean): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`dockerception: ${error.message}\n\n${USAGE}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'USAGE', message: error.message, phase: 'discover' } })}\n`);
+    return 2;
+  }
+  const known =
+    error instanceof DockerceptionError
+      ? error
+      : new DockerceptionError('RUNTIME_BUILD_FAILED', `Unexpected failure: ${messageOf(error)}. Please report it with the output above.`, 'tag');
+  if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: known.toJSON() })}\n`);
+  process.stderr.write(`\ndockerception: ${known.code}: ${known.message}\n`);
+  return exitCodeFor(known.code);
+}
+
+function progressPrinter(): (event: ProgressEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case 'phase':
+        process.stderr.write(`==> ${event.message}\n`);
+        break;
+      case 'step':
+        process.stderr.write(`[${event.role} ${event.step.index}/${event.step.total}] ${event.step.instruction}\n`);
+        break;
+      case 'log':
+        if (!/^ ---> |^Removing intermediate container/.test(event.line)) {
+          process.stderr.write(`${event.source === 'builder-stderr' ? '  builder| ' : '  '}${event.line}\n`);
+        }
+        break;
+    }
+  };
+}
+
+function parseBuildArgs(values: string[]): Record<string, string> {
+  const args: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    if (eq > 0) args[value.slice(0, eq)] = value.slice(eq + 1);
+    else if (eq < 0 && process.env[value] !== undefined) args[value] = process.env[value] ?? ''; // like docker: K alone takes $K
+    else throw new UsageError(`--build-arg takes KEY=VALUE, got '${value}'`);
+  }
+  return args;
+}
+
+async function list(dir: string, json: boolean): Promise<number> {
+  const pairs = await findPairs(dir);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ pairs })}\n`);
+  } else if (pairs.length === 0) {
+    process.stderr.write(`No pairs under ${path.resolve(dir)}: a pair is a folder with a 'Dockerfile' (builder) and a 'Dockerfile.run' (runtime).\n`);
+  } else {
+    const width = Math.max(...pairs.map((p) => p.name.length));
+    for (const pair of pairs) process.stdout.write(`${pair.name.padEnd(width)}  ${path.relative(process.cwd(), pair.dir) || '.'}\n`);
+  }
+  return 0;
+}
+
+async function build(dir: string, values: Record<string, unknown>, json: boolean): Promise<number> {
+  const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
+  if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout takes a number of seconds, got '${String(values.timeout)}'`);
+  const budget = values['max-runtime-size'] === undefined ? undefined : parseSize(String(values['max-runtime-size']));
+  if (values['max-runtime-size'] !== undefined && budget === undefined) {
+    throw new UsageError(`--max-runtime-size takes a size such as 10MB or 512KiB, got '${String(values['max-runtime-size'])}'`);
+  }
+  const buildArgs = parseBuildArgs((values['build-arg'] as string[] | undefined) ?? []);
+
+  const pair = await pairAt(dir);
+  const engine = await connectEngine({ host: values.host as string | undefined });
+
+  // Ctrl-C / SIGTERM cancel the run cleanly: the container is removed and nothing is tagged.
+  const abort = new AbortController();
+  const onSignal = () => {
+    process.stderr.write('\nCancelling: stopping the builder and removing its container...\n');
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await buildPair(engine, pair, {
+      tag: values.tag as string | undefined,
+      buildArgs,
+      noCache: Boolean(values['no-cache']),
+      builderTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+      maxRuntimeSize: budget,
+      signal: abort.signal,
+      onEvent: progressPrinter(),
+    });
+    if (json) {
+      process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else {
+      const source = result.context.dockerfileSource === 'pair' ? 'the pair\'s Dockerfile.run' : 'the builder\'s output';
+      process.stderr.write(`\nRuntime Dockerfile from ${source}; context ${result.context.entries} entries, ${result.context.bytes} bytes; ${(result.timings.totalMs / 1000).toFixed(1)} s in all.\n\n`);
+      process.stdout.write(`${sizeTable(result.builder, result.runtime)}\n`);
+    }
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let json = argv.includes('--json');
+  try {
+    const { values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean' },
+        tag: { type: 'string', short: 't' },
+        'build-arg': { type: 'string', multiple: true },
+        'no-cache': { type: 'boolean' },
+        timeout: { type: 'string' },
+        'max-runtime-size': { type: 'string' },
+        host: { type: 'string', short: 'H' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
+      },
+    });
+    json = Boolean(values.json);
+    if (values.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    }
+    if (values.version) {
+      process.stdout.write(`${process.env.DOCKERCEPTION_VERSION ?? 'dev'}\n`);
+      return 0;
+    }
+    const [command, dir = '.', ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
+    if (command === 'list') return await list(dir, json);
+    if (command === 'build') return await build(dir, values, json);
+    throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
+  } catch (error) {
+    if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      return fail(new UsageError(error.message), json);
+    }
+    return fail(error, json);
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`dockerception: ${messageOf(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

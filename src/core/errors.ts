@@ -1,0 +1,58 @@
+/** Every failure a user can meet carries one of these codes, the phase it happened in, and a message
+ * that says what happened and what to do. The CLI maps codes to exit codes; the extension shows the
+ * message as is. */
+export type ErrorCode =
+  | 'BUILDER_BUILD_FAILED'
+  | 'BUILDER_EXIT'
+  | 'NOT_A_TAR'
+  | 'TRUNCATED_TAR'
+  | 'UNSAFE_PATH'
+  | 'TRAILING_DATA'
+  | 'RUNTIME_BUILD_FAILED'
+  | 'TIMEOUT'
+  | 'CANCELLED'
+  | 'ENGINE_UNREACHABLE'
+  | 'NO_PAIR'
+  | 'SIZE_BUDGET';
+
+export type Phase = 'connect' | 'discover' | 'builder-build' | 'builder-run' | 'runtime-build' | 'tag' | 'inspect';
+
+export class DockerceptionError extends Error {
+  override readonly name = 'DockerceptionError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly phase: Phase,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  toJSON(): { code: ErrorCode; message: string; phase: Phase } {
+    return { code: this.code, message: this.message, phase: this.phase };
+  }
+}
+
+export function isDockerceptionError(value: unknown): value is DockerceptionError {
+  return value instanceof DockerceptionError;
+}
+
+/** Exit codes of the CLI: 0 ok, 1 build failed, 2 usage or no pair, 3 engine unreachable, 130 cancelled. */
+export function exitCodeFor(code: ErrorCode): number {
+  switch (code) {
+    case 'NO_PAIR':
+      return 2;
+    case 'ENGINE_UNREACHABLE':
+      return 3;
+    case 'CANCELLED':
+      return 130;
+    default:
+      return 1;
+  }
+}
+
+/** The message of anything thrown, for wrapping engine errors into our own. */
+export function messageOf(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,9 @@
+// The core the CLI and the extension share. Plain Node: nothing here may import 'vscode'.
+export * from './errors';
+export * from './pairs';
+export * from './engine';
+export * from './context';
+export * from './tar-gate';
+export * from './image-build';
+export * from './pipeline';
+export * from './sizes';
