@@ -24,6 +24,8 @@ export interface ImageBuildOptions {
 }
 
 const STEP = /^Step (\d+)\/(\d+) : (.*)$/;
+/** The legacy builder's bookkeeping lines: not worth showing as a build's last output. */
+const NOISE = /^ ---> |^Removing intermediate container |^Successfully (built|tagged) /;
 const KEPT_LINES = 12;
 
 /** Engine errors that mean the connection broke, not that the build failed. */
@@ -101,8 +103,10 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
           options.onStep?.(step);
           continue;
         }
-        recent.push(line);
-        if (recent.length > KEPT_LINES) recent.shift();
+        if (!NOISE.test(line)) {
+          recent.push(line);
+          if (recent.length > KEPT_LINES) recent.shift();
+        }
         options.onLine?.(line);
       }
     }

@@ -78,7 +78,15 @@ export class TarGate extends Transform {
   private readonly innerZeroRuns: Array<[number, number]> = [];
   /** Offsets where an entry's data (with padding) ends: where the next header or the end would start. */
   private readonly boundaries: number[] = [0];
+  /** Data ranges [start, end) of the entries parsed so far, in order; end includes the padding. */
+  private readonly entryData: Array<[number, number]> = [];
+  /** Offset of the next byte passOn receives; the held zero run starts at runStart. */
+  private passed = 0;
+  private runStart = 0;
+  private hold: { from: number; end: number; restart: number; chunks: Buffer[] } | undefined;
   private entries = 0;
+  /** Headers parsed, the root './' entry included: 0 means nothing looked like a tar at all. */
+  private headers = 0;
   private hasDockerfile = false;
   private failed = false;
   private flushing = false;
@@ -98,11 +106,14 @@ export class TarGate extends Transform {
     });
   }
 
-  private onEntry(header: tar.Header, stream: { on(event: 'end', fn: () => void): unknown; resume(): unknown }, next: () => void): void {
+  private onEntry(header: tar.Header, stream: { on(event: 'end' | 'error', fn: () => void): unknown; resume(): unknown }, next: () => void): void {
     const dataStart = (header as tar.Header & { byteOffset: number }).byteOffset;
     const carriesData = (header.size ?? 0) > 0 && header.type !== 'directory';
-    this.boundaries.push(dataStart + (carriesData ? Math.ceil((header.size ?? 0) / BLOCK) * BLOCK : 0));
+    const dataEnd = dataStart + (carriesData ? Math.ceil((header.size ?? 0) / BLOCK) * BLOCK : 0);
+    this.boundaries.push(dataEnd);
+    this.entryData.push([dataStart, dataEnd]);
     const name = normaliseEntryName(header.name);
+    this.headers++;
     if (name !== '') this.entries++;
     if ((name === 'Dockerfile' || name === 'dockerfile') && (header.type === 'file' || header.type === 'contiguous-file')) {
       this.hasDockerfile = true;
@@ -118,7 +129,10 @@ export class TarGate extends Transform {
         ),
       );
     }
+    this.recheckHold();
     stream.on('end', () => next());
+    // A cut-off entry errors here as well as on the extract; the extract's error is the one we report.
+    stream.on('error', () => undefined);
     stream.resume();
   }
 
@@ -157,18 +171,75 @@ export class TarGate extends Transform {
     if (runEnd - runStart >= END_OF_ARCHIVE) this.innerZeroRuns.push([runStart, runEnd]);
   }
 
-  /** Passes bytes on but keeps the trailing zeros back (as a count) until more data or the verdict. */
+  /**
+   * Passes bytes on, except two things. The trailing zeros are kept back (as a count) until more data or
+   * the verdict. And a run of ≥ 1 KiB of zeros followed by more data is passed on only once the entries
+   * parsed so far show it lies inside a file's data: otherwise it may be an end-of-archive marker with
+   * something after it, and the engine, on seeing the marker, would stop reading the tar and build from it.
+   * Such a run and what follows are queued until an entry shows it is data, or the checks fail.
+   */
   private passOn(chunk: Buffer): void {
+    const start = this.passed;
+    this.passed += chunk.length;
+    if (this.hold) {
+      this.hold.chunks.push(chunk);
+      return;
+    }
     if (isAllZero(chunk)) {
+      if (this.heldZeros === 0) this.runStart = start;
       this.heldZeros += chunk.length;
+      // Bound what is held. (A > 8 MiB run of zeros at the very end is then partly passed on early.)
       if (this.heldZeros > MAX_HELD_ZEROS) this.pushZeros(this.heldZeros - END_OF_ARCHIVE);
       return;
     }
+    let first = 0;
+    while (chunk[first] === 0) first++;
+    const runStart = this.heldZeros > 0 ? this.runStart : start;
+    if (this.heldZeros + first >= END_OF_ARCHIVE && !this.runIsData(runStart, start + first)) {
+      this.hold = { from: runStart, end: start + first, restart: start, chunks: [chunk] };
+      return;
+    }
+    this.pushZeros(this.heldZeros);
+    for (let from = first; ; ) {
+      const at = chunk.indexOf(ZERO_WINDOW, from);
+      if (at < 0) break;
+      let end = at + END_OF_ARCHIVE;
+      while (end < chunk.length && chunk[end] === 0) end++;
+      if (end === chunk.length) break; // the tail: held below
+      if (!this.runIsData(start + at, start + end)) {
+        this.pushBytes(chunk.subarray(0, at));
+        this.hold = { from: start + at, end: start + end, restart: start + at, chunks: [chunk.subarray(at)] };
+        return;
+      }
+      from = end;
+    }
     let last = chunk.length - 1;
     while (chunk[last] === 0) last--;
-    this.pushZeros(this.heldZeros);
     this.pushBytes(chunk.subarray(0, last + 1));
     this.heldZeros = chunk.length - last - 1;
+    this.runStart = start + last + 1;
+  }
+
+  /** Whether the zero run [start, end) lies in an entry's data, with < 1 KiB of it past the data's end. */
+  private runIsData(start: number, end: number): boolean {
+    for (let i = this.entryData.length - 1; i >= 0; i--) {
+      const [dataStart, dataEnd] = this.entryData[i];
+      if (dataStart <= start) return start < dataEnd && end < dataEnd + END_OF_ARCHIVE;
+    }
+    return false;
+  }
+
+  /** With a run on hold: pass it on once an entry shows it is data; fail once the tar went on past it. */
+  private recheckHold(): void {
+    const hold = this.hold;
+    if (!hold) return;
+    if (this.runIsData(hold.from, hold.end)) {
+      this.hold = undefined;
+      this.passed = hold.restart;
+      for (const chunk of hold.chunks) this.passOn(chunk);
+    } else if (this.entryData.some(([dataStart]) => dataStart > hold.end)) {
+      this.fail(this.trailingDataError(hold.from));
+    }
   }
 
   private pushBytes(bytes: Buffer): void {
@@ -203,6 +274,7 @@ export class TarGate extends Transform {
     const eoa = this.endOfArchive();
     if (eoa !== undefined && this.lastNonZero >= eoa) return this.trailingDataError(eoa);
     if (this.offset === 0) return notATar('The builder wrote nothing to stdout.');
+    if (this.headers === 0) return notATar(`Its first ${Math.min(this.offset, 512)} bytes are not a tar header (${err.message}).`);
     if (/unexpected end of data/i.test(err.message)) {
       return new DockerceptionError(
         'TRUNCATED_TAR',
@@ -211,7 +283,6 @@ export class TarGate extends Transform {
         'builder-run',
       );
     }
-    if (this.entries === 0) return notATar(`It does not start with a tar header (${err.message}).`);
     return notATar(`After ${this.entries} good entries, the next tar header is invalid (${err.message}).`);
   }
 
@@ -246,6 +317,7 @@ export class TarGate extends Transform {
 
   private async decide(): Promise<DockerceptionError | undefined> {
     const parseError = await this.extractDone;
+    this.recheckHold();
     // The builder's exit status outranks what its output looks like: a tar cut off because the
     // builder failed is reported as the builder's failure.
     const exitError = await this.options.exitVerdict();
@@ -261,7 +333,7 @@ export class TarGate extends Transform {
         'builder-run',
       );
     }
-    if (this.lastNonZero >= eoa) return this.trailingDataError(eoa);
+    if (this.lastNonZero >= eoa || this.hold) return this.trailingDataError(eoa);
     if (this.hasDockerfile) {
       this.pushZeros(this.heldZeros);
     } else {

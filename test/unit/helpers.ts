@@ -1,0 +1,137 @@
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as tar from 'tar-stream';
+import { LABEL_RUN, connectEngine, type Engine } from '../../src/core';
+
+export const ROOT = path.resolve(__dirname, '../../..');
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+export const BUSYBOX = 'busybox:1.36';
+
+const run = promisify(execFile);
+
+let engine: Promise<Engine> | undefined;
+export function testEngine(): Promise<Engine> {
+  engine ??= connectEngine();
+  return engine;
+}
+
+/** A fresh folder holding the given files (paths relative, contents as text or bytes). */
+export function makeDir(files: Record<string, string | Buffer>, prefix = 'dc-test-'): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const [name, content] of Object.entries(files)) {
+    const file = path.join(dir, name);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, content);
+  }
+  return dir;
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * A pair whose builder is busybox running `script` (sh) with the files in `payload` beside it; the
+ * builder's stdout is whatever the script writes. The runtime Dockerfile.run defaults to a scratch image
+ * that copies `hello.txt`.
+ */
+export function makeBuilderPair(
+  script: string,
+  options: { payload?: Record<string, string | Buffer>; runtime?: string; builder?: string; name?: string } = {},
+): string {
+  const files: Record<string, string | Buffer> = {
+    Dockerfile: options.builder ?? `FROM ${BUSYBOX}\nCOPY payload /payload\nCMD ["sh", "/payload/run.sh"]\n`,
+    'Dockerfile.run': options.runtime ?? 'FROM scratch\nCOPY hello.txt /hello.txt\n',
+    'payload/run.sh': script,
+  };
+  for (const [name, content] of Object.entries(options.payload ?? {})) files[`payload/${name}`] = content;
+  const parent = makeDir({});
+  const dir = path.join(parent, options.name ?? `pair-${Math.random().toString(36).slice(2, 8)}`);
+  mkdirSync(dir);
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+export interface TarEntry {
+  name: string;
+  content?: string | Buffer;
+  type?: tar.Header['type'];
+  linkname?: string;
+}
+
+/** A tar made with tar-stream (end-of-archive blocks included), for builders that `cat` it. */
+export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const entry of entries) {
+    const content = entry.content === undefined ? undefined : Buffer.from(entry.content);
+    pack.entry(
+      { name: entry.name, type: entry.type ?? 'file', linkname: entry.linkname, size: content?.length ?? 0, mode: 0o644 },
+      content ?? Buffer.alloc(0),
+    );
+  }
+  pack.finalize();
+  const parts: Buffer[] = [];
+  for await (const part of pack) parts.push(part as Buffer);
+  return Buffer.concat(parts);
+}
+
+/** The docker CLI, with the legacy builder (the engine here has no BuildKit, and that is what we compare with). */
+export async function docker(...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
+  return stdout;
+}
+
+/** Builder containers that exist now (ours carry LABEL_RUN). */
+export async function leftoverContainers(): Promise<string[]> {
+  const out = await docker('ps', '-aq', '--filter', `label=${LABEL_RUN}`);
+  return out.split('\n').filter(Boolean);
+}
+
+export async function imageExists(ref: string): Promise<boolean> {
+  try {
+    await docker('image', 'inspect', ref);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function removeImages(...refs: string[]): Promise<void> {
+  for (const ref of refs) await docker('rmi', '-f', ref).catch(() => undefined);
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the bundled CLI; onStderr sees progress as it arrives (to act mid-run, e.g. send SIGINT). */
+export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd ?? ROOT });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+      options.onStderr?.(stderr, child);
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+/** The one JSON object the CLI prints on stdout in --json mode. */
+export function jsonOf(result: CliResult): any {
+  const lines = result.stdout.trim().split('\n');
+  if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got ${lines.length}:\n${result.stdout}\nstderr:\n${result.stderr}`);
+  return JSON.parse(lines[0]);
+}

@@ -1,0 +1,96 @@
+// Pair discovery on real folders, and how the engine address is chosen (docker CLI order).
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { DockerceptionError, connectEngine, dockerOptions, findPairs, imageNameFor, pairAt, resolveEngine } from '../../src/core';
+import { makeDir, removeDir } from './helpers';
+
+describe('pairs', () => {
+  const root = makeDir({
+    'App One/Dockerfile': 'FROM x',
+    'App One/Dockerfile.run': 'FROM y',
+    'nested/deep/svc/Dockerfile': 'FROM x',
+    'nested/deep/svc/Dockerfile.run': 'FROM y',
+    'only-builder/Dockerfile': 'FROM x',
+    'only-runtime/Dockerfile.run': 'FROM y',
+    'node_modules/pkg/Dockerfile': 'FROM x',
+    'node_modules/pkg/Dockerfile.run': 'FROM y',
+    '.git/x/Dockerfile': 'FROM x',
+    '.git/x/Dockerfile.run': 'FROM y',
+  });
+  after(() => removeDir(root));
+
+  it('finds every folder with both files, skipping vendored folders', async () => {
+    const pairs = await findPairs(root);
+    assert.deepEqual(
+      pairs.map((p) => path.relative(root, p.dir)),
+      ['App One', 'nested/deep/svc'],
+    );
+    assert.deepEqual(pairs[0], {
+      name: 'app-one',
+      dir: path.join(root, 'App One'),
+      builderDockerfile: path.join(root, 'App One', 'Dockerfile'),
+      runtimeDockerfile: path.join(root, 'App One', 'Dockerfile.run'),
+    });
+  });
+
+  it('says which file is missing when a folder is not a pair', async () => {
+    await assert.rejects(pairAt(path.join(root, 'only-builder')), (error: DockerceptionError) => {
+      assert.equal(error.code, 'NO_PAIR');
+      assert.match(error.message, /Dockerfile\.run is missing/);
+      return true;
+    });
+  });
+
+  it('makes folder names into valid image names', () => {
+    assert.equal(imageNameFor('Hello_World'), 'hello_world');
+    assert.equal(imageNameFor('My App (v2)!'), 'my-app-v2');
+    assert.equal(imageNameFor('--x--'), 'x');
+    assert.equal(imageNameFor('___'), 'app');
+  });
+});
+
+describe('engine address', () => {
+  it('prefers --host, then DOCKER_HOST, then the current context, then the default socket', () => {
+    const home = makeDir({});
+    const id = createHash('sha256').update('remote').digest('hex');
+    const ctx = makeDir({
+      'config.json': JSON.stringify({ currentContext: 'remote' }),
+      [`contexts/meta/${id}/meta.json`]: JSON.stringify({ Name: 'remote', Endpoints: { docker: { Host: 'tcp://10.1.2.3:2375' } } }),
+    });
+    try {
+      assert.deepEqual(resolveEngine({ host: 'unix:///x.sock', env: { DOCKER_HOST: 'tcp://a:1' } }), { url: 'unix:///x.sock', source: 'flag' });
+      assert.equal(resolveEngine({ env: { DOCKER_HOST: 'tcp://a:1', DOCKER_CONFIG: ctx } }).source, 'DOCKER_HOST');
+      assert.deepEqual(resolveEngine({ env: { DOCKER_CONFIG: ctx } }), { url: 'tcp://10.1.2.3:2375', source: 'context remote', tlsDir: undefined });
+      assert.equal(resolveEngine({ env: { DOCKER_CONFIG: ctx, DOCKER_CONTEXT: 'default' } }).source, 'default');
+      assert.deepEqual(resolveEngine({ env: {}, homeDir: home }), { url: 'unix:///var/run/docker.sock', source: 'default' });
+    } finally {
+      removeDir(home);
+      removeDir(ctx);
+    }
+  });
+
+  it('maps addresses to dockerode options without letting DOCKER_HOST leak underneath', () => {
+    assert.equal(dockerOptions({ url: 'unix:///run/d.sock', source: 'flag' }).socketPath, '/run/d.sock');
+    const tcp = dockerOptions({ url: 'tcp://127.0.0.1:2375', source: 'flag' });
+    assert.deepEqual([tcp.protocol, tcp.host, tcp.port], ['http', '127.0.0.1', '2375']);
+    const ssh = dockerOptions({ url: 'ssh://me@build-host', source: 'flag' });
+    assert.deepEqual([ssh.protocol, ssh.host, ssh.username], ['ssh', 'build-host', 'me']);
+    assert.throws(() => dockerOptions({ url: 'ftp://x', source: 'flag' }), /not unix:\/\/, tcp:\/\/ or ssh:\/\//);
+  });
+
+  it('names the address tried and how to fix it when nothing answers', async () => {
+    await assert.rejects(connectEngine({ host: 'unix:///nonexistent/docker.sock' }), (error: DockerceptionError) => {
+      assert.equal(error.code, 'ENGINE_UNREACHABLE');
+      assert.match(error.message, /unix:\/\/\/nonexistent\/docker\.sock/);
+      assert.match(error.message, /start Docker/);
+      return true;
+    });
+  });
+
+  it('connects to the real engine on this machine', async () => {
+    const engine = await connectEngine();
+    assert.match(engine.version.api, /^1\.\d+$/);
+  });
+});

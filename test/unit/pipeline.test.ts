@@ -1,0 +1,272 @@
+// The whole pipeline against the real engine, through the CLI users run: the examples, every error code
+// with a builder that provokes it, cancelling, and what is left behind (nothing).
+import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { buildPair, DockerceptionError, pairAt } from '../../src/core';
+import {
+  BUSYBOX,
+  ROOT,
+  docker,
+  imageExists,
+  jsonOf,
+  leftoverContainers,
+  makeBuilderPair,
+  makeDir,
+  makeTar,
+  removeDir,
+  removeImages,
+  runCli,
+  testEngine,
+} from './helpers';
+
+const ENGINE_TMP = '/var/lib/docker/tmp';
+function engineTempDirs(): string[] {
+  try {
+    return readdirSync(ENGINE_TMP).filter((name) => name.startsWith('docker-builder'));
+  } catch {
+    return []; // not root, or another data root: nothing we can count
+  }
+}
+
+describe('examples through the CLI', () => {
+  after(() => removeImages('dc-test-hello-go', 'dc-test-hello-go-builder', 'dc-test-hello-c', 'dc-test-hello-c-builder'));
+
+  it('hello-go: the seed example with a scratch runtime under 7 MB, sizes side by side', async () => {
+    const result = await runCli(['build', 'examples/hello-go', '--tag', 'dc-test-hello-go', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const out = jsonOf(result);
+    assert.equal(out.ok, true);
+    assert.equal(out.runtime.tag, 'dc-test-hello-go');
+    assert.equal(out.builder.tag, 'dc-test-hello-go-builder:latest');
+    assert.ok(out.runtime.size > 1_000_000 && out.runtime.size <= 7_000_000, `runtime ${out.runtime.size} bytes`);
+    assert.ok(out.builder.size > 100 * out.runtime.size, `builder ${out.builder.size} vs runtime ${out.runtime.size}`);
+    assert.equal(out.context.dockerfileSource, 'builder-output');
+    assert.equal(out.context.entries, 2);
+    for (const key of ['builderBuildMs', 'builderRunMs', 'runtimeBuildMs', 'totalMs']) assert.equal(typeof out.timings[key], 'number', key);
+    const inspect = JSON.parse(await docker('image', 'inspect', 'dc-test-hello-go'))[0];
+    assert.equal(inspect.Id, out.runtime.id);
+    assert.deepEqual(Object.keys(inspect.Config.ExposedPorts), ['8001/tcp']);
+    assert.match(result.stderr, /\[builder \d+\/\d+\] RUN .*go build/);
+    assert.match(result.stderr, /\[runtime 2\/\d+\] COPY app \/app/);
+  });
+
+  it('hello-c: a builder that writes only the binary gets the pair Dockerfile.run; the image runs', async () => {
+    const result = await runCli(['build', 'examples/hello-c', '--tag', 'dc-test-hello-c']);
+    assert.equal(result.code, 0, result.stderr);
+    // Human mode: the side-by-side table on stdout, progress on stderr.
+    assert.match(result.stdout, /^\s+builder\s+runtime\s+saved$/m);
+    assert.match(result.stdout, /^image\s+dc-test-hello-c-builder:latest\s+dc-test-hello-c$/m);
+    assert.match(result.stdout, /^size\s+\d[\d.]* MB\s+\d[\d.]* kB\s+99\.\d%$/m);
+    assert.match(result.stderr, /Runtime Dockerfile from the pair's Dockerfile\.run/);
+    assert.equal((await docker('run', '--rm', 'dc-test-hello-c')).trim(), 'Hello from a Dockerception runtime image built with gcc.');
+  });
+});
+
+describe('every error code, provoked for real', () => {
+  const goodTar = makeTar([{ name: 'hello.txt', content: 'hello\n' }]);
+  const dirs: string[] = [];
+  let tempBefore: string[] = [];
+  before(() => {
+    tempBefore = engineTempDirs();
+  });
+  after(() => {
+    for (const dir of dirs) removeDir(path.dirname(dir));
+  });
+
+  interface Case {
+    code: string;
+    exit: number;
+    message: RegExp;
+    pair: () => Promise<string>;
+    args?: string[];
+  }
+  const cases: Case[] = [
+    {
+      code: 'BUILDER_BUILD_FAILED',
+      exit: 1,
+      message: /builder image failed to build at step 2\/\d+ \(RUN echo compiling && exit 3\).*returned a non-zero code: 3[\s\S]*Last output:\n  compiling/,
+      pair: async () => makeBuilderPair('', { builder: `FROM ${BUSYBOX}\nRUN echo compiling && exit 3\n` }),
+    },
+    {
+      code: 'BUILDER_EXIT',
+      exit: 1,
+      message: /exited with code 7[\s\S]*compile error: boom/,
+      pair: async () => makeBuilderPair('cat /payload/good.tar; echo "compile error: boom" >&2; exit 7\n', { payload: { 'good.tar': await goodTar } }),
+    },
+    {
+      code: 'NOT_A_TAR',
+      exit: 1,
+      message: /stdout is not a tar archive/,
+      pair: async () => makeBuilderPair('echo "this is not a tar"\n'),
+    },
+    {
+      code: 'TRUNCATED_TAR',
+      exit: 1,
+      message: /middle of an entry/,
+      pair: async () => makeBuilderPair('mkdir -p /o && head -c 5000 /dev/urandom > /o/hello.txt && tar -cf - -C /o . | head -c 3000\n'),
+    },
+    {
+      code: 'UNSAFE_PATH',
+      exit: 1,
+      message: /path with '\.\.' '\.\.\/escape'/,
+      pair: async () =>
+        makeBuilderPair('cat /payload/evil.tar\n', { payload: { 'evil.tar': await makeTar([{ name: 'hello.txt', content: 'x' }, { name: '../escape', content: 'x' }]) } }),
+    },
+    {
+      code: 'TRAILING_DATA',
+      exit: 1,
+      message: /bytes after the end of its tar/,
+      pair: async () => makeBuilderPair('cat /payload/good.tar; echo "build finished"\n', { payload: { 'good.tar': await goodTar } }),
+    },
+    {
+      code: 'RUNTIME_BUILD_FAILED',
+      exit: 1,
+      message: /runtime image failed to build at step 2\/\d+ \(RUN exit 4\)/,
+      pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar }, runtime: `FROM ${BUSYBOX}\nRUN exit 4\n` }),
+    },
+    {
+      code: 'TIMEOUT',
+      exit: 1,
+      message: /longer than the 2 s timeout/,
+      pair: async () => makeBuilderPair('echo working >&2; sleep 300\n'),
+      args: ['--timeout', '2'],
+    },
+    {
+      code: 'SIZE_BUDGET',
+      exit: 1,
+      message: /over the budget of 1 B; it was not tagged/,
+      pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } }),
+      args: ['--max-runtime-size', '1B'],
+    },
+    {
+      code: 'ENGINE_UNREACHABLE',
+      exit: 3,
+      message: /Cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock/,
+      pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } }),
+      args: ['--host', 'unix:///nonexistent/docker.sock'],
+    },
+    {
+      code: 'NO_PAIR',
+      exit: 2,
+      message: /Dockerfile\.run is missing/,
+      pair: async () => path.join(makeDir({ 'x/Dockerfile': 'FROM scratch\n' }), 'x'),
+    },
+  ];
+
+  for (const testCase of cases) {
+    it(`${testCase.code}: exit ${testCase.exit}, a message that says what to do, nothing tagged, nothing left`, async () => {
+      const dir = await testCase.pair();
+      dirs.push(dir);
+      const tag = `dc-t-${testCase.code.toLowerCase().replace(/_/g, '-')}`;
+      await removeImages(tag); // a tag left by an earlier, interrupted run must not pass for ours
+      const result = await runCli(['build', dir, '--tag', tag, '--json', ...(testCase.args ?? [])]);
+      const out = jsonOf(result);
+      assert.equal(out.ok, false, result.stderr);
+      assert.equal(out.error.code, testCase.code, out.error.message);
+      assert.match(out.error.message, testCase.message);
+      assert.equal(result.code, testCase.exit);
+      assert.match(result.stderr, new RegExp(`dockerception: ${testCase.code}: `));
+      assert.equal(await imageExists(tag), false, `${tag} must not be tagged`);
+      assert.deepEqual(await leftoverContainers(), []);
+      await removeImages(`${tag}-builder`);
+    });
+  }
+
+  it('leaks no engine temp dirs, and the next build succeeds', async () => {
+    assert.deepEqual(engineTempDirs().filter((d) => !tempBefore.includes(d)), []);
+    const dir = makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } });
+    dirs.push(dir);
+    const result = await runCli(['build', dir, '--tag', 'dc-t-after', '--json']);
+    assert.equal(jsonOf(result).ok, true, result.stderr);
+    assert.equal(await imageExists('dc-t-after'), true);
+    await removeImages('dc-t-after', 'dc-t-after-builder');
+  });
+});
+
+describe('cancelling', () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs) removeDir(path.dirname(dir));
+  });
+
+  it('SIGINT during the builder run: exit 130, CANCELLED, container removed, nothing tagged', async () => {
+    const dir = makeBuilderPair('echo started >&2; sleep 300\n');
+    dirs.push(dir);
+    const started = Date.now();
+    let sent = false;
+    const result = await runCli(['build', dir, '--tag', 'dc-t-sigint', '--json'], {
+      onStderr: (text, child) => {
+        if (!sent && text.includes('builder| started')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.ok(sent, `never saw the builder start:\n${result.stderr}`);
+    assert.equal(result.code, 130, result.stderr);
+    assert.equal(jsonOf(result).error.code, 'CANCELLED');
+    assert.ok(Date.now() - started < 60_000);
+    assert.equal(await imageExists('dc-t-sigint'), false);
+    assert.deepEqual(await leftoverContainers(), []);
+    await removeImages('dc-t-sigint-builder');
+  });
+
+  it('an AbortSignal (the extension\'s Cancel) in each phase rejects with CANCELLED and leaves nothing', async () => {
+    const engine = await testEngine();
+    const phases: Array<['builder-build' | 'builder-run' | 'runtime-build', string, string]> = [
+      ['builder-build', `FROM ${BUSYBOX}\nRUN sleep 300\n`, 'FROM scratch\n'],
+      ['builder-run', `FROM ${BUSYBOX}\nCMD ["sleep", "300"]\n`, 'FROM scratch\n'],
+      ['runtime-build', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, `FROM ${BUSYBOX}\nRUN sleep 300\n`],
+    ];
+    for (const [phase, builder, runtime] of phases) {
+      const dir = makeBuilderPair('', { builder, runtime });
+      dirs.push(dir);
+      const abort = new AbortController();
+      const tag = `dc-t-abort-${phase}`;
+      const run = buildPair(engine, await pairAt(dir), {
+        tag,
+        signal: abort.signal,
+        onEvent: (event) => {
+          // Cancel once the phase is under way (for the runtime build: once its RUN step started).
+          const underWay =
+            (phase === 'builder-build' && event.type === 'step' && event.role === 'builder' && event.step.instruction.startsWith('RUN')) ||
+            (phase === 'builder-run' && event.type === 'phase' && event.phase === 'builder-run') ||
+            (phase === 'runtime-build' && event.type === 'step' && event.role === 'runtime' && event.step.instruction.startsWith('RUN'));
+          if (underWay) setTimeout(() => abort.abort(), 300);
+        },
+      });
+      await assert.rejects(run, (error: DockerceptionError) => {
+        assert.equal(error.code, 'CANCELLED', `${phase}: ${error.message}`);
+        assert.equal(error.phase, phase);
+        return true;
+      });
+      assert.equal(await imageExists(tag), false);
+      assert.deepEqual(await leftoverContainers(), [], phase);
+      await removeImages(`${tag}-builder`);
+    }
+  });
+});
+
+describe('list', () => {
+  it('lists the examples as JSON', async () => {
+    const result = await runCli(['list', 'examples', '--json']);
+    assert.equal(result.code, 0);
+    const { pairs } = jsonOf(result);
+    assert.deepEqual(
+      pairs.map((p: { name: string }) => p.name),
+      ['hello-c', 'hello-go'],
+    );
+    assert.equal(pairs[1].dir, path.join(ROOT, 'examples', 'hello-go'));
+    assert.deepEqual(Object.keys(pairs[0]).sort(), ['builderDockerfile', 'dir', 'name', 'runtimeDockerfile']);
+  });
+
+  it('rejects unknown commands and options with exit 2 and the usage', async () => {
+    for (const args of [['frobnicate'], ['build', '--bogus'], ['build', '.', '--timeout', 'soon']]) {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, args.join(' '));
+      assert.match(result.stderr, /Usage:/);
+    }
+  });
+});
