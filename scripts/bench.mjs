@@ -1,0 +1,194 @@
+#!/usr/bin/env node
+// Benchmarks, printed and written to bench/results/ (JSON + Markdown). Numbers, never assertions.
+//
+//   npm run bench                 all sections, 5 repetitions each
+//   BENCH_REPS=3 npm run bench    fewer repetitions
+//   npm run bench -- pipeline big discovery activation   only these sections
+//
+// 1. pipeline: examples/hello-go through our CLI against the seed's one-liner, the seed's temp-dir
+//    script and an equivalent multi-stage Dockerfile, on the same engine: warm (cached) and cold (no cache).
+// 2. big: a builder that emits a 1 GiB tar, through our CLI against a raw `docker run | docker build -`
+//    pipe: wall time, throughput, and peak RSS of our process against an idle CLI.
+// 3. discovery: `dockerception list` on a generated 20 000-file workspace.
+// 4. activation: the extension's activation time inside code-server, bundle and .vsix sizes (when built).
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const cli = path.join(root, 'dist', 'cli.js');
+const reps = Number(process.env.BENCH_REPS ?? 5);
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const sections = wanted.length > 0 ? wanted : ['pipeline', 'big', 'discovery', 'activation'];
+const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
+const env = { ...process.env, DOCKER_BUILDKIT: '0' };
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+/** Runs a shell command, returns wall seconds and (with GNU time) the peak RSS of the top process in KiB. */
+function timed(command, { measureRss = false } = {}) {
+  const args = measureRss ? ['-f', '%M', 'bash', '-o', 'pipefail', '-c', command] : ['-o', 'pipefail', '-c', command];
+  const started = process.hrtime.bigint();
+  const run = spawnSync(measureRss ? '/usr/bin/time' : 'bash', args, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (run.status !== 0) throw new Error(`failed (${run.status}): ${command}\n${run.stderr.slice(-2000)}`);
+  const rssKiB = measureRss ? Number(run.stderr.trim().split('\n').pop()) : undefined;
+  return { seconds, rssKiB };
+}
+
+function series(label, command, options = {}) {
+  const runs = [];
+  for (let i = 0; i < reps; i++) runs.push(timed(typeof command === 'function' ? command(i) : command, options));
+  const seconds = runs.map((r) => r.seconds);
+  const row = { label, median: round(median(seconds)), min: round(Math.min(...seconds)), max: round(Math.max(...seconds)), runs: seconds.map((s) => round(s)) };
+  if (options.measureRss) row.peakRssMiB = round(Math.max(...runs.map((r) => r.rssKiB)) / 1024, 1);
+  console.log(`  ${label.padEnd(44)} median ${row.median.toFixed(2)} s  (min ${row.min.toFixed(2)}, max ${row.max.toFixed(2)})${row.peakRssMiB ? `  peak RSS ${row.peakRssMiB} MiB` : ''}`);
+  return row;
+}
+
+const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+const rmi = (...refs) => spawnSync('docker', ['rmi', '-f', ...refs], { stdio: 'ignore' });
+
+function pipelineSection() {
+  console.log('\n1. pipeline on examples/hello-go (same engine, same pair)');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-'));
+  const pair = path.join(dir, 'hello-go');
+  cpSync(path.join(root, 'examples', 'hello-go'), pair, { recursive: true });
+  // The multi-stage equivalent: the builder's steps, then the runtime's, in one Dockerfile.
+  writeFileSync(
+    path.join(pair, 'Dockerfile.multistage'),
+    `ARG GO_IMAGE=golang:1.19\nFROM \${GO_IMAGE} AS build\nWORKDIR /src\nCOPY go.mod main.go ./\nRUN mkdir -p /out && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/app .\n\nFROM scratch\nCOPY --from=build /out/app /app\nEXPOSE 8001\nENTRYPOINT ["/app"]\n`,
+  );
+  const seedScript = `set -e; cd ${q(pair)}; B=$(mktemp -d /tmp/dockerception-bench.XXXXXX); docker build -q -t bseed2-builder . >/dev/null; docker run --rm bseed2-builder > $B/ctx.tar; tar -C $B -xf $B/ctx.tar; docker build -q -t bseed2 $B >/dev/null; rm -r $B`;
+  const methods = {
+    dockerception: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdc ${nc} >/dev/null 2>&1`,
+    'seed one-liner': (nc) => `cd ${q(pair)} && docker build -q ${nc} -t bseed-builder . >/dev/null && docker run --rm bseed-builder | docker build -q ${nc} -t bseed - >/dev/null`,
+    'seed temp-dir script': (nc) => (nc ? seedScript.replace(/docker build -q/g, 'docker build -q --no-cache') : seedScript),
+    'multi-stage Dockerfile': (nc) => `cd ${q(pair)} && docker build -q ${nc} -f Dockerfile.multistage -t bms . >/dev/null`,
+  };
+  const out = { warm: [], cold: [] };
+  for (const [mode, nc] of [['warm', ''], ['cold', '--no-cache']]) {
+    console.log(` ${mode}${mode === 'warm' ? ' (cache primed once first)' : ' (--no-cache: the Go compile runs every time)'}`);
+    for (const [label, make] of Object.entries(methods)) {
+      if (mode === 'warm') timed(make(''));
+      out[mode].push(series(label, make(nc)));
+    }
+    const base = out[mode].find((r) => r.label === 'seed one-liner').median;
+    for (const row of out[mode]) row.ratioToSeed = round(row.median / base);
+  }
+  rmi('bdc', 'bdc-builder', 'bseed', 'bseed-builder', 'bseed2', 'bseed2-builder', 'bms');
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+function bigSection() {
+  const gib = 1024;
+  console.log(`\n2. a builder that emits a ${gib} MiB tar`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-big-'));
+  const pair = path.join(dir, 'big');
+  mkdirSync(pair);
+  // Random bytes (not zeros, which would be too kind to every stage), made once at build time.
+  writeFileSync(path.join(pair, 'Dockerfile'), `FROM busybox:1.36\nRUN mkdir /o && head -c ${gib}m /dev/urandom > /o/blob && echo 'FROM scratch' > /o/Dockerfile\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`);
+  // The runtime does not COPY the blob: what is measured is the stream into the engine, not layer writes.
+  writeFileSync(path.join(pair, 'Dockerfile.run'), 'FROM scratch\n');
+  timed(`node ${q(cli)} build ${q(pair)} --tag bbig >/dev/null 2>&1`);
+  const idle = series('idle CLI (list examples)', `node ${q(cli)} list ${q(path.join(root, 'examples'))} >/dev/null`, { measureRss: true });
+  const ours = series('dockerception build (1 GiB)', `node ${q(cli)} build ${q(pair)} --tag bbig >/dev/null 2>&1`, { measureRss: true });
+  const raw = series('docker run | docker build - (1 GiB)', `docker run --rm bbig-builder | docker build -q -t bbigraw - >/dev/null`);
+  const out = {
+    idle,
+    ours,
+    raw,
+    mibPerSecOurs: round(gib / ours.median, 1),
+    mibPerSecRaw: round(gib / raw.median, 1),
+    ratioToRaw: round(ours.median / raw.median),
+    rssGrowthMiB: round(ours.peakRssMiB - idle.peakRssMiB, 1),
+  };
+  console.log(`  throughput ${out.mibPerSecOurs} MiB/s (raw pipe ${out.mibPerSecRaw} MiB/s), ratio ${out.ratioToRaw}; RSS growth over idle CLI ${out.rssGrowthMiB} MiB`);
+  rmi('bbig', 'bbig-builder', 'bbigraw');
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+function discoverySection() {
+  console.log('\n3. pair discovery on a generated 20 000-file workspace');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-ws-'));
+  let files = 0;
+  for (let a = 0; a < 40 && files < 20000; a++) {
+    for (let b = 0; b < 25 && files < 20000; b++) {
+      const sub = path.join(dir, `pkg${a}`, `mod${b}`);
+      mkdirSync(sub, { recursive: true });
+      for (let c = 0; c < 20 && files < 20000; c++, files++) writeFileSync(path.join(sub, `f${c}.txt`), '');
+      if (b % 5 === 0) {
+        writeFileSync(path.join(sub, 'Dockerfile'), 'FROM x\n');
+        writeFileSync(path.join(sub, 'Dockerfile.run'), 'FROM y\n');
+      }
+    }
+  }
+  const found = JSON.parse(execFileSync('node', [cli, 'list', dir, '--json'], { encoding: 'utf8' })).pairs.length;
+  const row = series(`dockerception list (${files} files, ${found} pairs)`, `node ${q(cli)} list ${q(dir)} --json >/dev/null`);
+  // In-process time, without node's start-up: what the extension's tree pays.
+  const inProcess = execFileSync('node', ['-e', `const {findPairs}=require(${JSON.stringify(path.join(root, 'out/src/core/pairs.js'))});(async()=>{const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await findPairs(${JSON.stringify(dir)});t.push(Number(process.hrtime.bigint()-s)/1e6)}t.sort((a,b)=>a-b);console.log(t[Math.floor(t.length/2)])})()`], { encoding: 'utf8' });
+  const findPairsMs = round(Number(inProcess), 1);
+  console.log(`  findPairs in process: median ${findPairsMs} ms`);
+  rmSync(dir, { recursive: true, force: true });
+  return { files, pairs: found, cli: row, findPairsMs };
+}
+
+function activationSection() {
+  console.log('\n4. extension: activation, bundle and package sizes');
+  const out = {};
+  for (const file of ['dist/extension.js', 'dist/cli.js']) if (existsSync(path.join(root, file))) out[file] = statSync(path.join(root, file)).size;
+  const vsix = readdirSync(root).find((f) => f.endsWith('.vsix'));
+  if (vsix) out.vsixBytes = statSync(path.join(root, vsix)).size;
+  const runner = path.join(root, 'out', 'test', 'vscode', 'measure-activation.js');
+  if (existsSync(runner)) {
+    const measured = spawnSync('node', [runner], { encoding: 'utf8', timeout: 300_000 });
+    const line = measured.stdout.split('\n').find((l) => l.startsWith('{'));
+    if (line) Object.assign(out, JSON.parse(line));
+    else out.activationError = (measured.stderr || measured.stdout).slice(-500);
+  }
+  for (const [k, v] of Object.entries(out)) console.log(`  ${k}: ${typeof v === 'number' && k !== 'activationMs' ? `${(v / 1024).toFixed(1)} KiB` : v}`);
+  return out;
+}
+
+const runners = { pipeline: pipelineSection, big: bigSection, discovery: discoverySection, activation: activationSection };
+console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
+for (const name of sections) results.sections[name] = runners[name]();
+
+const outDir = path.join(root, 'bench', 'results');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+writeFileSync(path.join(outDir, 'latest.md'), markdown(results));
+console.log(`\nWrote bench/results/latest.json and latest.md`);
+
+function markdown(r) {
+  const lines = [`# Benchmarks (${r.date.slice(0, 10)}, ${r.reps} repetitions, medians, ${r.machine.cpus} CPUs)`, '', 'Made by `npm run bench`.', ''];
+  const p = r.sections.pipeline;
+  if (p) {
+    lines.push('## Pipeline on examples/hello-go', '', '| method | warm median (s) | × seed | cold median (s) | × seed |', '|---|---:|---:|---:|---:|');
+    for (const row of p.warm) {
+      const cold = p.cold.find((c) => c.label === row.label);
+      lines.push(`| ${row.label} | ${row.median.toFixed(2)} | ${row.ratioToSeed.toFixed(2)} | ${cold.median.toFixed(2)} | ${cold.ratioToSeed.toFixed(2)} |`);
+    }
+    lines.push('');
+  }
+  const b = r.sections.big;
+  if (b) {
+    lines.push('## 1 GiB builder output', '', '| | median (s) | MiB/s | peak RSS (MiB) |', '|---|---:|---:|---:|');
+    lines.push(`| dockerception build | ${b.ours.median.toFixed(2)} | ${b.mibPerSecOurs} | ${b.ours.peakRssMiB} |`);
+    lines.push(`| docker run \\| docker build - | ${b.raw.median.toFixed(2)} | ${b.mibPerSecRaw} | |`);
+    lines.push(`| idle CLI | | | ${b.idle.peakRssMiB} |`, '', `Ratio to the raw pipe: ${b.ratioToRaw}; RSS growth over the idle CLI: ${b.rssGrowthMiB} MiB.`, '');
+  }
+  const d = r.sections.discovery;
+  if (d) lines.push('## Pair discovery', '', `${d.files} files, ${d.pairs} pairs: \`dockerception list\` ${d.cli.median.toFixed(2)} s (process start included); findPairs in process ${d.findPairsMs} ms.`, '');
+  const a = r.sections.activation;
+  if (a) lines.push('## Extension', '', ...Object.entries(a).map(([k, v]) => `- ${k}: ${v}`), '');
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,36 @@
+// Wires the extension's surfaces together; each lives in its own file under src/extension/.
+import * as vscode from 'vscode';
+import { Builds } from './extension/builds';
+import { registerCommands } from './extension/commands';
+import { BuildOutput } from './extension/output';
+import { BuildStatusBar } from './extension/status-bar';
+import { PairsTree } from './extension/tree';
+
+export interface DockerceptionApi {
+  builds: Builds;
+  tree: PairsTree;
+  output: BuildOutput;
+  statusBar: BuildStatusBar;
+  /** Milliseconds from the bundle starting to load to the end of activate(). */
+  activationMs: number;
+}
+
+declare const globalThis: { __dockerceptionLoadStart?: number };
+
+export function activate(context: vscode.ExtensionContext): DockerceptionApi {
+  const output = new BuildOutput();
+  const builds = new Builds(context.workspaceState, output);
+  const tree = new PairsTree(builds);
+  const view = vscode.window.createTreeView('dockerception.pairs', { treeDataProvider: tree, showCollapseAll: true });
+  tree.attach(view);
+  const statusBar = new BuildStatusBar(builds);
+  registerCommands(context, builds, tree, output);
+  context.subscriptions.push(output, builds, tree, view, statusBar);
+  // Returned for the extension's own tests, which look at the state behind what the UI shows.
+  const activationMs = performance.now() - (globalThis.__dockerceptionLoadStart ?? performance.now());
+  return { builds, tree, output, statusBar, activationMs };
+}
+
+export function deactivate(): void {
+  // Everything is disposed through context.subscriptions; running builds are cancelled by Builds.dispose.
+}

@@ -1,0 +1,57 @@
+import * as vscode from 'vscode';
+import { sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
+
+/** The "Dockerception" output channel: every phase, both builds' steps as they stream, the builder's
+ * stderr, the side-by-side table, and failures with what to do. */
+export class BuildOutput implements vscode.Disposable {
+  private readonly channel = vscode.window.createOutputChannel('Dockerception');
+  /** The channel's last lines: VS Code offers no way to read a channel back, and the tests must. */
+  readonly recent: string[] = [];
+
+  private appendLine(line: string): void {
+    this.channel.appendLine(line);
+    this.recent.push(line);
+    if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
+  }
+
+  started(pair: Pair, tag: string): void {
+    this.appendLine('');
+    this.appendLine(`━━ ${new Date().toLocaleTimeString()}  Building ${pair.name} → ${tag}  (${pair.dir})`);
+  }
+
+  event(event: ProgressEvent): void {
+    switch (event.type) {
+      case 'phase':
+        this.appendLine(`==> ${event.message}`);
+        break;
+      case 'step':
+        this.appendLine(`[${event.role} ${event.step.index}/${event.step.total}] ${event.step.instruction}`);
+        break;
+      case 'log':
+        if (!/^ ---> |^Removing intermediate container/.test(event.line)) {
+          this.appendLine(`${event.source === 'builder-stderr' ? '  builder| ' : '  '}${event.line}`);
+        }
+        break;
+    }
+  }
+
+  succeeded(result: BuildResult): void {
+    const source = result.context.dockerfileSource === 'pair' ? "the pair's Dockerfile.run" : "the builder's output";
+    this.appendLine(`Runtime Dockerfile from ${source}; ${result.context.entries} entries, ${result.context.bytes} bytes; ${(result.timings.totalMs / 1000).toFixed(1)} s`);
+    this.appendLine('');
+    for (const line of sizeTable(result.builder, result.runtime).split('\n')) this.appendLine(`  ${line}`);
+  }
+
+  failed(error: DockerceptionError): void {
+    this.appendLine('');
+    this.appendLine(`✖ ${error.code} (${error.phase}): ${error.message}`);
+  }
+
+  show(): void {
+    this.channel.show(true);
+  }
+
+  dispose(): void {
+    this.channel.dispose();
+  }
+}

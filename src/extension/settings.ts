@@ -1,0 +1,36 @@
+import * as vscode from 'vscode';
+import { parseSize, type Pair } from '../core';
+
+export type RevealOutput = 'always' | 'onFailure' | 'never';
+
+/** The `dockerception.*` settings, read fresh for every build so that a change applies at once. */
+export interface Settings {
+  host: string | undefined;
+  runtimeTagTemplate: string;
+  buildArgs: Record<string, string>;
+  noCache: boolean;
+  builderTimeoutSeconds: number;
+  keepBuilderImage: boolean;
+  revealOutput: RevealOutput;
+  maxRuntimeSize: number | undefined;
+}
+
+export function readSettings(scope?: vscode.Uri): Settings {
+  const config = vscode.workspace.getConfiguration('dockerception', scope);
+  const budget = config.get<string>('maxRuntimeSize', '').trim();
+  return {
+    host: config.get<string>('host', '').trim() || undefined,
+    runtimeTagTemplate: config.get<string>('runtimeTag', '${name}'),
+    buildArgs: config.get<Record<string, string>>('buildArgs', {}),
+    noCache: config.get<boolean>('noCache', false),
+    builderTimeoutSeconds: config.get<number>('builderTimeout', 0),
+    keepBuilderImage: config.get<boolean>('keepBuilderImage', true),
+    revealOutput: config.get<RevealOutput>('revealOutput', 'onFailure'),
+    maxRuntimeSize: budget ? parseSize(budget) : undefined,
+  };
+}
+
+/** The runtime image tag for a pair: the template with ${name} (the pair's image name) filled in. */
+export function runtimeTagFor(pair: Pair, settings: Settings): string {
+  return settings.runtimeTagTemplate.replace(/\$\{name\}/g, pair.name);
+}

@@ -1,0 +1,68 @@
+import * as vscode from 'vscode';
+import { formatBytes, savedPercent, sizeSummary } from '../core';
+import type { Builds } from './builds';
+
+/**
+ * The status-bar button: builds the current pair; shows the phase with a spinner while building, the
+ * sizes side by side after a success, and opens the output after a failure.
+ */
+export class BuildStatusBar implements vscode.Disposable {
+  /** Read by the extension's tests; nothing else should touch it. */
+  readonly item = vscode.window.createStatusBarItem('dockerception.status', vscode.StatusBarAlignment.Left, 50);
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly builds: Builds) {
+    this.item.name = 'Dockerception';
+    this.subscription = builds.onDidChange((pair) => {
+      if (pair) void this.update(pair);
+    });
+    this.idle();
+    this.item.show();
+  }
+
+  private idle(): void {
+    this.item.text = '$(package) Dockerception';
+    this.item.tooltip = 'Dockerception: build the current pair (builder → tar → runtime)';
+    this.item.command = 'dockerception.build';
+    this.item.backgroundColor = undefined;
+  }
+
+  private async update(pair: Parameters<Builds['last']>[0]): Promise<void> {
+    const phase = this.builds.phaseOf(pair);
+    if (phase) {
+      const others = this.builds.runningPairs().length - 1;
+      this.item.text = `$(sync~spin) ${pair.name}: ${phase.replace('-', ' ')}${others > 0 ? ` (+${others})` : ''}`;
+      this.item.tooltip = `Dockerception is building ${pair.name}. Click to cancel.`;
+      this.item.command = { command: 'dockerception.cancelBuild', title: 'Cancel Build', arguments: [pair] };
+      this.item.backgroundColor = undefined;
+      return;
+    }
+    const last = this.builds.last(pair);
+    if (!last) return this.idle();
+    if (last.ok && last.builder && last.runtime) {
+      this.item.text = `$(package) ${sizeSummary(last.builder.size, last.runtime.size).replace(/ \(.*\)$/, '')}`;
+      const tooltip = new vscode.MarkdownString(
+        `**${pair.name}** built in ${(last.ms / 1000).toFixed(1)} s\n\n` +
+          `| | image | size |\n|---|---|---:|\n| builder | \`${last.builder.tag}\` | ${formatBytes(last.builder.size)} |\n` +
+          `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n\n` +
+          `Saved ${savedPercent(last.builder.size, last.runtime.size)}%. Click to build again.`,
+      );
+      this.item.tooltip = tooltip;
+      this.item.command = 'dockerception.build';
+      this.item.backgroundColor = undefined;
+    } else if (last.error?.code === 'CANCELLED') {
+      this.idle();
+      this.item.text = `$(circle-slash) ${pair.name}: cancelled`;
+    } else {
+      this.item.text = `$(error) ${pair.name}: ${last.error?.code ?? 'failed'}`;
+      this.item.tooltip = `${last.error?.message ?? 'The last build failed.'}\n\nClick to open the output.`;
+      this.item.command = 'dockerception.showOutput';
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+    }
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.item.dispose();
+  }
+}

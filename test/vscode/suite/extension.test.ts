@@ -1,0 +1,189 @@
+// The extension in a real VS Code (code-server 1.100.3 here) against the real engine. The fixture
+// workspace (made by the launcher) holds the pairs `quick` (a fast busybox builder) and `slow` (a builder
+// that never ends), and sets dockerception.runtimeTag to dc-vscode-${name}.
+import * as assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DockerceptionApi } from '../../../src/extension';
+import { LABEL_RUN, type Pair } from '../../../src/core';
+import type { PairItem, PairsTreeNode } from '../../../src/extension/tree';
+
+const EXTENSION_ID = 'dockerception.dockerception';
+let api: DockerceptionApi;
+
+function workspaceDir(): string {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'the launcher opens a fixture folder');
+  return folder.uri.fsPath;
+}
+
+async function pairItems(): Promise<PairItem[]> {
+  const items = await api.tree.getChildren();
+  // (Not instanceof: this file and the extension's bundle load separate copies of the classes.)
+  return items.filter((item): item is PairItem => String(item.contextValue).startsWith('pair'));
+}
+
+async function pairNamed(name: string): Promise<Pair> {
+  const pair = (await api.tree.pairs()).find((p) => p.name === name);
+  assert.ok(pair, `pair ${name} is in the tree`);
+  return pair;
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function engineState(tag: string): Promise<{ containers: number; tagged: boolean }> {
+  const { docker } = await api.builds.connect();
+  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL_RUN] } });
+  const tagged = await docker
+    .getImage(tag)
+    .inspect()
+    .then(() => true)
+    .catch(() => false);
+  return { containers: containers.length, tagged };
+}
+
+suite('Dockerception in VS Code', () => {
+  suiteSetup(async () => {
+    const extension = vscode.extensions.getExtension<DockerceptionApi>(EXTENSION_ID);
+    assert.ok(extension, `${EXTENSION_ID} is installed`);
+    api = await extension.activate();
+    console.log(`DCMETRIC|activationMs|${api.activationMs.toFixed(1)}`);
+    console.log(`DCMETRIC|vscodeVersion|${vscode.version}`);
+    // Images an earlier run tagged would show as built: start from none.
+    const { docker } = await api.builds.connect();
+    for (const name of ['quick', 'slow', 'broken', 'created-later']) {
+      for (const tag of [`dc-vscode-${name}`, `dc-vscode-${name}-builder`]) await docker.getImage(tag).remove().catch(() => undefined);
+    }
+    api.tree.refresh();
+  });
+
+  test('registers every command', async () => {
+    const all = await vscode.commands.getCommands(true);
+    for (const id of [
+      'dockerception.build',
+      'dockerception.buildPair',
+      'dockerception.refresh',
+      'dockerception.showOutput',
+      'dockerception.cancelBuild',
+      'dockerception.runRuntimeImage',
+      'dockerception.openBuilderDockerfile',
+      'dockerception.openRuntimeDockerfile',
+      'dockerception.copyImageTag',
+      'dockerception.removeImages',
+      'dockerception.createExamplePair',
+    ]) {
+      assert.ok(all.includes(id), `${id} is registered`);
+    }
+  });
+
+  test('the tree shows the fixture workspace pairs', async () => {
+    const items = await pairItems();
+    assert.deepEqual(
+      items.map((item) => item.label),
+      ['quick', 'slow'],
+    );
+    assert.equal(items[0].contextValue, 'pair');
+    assert.equal(items[0].description, 'not built yet');
+  });
+
+  test('"Dockerception: Build" builds the pair of the active editor; tree, status bar and output show the sizes', async () => {
+    const quick = await pairNamed('quick');
+    await vscode.window.showTextDocument(vscode.Uri.file(quick.runtimeDockerfile));
+    const record = await vscode.commands.executeCommand<{ ok: boolean; builder?: { size: number }; runtime?: { size: number; tag: string }; error?: { message: string } }>('dockerception.build');
+    assert.ok(record, 'the command resolves to the build record');
+    assert.equal(record.ok, true, record.error?.message);
+    assert.equal(record.runtime?.tag, 'dc-vscode-quick');
+    assert.ok((record.builder?.size ?? 0) > (record.runtime?.size ?? Infinity), 'builder larger than runtime');
+
+    const item = (await pairItems()).find((i) => i.label === 'quick');
+    assert.match(String(item?.description), /^builder [\d.]+ MB → runtime \d+ B \(−100%\)$/);
+    assert.equal(item?.contextValue, 'pair.built');
+    const children = (await api.tree.getChildren(item)) as PairsTreeNode[];
+    assert.deepEqual(
+      children.map((c) => c.label),
+      ['builder', 'runtime', 'last build'],
+    );
+    assert.match(String(children[1].description), /^\d+ B · dc-vscode-quick$/);
+
+    assert.match(api.statusBar.item.text, /^\$\(package\) builder [\d.]+ MB → runtime \d+ B$/);
+    const out = api.output.recent.join('\n');
+    assert.match(out, /==> Building the builder image dc-vscode-quick-builder:latest/);
+    assert.match(out, /\[runtime 2\/\d+\] COPY hello\.txt \/hello\.txt/);
+    assert.match(out, /^\s+size\s+[\d.]+ MB\s+\d+ B\s+100%$/m);
+    assert.deepEqual(await engineState('dc-vscode-quick'), { containers: 0, tagged: true });
+  });
+
+  test('asking for a build that is running reveals it instead of starting another', async () => {
+    const slow = await pairNamed('slow');
+    const first = api.builds.build(slow);
+    await until('the slow builder to run', () => api.builds.phaseOf(slow) === 'builder-run');
+    const second = api.builds.build(slow);
+    assert.equal(second, first, 'the same build is returned');
+    await vscode.commands.executeCommand('dockerception.cancelBuild', slow);
+    const record = await first;
+    assert.equal(record?.error?.code, 'CANCELLED');
+  });
+
+  test('Cancel Build stops a running build: no container left, nothing tagged', async () => {
+    const slow = await pairNamed('slow');
+    const done = vscode.commands.executeCommand<{ ok: boolean; error?: { code: string } }>('dockerception.buildPair', vscode.Uri.file(slow.builderDockerfile));
+    await until('the slow builder to run', () => api.builds.phaseOf(slow) === 'builder-run');
+    assert.match(api.statusBar.item.text, /^\$\(sync~spin\) slow: builder run/);
+    await vscode.commands.executeCommand('dockerception.cancelBuild');
+    const record = await done;
+    assert.equal(record?.ok, false);
+    assert.equal(record?.error?.code, 'CANCELLED');
+    assert.deepEqual(await engineState('dc-vscode-slow'), { containers: 0, tagged: false });
+    assert.match(api.statusBar.item.text, /slow: cancelled/);
+  });
+
+  test('two different pairs build at once', async () => {
+    const [quick, slow] = [await pairNamed('quick'), await pairNamed('slow')];
+    const slowDone = api.builds.build(slow);
+    await until('the slow builder to run', () => api.builds.phaseOf(slow) === 'builder-run');
+    const quickRecord = await api.builds.build(quick);
+    assert.equal(quickRecord?.ok, true, quickRecord?.error?.message);
+    assert.ok(api.builds.isRunning(slow), 'slow is still building while quick finished');
+    api.builds.cancel(slow);
+    assert.equal((await slowDone)?.error?.code, 'CANCELLED');
+  });
+
+  test('a new pair created on disk appears in the tree', async () => {
+    const dir = path.join(workspaceDir(), 'created-later');
+    const changed = new Promise<void>((resolve) => {
+      const sub = api.tree.onDidChangeTreeData(() => {
+        sub.dispose();
+        resolve();
+      });
+    });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n');
+    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY passwd /passwd\n');
+    await changed;
+    await until('created-later in the tree', async () => (await pairItems()).some((item) => item.label === 'created-later'), 15_000);
+  });
+
+  test('a failing build says what happened in the output and the status bar, and tags nothing', async () => {
+    const dir = path.join(workspaceDir(), 'broken');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["sh", "-c", "echo not a tar; echo oops >&2; exit 3"]\n');
+    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\n');
+    api.tree.refresh();
+    const broken = await pairNamed('broken');
+    const record = await api.builds.build(broken);
+    assert.equal(record?.error?.code, 'BUILDER_EXIT');
+    assert.match(api.statusBar.item.text, /^\$\(error\) broken: BUILDER_EXIT$/);
+    assert.equal(api.statusBar.item.command, 'dockerception.showOutput');
+    assert.match(api.output.recent.join('\n'), /✖ BUILDER_EXIT \(builder-run\): The builder container exited with code 3[\s\S]*oops/);
+    assert.deepEqual(await engineState('dc-vscode-broken'), { containers: 0, tagged: false });
+  });
+});
