@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { DockerceptionError, messageOf } from './errors';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
@@ -134,7 +134,10 @@ export interface Engine {
 /** Connects and checks the engine answers within timeoutMs, or throws ENGINE_UNREACHABLE saying where and how to fix it. */
 export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 5000): Promise<Engine> {
   const address = resolveEngine(options);
-  const docker = new Docker(dockerOptions(address));
+  // Loaded on first use: dockerode (with ssh2) is most of the bundle, and the extension must activate
+  // without it.
+  const { default: DockerClient } = await import('dockerode');
+  const docker = new DockerClient(dockerOptions(address));
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {

@@ -41,7 +41,8 @@ export function savedPercent(builderSize: number, runtimeSize: number): number {
 
 /** "builder 612 MB → runtime 6.1 MB (−99%)": the one-line summary the tree, status bar and CLI share. */
 export function sizeSummary(builderSize: number, runtimeSize: number): string {
-  return `builder ${formatBytes(builderSize)} → runtime ${formatBytes(runtimeSize)} (−${Math.round(savedPercent(builderSize, runtimeSize))}%)`;
+  const saved = builderSize > 0 ? Math.round((1 - runtimeSize / builderSize) * 100) : 0;
+  return `builder ${formatBytes(builderSize)} → runtime ${formatBytes(runtimeSize)} (−${saved}%)`;
 }
 
 /** Parses "10MB", "6.5 MiB", "1024" (bytes) into bytes; undefined when it is not a size. */

@@ -30,10 +30,13 @@ export class PairItem extends vscode.TreeItem {
       ? `building: ${building.replace('-', ' ')}…`
       : builder && runtime
         ? sizeSummary(builder.size, runtime.size)
-        : last && !last.ok
-          ? `last build failed: ${last.error?.code}`
-          : 'not built yet';
-    this.iconPath = new vscode.ThemeIcon(building ? 'sync~spin' : last && !last.ok ? 'error' : 'package');
+        : last?.error?.code === 'CANCELLED'
+          ? 'last build cancelled'
+          : last && !last.ok
+            ? `last build failed: ${last.error?.code}`
+            : 'not built yet';
+    const failed = last && !last.ok && last.error?.code !== 'CANCELLED';
+    this.iconPath = new vscode.ThemeIcon(building ? 'sync~spin' : failed ? 'error' : 'package');
     const tooltip = new vscode.MarkdownString(`**${pair.name}** — \`${vscode.workspace.asRelativePath(pair.dir)}\`\n\n`);
     if (builder) tooltip.appendMarkdown(`- builder \`${builder.tag}\`: ${formatBytes(builder.size)}\n`);
     if (runtime) tooltip.appendMarkdown(`- runtime \`${runtime.tag}\`: ${formatBytes(runtime.size)}\n`);

@@ -94,3 +94,17 @@ describe('engine address', () => {
     assert.match(engine.version.api, /^1\.\d+$/);
   });
 });
+
+describe('sizes', () => {
+  it('formats bytes like the docker CLI and rounds the saving once', async () => {
+    const { formatBytes, sizeSummary, parseSize } = await import('../../src/core');
+    assert.equal(formatBytes(846_000_000), '846 MB');
+    assert.equal(formatBytes(4_464_640), '4.46 MB');
+    assert.equal(formatBytes(682_696), '683 kB');
+    assert.equal(formatBytes(6), '6 B');
+    assert.equal(sizeSummary(846_000_000, 4_464_640), 'builder 846 MB → runtime 4.46 MB (−99%)');
+    assert.equal(parseSize('10MB'), 10_000_000);
+    assert.equal(parseSize('512 KiB'), 524_288);
+    assert.equal(parseSize('ten'), undefined);
+  });
+});

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# `npm test`: every suite, against the real engine and a real VS Code (code-server in Chromium).
+# Brings up whatever is missing first (scripts/setup.sh all). One node:test run over all the files, so
+# the output ends on node's summary, followed by a plain "N passed, N failed" line.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/setup.sh all || { echo "setup failed: see the lines above"; echo "0 passed, 1 failed"; exit 1; }
+{ npm run --silent build && npm run --silent package >/dev/null && npm run --silent compile-tests; } \
+  || { echo "build failed: see the lines above"; echo "0 passed, 1 failed"; exit 1; }
+
+mkdir -p test-artifacts
+before=$(docker ps -aq | wc -l)
+node --test --test-concurrency=1 \
+  out/test/unit/*.test.js \
+  out/test/vscode/extension-host.test.js \
+  out/test/e2e/ui.test.js 2>&1 | tee test-artifacts/test.log
+status=${PIPESTATUS[0]}
+after=$(docker ps -aq | wc -l)
+[ "$after" -gt "$before" ] && echo "warning: $((after - before)) container(s) more on the engine than before the tests"
+
+pass=$(grep -E '^# pass [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')
+fail=$(grep -E '^# fail [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')
+echo "${pass:-0} passed, ${fail:-1} failed"
+exit "$status"
