@@ -35,6 +35,12 @@ if ! command -v dockerd >/dev/null 2>&1; then
   fi
 fi
 
+# A dockerd that was killed leaves its pid file behind, and a new one refuses to start over it.
+if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then
+  rm -f /var/run/docker.pid
+fi
+for _ in $(seq 1 100); do pgrep -x dockerd >/dev/null || break; sleep 0.1; done
+
 echo "engine: starting dockerd in the background (log: $log)"
 # setsid so that the engine outlives this script's process group and is not hit by a test's Ctrl-C.
 setsid nohup dockerd >>"$log" 2>&1 </dev/null &

@@ -13,6 +13,7 @@ mkdir -p test-artifacts
 before=$(docker ps -aq | wc -l)
 node --test --test-concurrency=1 \
   out/test/unit/*.test.js \
+  out/test/faults/faults.test.js \
   out/test/vscode/extension-host.test.js \
   out/test/e2e/ui.test.js 2>&1 | tee test-artifacts/test.log
 status=${PIPESTATUS[0]}

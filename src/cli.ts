@@ -6,6 +6,8 @@ import {
   connectEngine,
   exitCodeFor,
   findPairs,
+  formatBytes,
+  inspectPair,
   messageOf,
   pairAt,
   parseSize,
@@ -16,6 +18,8 @@ import {
 const USAGE = `Usage:
   dockerception list [DIR] [--json]
       Every Dockerfile / Dockerfile.run pair under DIR (default: the current folder).
+  dockerception inspect [DIR] [--tag NAME] [--host URL] [--json]
+      Where the bytes are: both sizes, the runtime image's layers and its largest files.
   dockerception build [DIR] [options]
       Build the pair in DIR: the builder image, then its stdout tar as the runtime image's context.
       --tag NAME              runtime image name (default: the folder's name); builder is NAME-builder
@@ -131,6 +135,24 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
   }
 }
 
+async function inspect(dir: string, values: Record<string, unknown>, json: boolean): Promise<number> {
+  const pair = await pairAt(dir);
+  const engine = await connectEngine({ host: values.host as string | undefined });
+  const result = await inspectPair(engine.docker, (values.tag as string | undefined) ?? pair.name);
+  if (json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return 0;
+  }
+  const { builder, runtime } = result;
+  if (builder) process.stdout.write(`${sizeTable(builder, runtime)}\n`);
+  else process.stdout.write(`runtime ${runtime.tag}: ${formatBytes(runtime.size)} (no builder image ${pair.name}-builder)\n`);
+  process.stdout.write('\nRuntime layers (oldest first):\n');
+  for (const layer of runtime.layers) process.stdout.write(`  ${formatBytes(layer.size).padStart(9)}  ${layer.step}\n`);
+  process.stdout.write('\nLargest files:\n');
+  for (const file of runtime.largestFiles) process.stdout.write(`  ${formatBytes(file.size).padStart(9)}  ${file.path}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let json = argv.includes('--json');
   try {
@@ -162,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
     if (command === 'list') return await list(dir, json);
     if (command === 'build') return await build(dir, values, json);
+    if (command === 'inspect') return await inspect(dir, values, json);
     throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
   } catch (error) {
     if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

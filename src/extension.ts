@@ -3,6 +3,7 @@ import * as vscode from 'vscode';
 import { Builds } from './extension/builds';
 import { registerCommands } from './extension/commands';
 import { BuildOutput } from './extension/output';
+import { ReportPanels } from './extension/report';
 import { BuildStatusBar } from './extension/status-bar';
 import { PairsTree } from './extension/tree';
 
@@ -11,6 +12,7 @@ export interface DockerceptionApi {
   tree: PairsTree;
   output: BuildOutput;
   statusBar: BuildStatusBar;
+  reports: ReportPanels;
   /** Milliseconds from the bundle starting to load to the end of activate(). */
   activationMs: number;
 }
@@ -24,11 +26,12 @@ export function activate(context: vscode.ExtensionContext): DockerceptionApi {
   const view = vscode.window.createTreeView('dockerception.pairs', { treeDataProvider: tree, showCollapseAll: true });
   tree.attach(view);
   const statusBar = new BuildStatusBar(builds);
-  registerCommands(context, builds, tree, output);
-  context.subscriptions.push(output, builds, tree, view, statusBar);
+  const reports = new ReportPanels(builds);
+  registerCommands(context, builds, tree, output, reports);
+  context.subscriptions.push(output, builds, tree, view, statusBar, reports);
   // Returned for the extension's own tests, which look at the state behind what the UI shows.
   const activationMs = performance.now() - (globalThis.__dockerceptionLoadStart ?? performance.now());
-  return { builds, tree, output, statusBar, activationMs };
+  return { builds, tree, output, statusBar, reports, activationMs };
 }
 
 export function deactivate(): void {

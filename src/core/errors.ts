@@ -56,3 +56,12 @@ export function messageOf(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** Engine errors that mean the connection broke, not that the build failed. */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string } | undefined)?.code;
+  return (
+    ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ETIMEDOUT'].includes(code ?? '') ||
+    /socket hang up|ECONNRESET|EPIPE|premature close/i.test(messageOf(error))
+  );
+}

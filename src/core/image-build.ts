@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import { removeContainer } from './cleanup';
 import { LineSplitter } from './demux';
-import { DockerceptionError, messageOf, type ErrorCode, type Phase } from './errors';
+import { DockerceptionError, isConnectionError, messageOf, type ErrorCode, type Phase } from './errors';
 
 export interface BuildStep {
   index: number;
@@ -27,15 +28,6 @@ const STEP = /^Step (\d+)\/(\d+) : (.*)$/;
 /** The legacy builder's bookkeeping lines: not worth showing as a build's last output. */
 const NOISE = /^ ---> |^Removing intermediate container |^Successfully (built|tagged) /;
 const KEPT_LINES = 12;
-
-/** Engine errors that mean the connection broke, not that the build failed. */
-export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | undefined)?.code;
-  return (
-    ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ETIMEDOUT'].includes(code ?? '') ||
-    /socket hang up|ECONNRESET|EPIPE|premature close/i.test(messageOf(error))
-  );
-}
 
 /** The engine's own words from a dockerode error ("(HTTP code 500) server error - <message>"). */
 export function engineMessage(error: unknown): string {
@@ -66,6 +58,8 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
   let step: BuildStep | undefined;
   let imageId: string | undefined;
   let errorMessage: string | undefined;
+  /** The intermediate container of the RUN step under way (" ---> Running in <id>"). */
+  let runningIn: string | undefined;
 
   const buildOptions: Docker.ImageBuildOptions & { abortSignal?: AbortSignal } = {
     rm: true,
@@ -97,6 +91,8 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
       for (const raw of event.stream.split('\n')) {
         const line = raw.trimEnd();
         if (!line) continue;
+        const running = /^ ---> Running in ([0-9a-f]+)$/.exec(line);
+        if (running) runningIn = running[1];
         const match = STEP.exec(line);
         if (match) {
           step = { index: Number(match[1]), total: Number(match[2]), instruction: match[3] };
@@ -142,7 +138,10 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
     response.on('close', () => {
       if (!ended) reject(options.signal?.aborted ? options.signal.reason : new Error('premature close'));
     });
-  }).catch((error: unknown) => {
+  }).catch(async (error: unknown) => {
+    // The engine removes the step's container itself once it notices the request is gone, but later
+    // than we return: remove it now, so that a cancelled build has left nothing when it reports.
+    if (runningIn) await removeContainer(docker.getContainer(runningIn));
     if (error instanceof DockerceptionError) throw error;
     if (options.signal?.aborted) throw options.signal.reason ?? error;
     throw connectionLost(phase, error);

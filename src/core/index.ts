@@ -6,4 +6,6 @@ export * from './context';
 export * from './tar-gate';
 export * from './image-build';
 export * from './pipeline';
+export * from './cleanup';
 export * from './sizes';
+export * from './inspect';

@@ -5,16 +5,15 @@ import type Docker from 'dockerode';
 import { packContext } from './context';
 import { AttachDemux, LineSplitter } from './demux';
 import type { Engine } from './engine';
-import { DockerceptionError, messageOf, type Phase } from './errors';
-import { buildImage, connectionLost, isConnectionError, type BuildStep } from './image-build';
+import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
+import { LABEL_RUN, removeContainer, sweepLeftoverContainers } from './cleanup';
+import { buildImage, connectionLost, type BuildStep } from './image-build';
 import type { Pair } from './pairs';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
 import { TarGate, type TarSummary } from './tar-gate';
 
 export const LABEL_PAIR = 'org.dockerception.pair';
 export const LABEL_ROLE = 'org.dockerception.role';
-/** Set on every builder container, so that a leftover one can always be found. */
-export const LABEL_RUN = 'org.dockerception.run';
 
 export type ProgressEvent =
   | { type: 'phase'; phase: Phase; message: string }
@@ -98,6 +97,9 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
   try {
+    const swept = await sweepLeftoverContainers(docker).catch(() => 0);
+    if (swept > 0) emit({ type: 'phase', phase, message: `Removed ${swept} builder container(s) an earlier, killed run left behind` });
+
     // 1. The builder image, from the pair's folder packed as the docker CLI would send it.
     emit({ type: 'phase', phase, message: `Building the builder image ${builderTag} from ${pair.dir}` });
     const builderId = await buildImage(docker, packContext(pair.dir), {
@@ -164,6 +166,11 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
     };
   } catch (error) {
     if (abort.signal.aborted && abort.signal.reason instanceof DockerceptionError) throw abort.signal.reason;
+    // The runtime build's request is open during the builder run too: a broken connection then
+    // belongs to the phase the user is watching.
+    if (error instanceof DockerceptionError && error.code === 'ENGINE_UNREACHABLE' && error.phase !== phase) {
+      throw connectionLost(phase, error.cause ?? error);
+    }
     if (error instanceof DockerceptionError) throw error;
     if (isConnectionError(error)) throw connectionLost(phase, error);
     throw new DockerceptionError(
@@ -306,7 +313,7 @@ async function runBuilderIntoRuntimeBuild(
     clearTimeout(timer);
     // Destroy the attach stream before removing: with an unread attach stream, remove can hang.
     (attach as unknown as { destroy?: () => void } | undefined)?.destroy?.();
-    await container.remove({ force: true }).catch(() => undefined);
+    await removeContainer(container);
   }
 }
 

@@ -289,7 +289,7 @@ export class TarGate extends Transform {
   private trailingDataError(eoa: number): DockerceptionError {
     return new DockerceptionError(
       'TRAILING_DATA',
-      `The builder wrote ${this.offset - eoa - END_OF_ARCHIVE} bytes after the end of its tar (at byte ${eoa}), ` +
+      `The builder wrote ${this.flushing ? '' : 'at least '}${this.offset - eoa - END_OF_ARCHIVE} bytes after the end of its tar (at byte ${eoa}), ` +
         `and not only zero padding. Logs and progress belong on stderr; stdout must carry the tar alone.`,
       'builder-run',
     );

@@ -4,7 +4,9 @@ import {
   buildPair,
   builderTagFor,
   connectEngine,
+  formatBytes,
   messageOf,
+  sizeSummary,
   type Engine,
   type ImageSize,
   type Pair,
@@ -32,6 +34,15 @@ interface Running {
 }
 
 const LAST_BUILDS_KEY = 'dockerception.lastBuilds';
+const HISTORY_KEY = 'dockerception.sizeHistory';
+/** Builds kept per pair for the size chart. */
+const HISTORY_CAP = 50;
+
+export interface SizeRecord {
+  at: number;
+  builder: number;
+  runtime: number;
+}
 
 /**
  * Runs builds through the core: one build per pair at a time (asking again reveals the running one),
@@ -81,6 +92,11 @@ export class Builds implements vscode.Disposable {
     return this.state.get<Record<string, LastBuild>>(LAST_BUILDS_KEY, {})[pair.dir];
   }
 
+  /** This pair's builder and runtime sizes across its successful builds, oldest first. */
+  history(pair: Pair): SizeRecord[] {
+    return this.state.get<Record<string, SizeRecord[]>>(HISTORY_KEY, {})[pair.dir] ?? [];
+  }
+
   /** Builds the pair, or reveals the build already running for it. Resolves to the build's record. */
   build(pair: Pair): Promise<LastBuild | undefined> {
     const existing = this.running.get(pair.dir);
@@ -125,7 +141,6 @@ export class Builds implements vscode.Disposable {
             buildArgs: settings.buildArgs,
             noCache: settings.noCache,
             builderTimeoutMs: settings.builderTimeoutSeconds > 0 ? settings.builderTimeoutSeconds * 1000 : undefined,
-            maxRuntimeSize: settings.maxRuntimeSize,
             signal: abort.signal,
             onEvent: (event) => {
               this.output.event(event);
@@ -164,6 +179,11 @@ export class Builds implements vscode.Disposable {
 
     const all = { ...this.state.get<Record<string, LastBuild>>(LAST_BUILDS_KEY, {}), [pair.dir]: record };
     await this.state.update(LAST_BUILDS_KEY, all);
+    if (record.ok && record.builder && record.runtime) {
+      const history = [...this.history(pair), { at: record.at, builder: record.builder.size, runtime: record.runtime.size }].slice(-HISTORY_CAP);
+      await this.state.update(HISTORY_KEY, { ...this.state.get<Record<string, SizeRecord[]>>(HISTORY_KEY, {}), [pair.dir]: history });
+      this.announce(pair, record, settings.maxRuntimeSize);
+    }
     if (!record.ok && record.error?.code !== 'CANCELLED') {
       if (settings.revealOutput !== 'never') this.output.show();
       void vscode.window.showErrorMessage(`Dockerception: ${pair.name} failed (${record.error?.code}). ${firstLine(record.error?.message)}`, 'Show Output').then((choice) => {
@@ -173,6 +193,22 @@ export class Builds implements vscode.Disposable {
       void vscode.window.showInformationMessage(`Dockerception: the build of ${pair.name} was cancelled; nothing was tagged.`);
     }
     return record;
+  }
+
+  /** After a success: the sizes, a Show Report action, and a warning when over the size budget. */
+  private announce(pair: Pair, record: LastBuild, budget: number | undefined): void {
+    if (!record.builder || !record.runtime) return;
+    const sizes = sizeSummary(record.builder.size, record.runtime.size);
+    const show = (choice: string | undefined) => {
+      if (choice === 'Show Report') void vscode.commands.executeCommand('dockerception.showReport', pair);
+    };
+    if (budget !== undefined && record.runtime.size > budget) {
+      void vscode.window
+        .showWarningMessage(`Dockerception: ${pair.name}'s runtime image is ${formatBytes(record.runtime.size)}, over the dockerception.maxRuntimeSize budget of ${formatBytes(budget)}.`, 'Show Report')
+        .then(show);
+    } else {
+      void vscode.window.showInformationMessage(`Dockerception: built ${record.runtime.tag}: ${sizes}`, 'Show Report').then(show);
+    }
   }
 
   dispose(): void {

@@ -3,13 +3,14 @@ import * as vscode from 'vscode';
 import { builderTagFor, pairFor, RUNTIME_DOCKERFILE, BUILDER_DOCKERFILE, type Pair } from '../core';
 import type { Builds } from './builds';
 import type { BuildOutput } from './output';
+import type { ReportPanels } from './report';
 import { readSettings, runtimeTagFor } from './settings';
 import { ImageItem, PairItem, type PairsTree, type PairsTreeNode } from './tree';
 
 /** What a command can be invoked with: a tree item, an explorer/editor file, a pair, or nothing. */
 type Target = PairsTreeNode | vscode.Uri | Pair | undefined;
 
-export function registerCommands(context: vscode.ExtensionContext, builds: Builds, tree: PairsTree, output: BuildOutput): void {
+export function registerCommands(context: vscode.ExtensionContext, builds: Builds, tree: PairsTree, output: BuildOutput, reports: ReportPanels): void {
   /** The pair a command is about: from its argument, else the active editor's folder, else the only pair, else a pick. */
   async function pairOf(target: Target, purpose: string): Promise<Pair | undefined> {
     if (target instanceof PairItem || target instanceof ImageItem) return target.pair;
@@ -129,6 +130,10 @@ export function registerCommands(context: vscode.ExtensionContext, builds: Build
     }
     tree.refresh();
     void vscode.window.showInformationMessage(removed.length > 0 ? `Dockerception: removed ${removed.join(' and ')}.` : 'Dockerception: there was nothing to remove.');
+  });
+  register('dockerception.showReport', async (target) => {
+    const pair = await pairOf(target, 'Show Report');
+    if (pair) await reports.show(pair);
   });
   register('dockerception.createExamplePair', async () => {
     const folder = vscode.workspace.workspaceFolders?.[0];

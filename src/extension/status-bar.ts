@@ -45,8 +45,10 @@ export class BuildStatusBar implements vscode.Disposable {
         `**${pair.name}** built in ${(last.ms / 1000).toFixed(1)} s\n\n` +
           `| | image | size |\n|---|---|---:|\n| builder | \`${last.builder.tag}\` | ${formatBytes(last.builder.size)} |\n` +
           `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n\n` +
-          `Saved ${savedPercent(last.builder.size, last.runtime.size)}%. Click to build again.`,
+          `Saved ${savedPercent(last.builder.size, last.runtime.size)}%. Click to build again, or ` +
+          `[show where the bytes are](command:dockerception.showReport?${encodeURIComponent(JSON.stringify([pair]))}).`,
       );
+      tooltip.isTrusted = { enabledCommands: ['dockerception.showReport'] };
       this.item.tooltip = tooltip;
       this.item.command = 'dockerception.build';
       this.item.backgroundColor = undefined;

@@ -90,11 +90,13 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
   private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly builds: Builds) {
-    const watcher = vscode.workspace.createFileSystemWatcher('**/{Dockerfile,Dockerfile.run}', false, true, false);
+    // Every create and delete, not only of Dockerfiles: a folder copied or moved in (or deleted) as a
+    // whole may be reported as that folder alone, without events for the files inside it.
+    const watcher = vscode.workspace.createFileSystemWatcher('**/*', false, true, false);
     this.disposables.push(
       watcher,
-      watcher.onDidCreate(() => this.refreshSoon()),
-      watcher.onDidDelete(() => this.refreshSoon()),
+      watcher.onDidCreate((uri) => void this.onCreated(uri)),
+      watcher.onDidDelete((uri) => void this.onDeleted(uri)),
       vscode.workspace.onDidChangeWorkspaceFolders(() => this.refresh()),
       vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('dockerception') && this.refresh()),
@@ -109,6 +111,26 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
   refresh(): void {
     this.pairsCache = undefined;
     this.changed.fire(undefined);
+  }
+
+  private isPairFile(uri: vscode.Uri): boolean {
+    const name = uri.path.slice(uri.path.lastIndexOf('/') + 1);
+    return name === 'Dockerfile' || name === 'Dockerfile.run';
+  }
+
+  private async onCreated(uri: vscode.Uri): Promise<void> {
+    if (this.isPairFile(uri)) return this.refreshSoon();
+    const stat = await vscode.workspace.fs.stat(uri).then(
+      (s) => s,
+      () => undefined,
+    );
+    if (stat && stat.type & vscode.FileType.Directory) this.refreshSoon();
+  }
+
+  private async onDeleted(uri: vscode.Uri): Promise<void> {
+    if (this.isPairFile(uri)) return this.refreshSoon();
+    const known = this.pairsCache ? await this.pairsCache : [];
+    if (known.some((pair) => pair.dir === uri.fsPath || pair.dir.startsWith(`${uri.fsPath}/`))) this.refreshSoon();
   }
 
   /** File events come in bursts (a folder copied in, a rename): refresh once they settle. */

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import * as tar from 'tar-stream';
-import { LABEL_RUN, connectEngine, type Engine } from '../../src/core';
+import { connectEngine, type Engine } from '../../src/core';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -87,10 +87,15 @@ export async function docker(...args: string[]): Promise<string> {
   return stdout;
 }
 
-/** Builder containers that exist now (ours carry LABEL_RUN). */
+const allContainers = async () => (await docker('ps', '-aq', '--no-trunc')).split('\n').filter(Boolean);
+/** Containers that existed before these tests started: not ours to count. */
+const baseline = allContainers();
+
+/** Containers created since the tests started and still there: builder runs, the engine's RUN-step
+ * containers, image exports. Every test expects none. */
 export async function leftoverContainers(): Promise<string[]> {
-  const out = await docker('ps', '-aq', '--filter', `label=${LABEL_RUN}`);
-  return out.split('\n').filter(Boolean);
+  const before = new Set(await baseline);
+  return (await allContainers()).filter((id) => !before.has(id)).map((id) => id.slice(0, 12));
 }
 
 export async function imageExists(ref: string): Promise<boolean> {

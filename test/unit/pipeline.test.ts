@@ -50,6 +50,20 @@ describe('examples through the CLI', () => {
     assert.deepEqual(Object.keys(inspect.Config.ExposedPorts), ['8001/tcp']);
     assert.match(result.stderr, /\[builder \d+\/\d+\] RUN .*go build/);
     assert.match(result.stderr, /\[runtime 2\/\d+\] COPY app \/app/);
+
+    // Where the bytes are: the layers add up to the image, and the binary is the largest file.
+    const inspected = await runCli(['inspect', 'examples/hello-go', '--tag', 'dc-test-hello-go', '--json']);
+    assert.equal(inspected.code, 0, inspected.stderr);
+    const report = jsonOf(inspected);
+    assert.equal(report.runtime.size, out.runtime.size);
+    assert.equal(report.builder.size, out.builder.size);
+    assert.equal(report.runtime.layers.reduce((sum: number, l: { size: number }) => sum + l.size, 0), out.runtime.size);
+    assert.ok(report.runtime.layers.some((l: { step: string; size: number }) => /^COPY /.test(l.step) && l.size > 1_000_000), JSON.stringify(report.runtime.layers));
+    assert.deepEqual(report.runtime.largestFiles.map((f: { path: string }) => f.path), ['/app']);
+    assert.ok(report.runtime.largestFiles[0].size <= out.runtime.size && report.runtime.largestFiles[0].size > 0.95 * out.runtime.size);
+    assert.deepEqual(await leftoverContainers(), [], 'the export container is removed');
+    const human = await runCli(['inspect', 'examples/hello-go', '--tag', 'dc-test-hello-go']);
+    assert.match(human.stdout, /Runtime layers \(oldest first\):\n[\s\S]*COPY [\s\S]*Largest files:\n\s+[\d.]+ MB\s+\/app/);
   });
 
   it('hello-c: a builder that writes only the binary gets the pair Dockerfile.run; the image runs', async () => {
@@ -216,9 +230,9 @@ describe('cancelling', () => {
   it('an AbortSignal (the extension\'s Cancel) in each phase rejects with CANCELLED and leaves nothing', async () => {
     const engine = await testEngine();
     const phases: Array<['builder-build' | 'builder-run' | 'runtime-build', string, string]> = [
-      ['builder-build', `FROM ${BUSYBOX}\nRUN sleep 300\n`, 'FROM scratch\n'],
+      ['builder-build', `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`, 'FROM scratch\n'],
       ['builder-run', `FROM ${BUSYBOX}\nCMD ["sleep", "300"]\n`, 'FROM scratch\n'],
-      ['runtime-build', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, `FROM ${BUSYBOX}\nRUN sleep 300\n`],
+      ['runtime-build', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`],
     ];
     for (const [phase, builder, runtime] of phases) {
       const dir = makeBuilderPair('', { builder, runtime });
@@ -229,11 +243,12 @@ describe('cancelling', () => {
         tag,
         signal: abort.signal,
         onEvent: (event) => {
-          // Cancel once the phase is under way (for the runtime build: once its RUN step started).
+          // Cancel once the phase is under way: for the builds, once their RUN step prints (step-42 is
+          // computed by the shell, so it is the step's output, not its instruction line).
           const underWay =
-            (phase === 'builder-build' && event.type === 'step' && event.role === 'builder' && event.step.instruction.startsWith('RUN')) ||
+            (phase === 'builder-build' && event.type === 'log' && event.source === 'builder-build' && event.line.trim() === 'step-42') ||
             (phase === 'builder-run' && event.type === 'phase' && event.phase === 'builder-run') ||
-            (phase === 'runtime-build' && event.type === 'step' && event.role === 'runtime' && event.step.instruction.startsWith('RUN'));
+            (phase === 'runtime-build' && event.type === 'log' && event.source === 'runtime-build' && event.line.trim() === 'step-42');
           if (underWay) setTimeout(() => abort.abort(), 300);
         },
       });

@@ -2,7 +2,7 @@
 // workspace (made by the launcher) holds the pairs `quick` (a fast busybox builder) and `slow` (a builder
 // that never ends), and sets dockerception.runtimeTag to dc-vscode-${name}.
 import * as assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DockerceptionApi } from '../../../src/extension';
@@ -122,6 +122,23 @@ suite('Dockerception in VS Code', () => {
     assert.deepEqual(await engineState('dc-vscode-quick'), { containers: 0, tagged: true });
   });
 
+  test('Show Report opens the size report with the numbers of the real build', async () => {
+    const quick = await pairNamed('quick');
+    await vscode.commands.executeCommand('dockerception.showReport', quick);
+    const panel = api.reports.panels.get(quick.dir);
+    assert.ok(panel, 'a report panel is open for quick');
+    const html = await until('the report to render', () => (panel.webview.html.includes('where the bytes are') ? panel.webview.html : undefined));
+    const runtime = api.builds.last(quick)?.runtime;
+    assert.ok(runtime);
+    assert.match(html, /<h1>quick: where the bytes are<\/h1>/);
+    assert.match(html, /COPY file:[0-9a-f]+ in \/hello\.txt/);
+    assert.match(html, /<td class="num">17 B<\/td><td><code>\/hello\.txt<\/code>/);
+    assert.match(html, /Runtime Dockerfile from the builder's output/);
+    assert.match(html, /Runtime image: \d+ B now, .* over 1 build/);
+    assert.match(html, /default-src 'none'/);
+    panel.dispose();
+  });
+
   test('asking for a build that is running reveals it instead of starting another', async () => {
     const slow = await pairNamed('slow');
     const first = api.builds.build(slow);
@@ -158,18 +175,15 @@ suite('Dockerception in VS Code', () => {
   });
 
   test('a new pair created on disk appears in the tree', async () => {
+    // Written at once, as a copy or a git checkout would: the watcher may report only the folder.
     const dir = path.join(workspaceDir(), 'created-later');
-    const changed = new Promise<void>((resolve) => {
-      const sub = api.tree.onDidChangeTreeData(() => {
-        sub.dispose();
-        resolve();
-      });
-    });
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n');
     writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY passwd /passwd\n');
-    await changed;
-    await until('created-later in the tree', async () => (await pairItems()).some((item) => item.label === 'created-later'), 15_000);
+    await until('created-later in the tree', async () => (await pairItems()).some((item) => item.label === 'created-later'), 20_000);
+    // And deleting the folder as a whole takes it out again.
+    rmSync(dir, { recursive: true, force: true });
+    await until('created-later gone from the tree', async () => !(await pairItems()).some((item) => item.label === 'created-later'), 20_000);
   });
 
   test('a failing build says what happened in the output and the status bar, and tags nothing', async () => {

@@ -7,7 +7,8 @@ import Mocha from 'mocha';
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 120_000, color: false, reporter: 'spec' });
   const suite = process.env.DC_SUITE ?? 'trusted';
-  mocha.addFile(path.join(__dirname, suite === 'untrusted' ? 'untrusted.test.js' : 'extension.test.js'));
+  const files: Record<string, string> = { trusted: 'extension.test.js', untrusted: 'untrusted.test.js', activation: 'activation.test.js' };
+  mocha.addFile(path.join(__dirname, files[suite] ?? files.trusted));
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} extension test(s) failed`)) : resolve()));
     runner.on('pass', (test) => console.log(`DCTEST|pass|${test.fullTitle()}`));

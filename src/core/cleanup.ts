@@ -1,0 +1,36 @@
+import type Docker from 'dockerode';
+import { isConnectionError } from './errors';
+
+/** Set on every builder container, so that a leftover one can always be found. */
+export const LABEL_RUN = 'org.dockerception.run';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Removes a container of ours: the builder, or the engine's container for a RUN step of a build we
+ * abandoned. When the engine is away (restarted, say) or busy with that container, keeps trying for
+ * ~15 s, so that the container does not outlive the failed run.
+ */
+export async function removeContainer(container: Docker.Container): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await container.remove({ force: true });
+      return;
+    } catch (error) {
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 404) return; // gone: by us or by the engine
+      if (attempt >= 30 || !(isConnectionError(error) || status === 409 || status === 500)) return;
+      await sleep(500);
+    }
+  }
+}
+
+/**
+ * Removes builder containers that a run killed hard (SIGKILL, power loss) left behind: ours carry
+ * LABEL_RUN. Only exited or dead ones: a concurrent run's container may be created and not yet started.
+ */
+export async function sweepLeftoverContainers(docker: Docker): Promise<number> {
+  const leftovers = await docker.listContainers({ all: true, filters: { label: [LABEL_RUN], status: ['exited', 'dead'] } });
+  await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
+  return leftovers.length;
+}

@@ -1,0 +1,100 @@
+// The size report's HTML: pure (no vscode import), so it is tested on its own. No scripts and no remote
+// resources: everything is inline SVG and CSS that uses the theme's colours.
+import { formatBytes, savedPercent, type PairInspection } from '../core';
+
+export interface SizePoint {
+  at: number;
+  builder: number;
+  runtime: number;
+}
+
+export interface ReportModel {
+  pairName: string;
+  inspection: PairInspection;
+  dockerfileSource?: 'builder-output' | 'pair';
+  history: SizePoint[];
+}
+
+/** A build whose runtime image grew by more than this share over the build before it is a regression. */
+export const REGRESSION_THRESHOLD = 0.01;
+
+export function regressions(history: SizePoint[]): number[] {
+  const marked: number[] = [];
+  for (let i = 1; i < history.length; i++) {
+    if (history[i].runtime > history[i - 1].runtime * (1 + REGRESSION_THRESHOLD)) marked.push(i);
+  }
+  return marked;
+}
+
+const escape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** One image's sizes across builds as an SVG line, regressions as red dots. */
+function chart(title: string, values: number[], marked: number[]): string {
+  const width = 420;
+  const height = 90;
+  const max = Math.max(...values, 1);
+  const min = Math.min(...values, max);
+  const span = max - min || max;
+  const x = (i: number) => (values.length === 1 ? width / 2 : 10 + (i * (width - 20)) / (values.length - 1));
+  const y = (v: number) => height - 12 - ((v - (max === min ? 0 : min)) / span) * (height - 24);
+  const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
+  const dots = values
+    .map((v, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${marked.includes(i) ? 4 : 2.5}" class="${marked.includes(i) ? 'regression' : 'dot'}"><title>${formatBytes(v)}</title></circle>`)
+    .join('');
+  return `<figure><figcaption>${escape(title)}: ${formatBytes(values[values.length - 1] ?? 0)} now, ${formatBytes(min)}–${formatBytes(max)} over ${values.length} build${values.length === 1 ? '' : 's'}</figcaption>
+<svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escape(title)} across builds"><polyline points="${points}" class="line"/>${dots}</svg></figure>`;
+}
+
+export function renderReport(model: ReportModel, nonce: string, cspSource: string): string {
+  const { builder, runtime } = model.inspection;
+  const builderSize = builder?.size ?? 0;
+  const scale = Math.max(builderSize, runtime.size, 1);
+  const bar = (label: string, tag: string, size: number, kind: string) =>
+    `<div class="bar-row"><span class="bar-label">${label}</span><span class="bar ${kind}" style="width:${Math.max((size / scale) * 100, 0.4).toFixed(2)}%"></span><span class="bar-value">${formatBytes(size)} <code>${escape(tag)}</code></span></div>`;
+  const layerRows = runtime.layers.map((l) => `<tr><td class="num">${formatBytes(l.size)}</td><td><code>${escape(l.step)}</code></td></tr>`).join('');
+  const fileRows = runtime.largestFiles.map((f) => `<tr><td class="num">${formatBytes(f.size)}</td><td><code>${escape(f.path)}</code></td></tr>`).join('');
+  const marked = regressions(model.history);
+  const source =
+    model.dockerfileSource === 'pair'
+      ? "the pair's <code>Dockerfile.run</code> (the builder's tar had no Dockerfile)"
+      : model.dockerfileSource === 'builder-output'
+        ? "the builder's output (its tar carried a <code>Dockerfile</code>)"
+        : 'unknown (not built from this window)';
+  const historyHtml =
+    model.history.length > 0
+      ? `${chart('Runtime image', model.history.map((h) => h.runtime), marked)}${chart('Builder image', model.history.map((h) => h.builder), [])}
+${marked.length > 0 ? `<p class="warning">Runtime size regressions (more than ${REGRESSION_THRESHOLD * 100}% larger than the build before): ${marked.map((i) => `${new Date(model.history[i].at).toLocaleString()} (${formatBytes(model.history[i - 1].runtime)} → ${formatBytes(model.history[i].runtime)})`).join('; ')}</p>` : '<p>No runtime size regressions.</p>'}`
+      : '<p>No builds recorded in this workspace yet.</p>';
+
+  return `<!DOCTYPE html>
+<html lang="en"><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src ${cspSource} data:; style-src 'nonce-${nonce}';">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>Sizes: ${escape(model.pairName)}</title>
+<style nonce="${nonce}">
+body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 20px 20px; }
+h1 { font-size: 1.4em; font-weight: 600; } h2 { font-size: 1.1em; margin-top: 1.6em; }
+.saving { font-size: 1.2em; } .saving strong { color: var(--vscode-charts-green); }
+.bar-row { display: flex; align-items: center; gap: 10px; margin: 6px 0; }
+.bar-label { width: 64px; } .bar { display: inline-block; height: 18px; border-radius: 2px; }
+.bar.builder { background: var(--vscode-charts-orange); } .bar.runtime { background: var(--vscode-charts-green); }
+.bar-value { white-space: nowrap; } code { font-family: var(--vscode-editor-font-family); }
+table { border-collapse: collapse; } td { padding: 2px 12px 2px 0; vertical-align: top; } td.num { text-align: right; white-space: nowrap; }
+svg .line { fill: none; stroke: var(--vscode-charts-blue); stroke-width: 2; } svg .dot { fill: var(--vscode-charts-blue); }
+svg .regression { fill: var(--vscode-charts-red); } figure { margin: 8px 0; } figcaption { margin-bottom: 4px; }
+.warning { color: var(--vscode-editorWarning-foreground); }
+</style></head>
+<body>
+<h1>${escape(model.pairName)}: where the bytes are</h1>
+<p class="saving">The runtime image is <strong>${savedPercent(builderSize, runtime.size)}%</strong> smaller than its builder.</p>
+${builder ? bar('builder', builder.tag, builder.size, 'builder') : '<p>No builder image is tagged.</p>'}
+${bar('runtime', runtime.tag, runtime.size, 'runtime')}
+<p>Runtime Dockerfile from ${source}.</p>
+<h2>Runtime layers</h2>
+<table><tbody>${layerRows}</tbody></table>
+<h2>Largest files in the runtime image</h2>
+<table><tbody>${fileRows || '<tr><td>(no files)</td></tr>'}</tbody></table>
+<h2>Sizes across builds</h2>
+${historyHtml}
+</body></html>`;
+}
