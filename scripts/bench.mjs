@@ -20,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist', 'cli.js');
 const reps = Number(process.env.BENCH_REPS ?? 5);
+// The bench uses the compiled core (out/) for in-process numbers and the bundled CLI (dist/).
+execFileSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections = wanted.length > 0 ? wanted : ['pipeline', 'big', 'discovery', 'activation'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
@@ -73,12 +75,28 @@ function pipelineSection() {
     'multi-stage Dockerfile': (nc) => `cd ${q(pair)} && docker build -q ${nc} -f Dockerfile.multistage -t bms . >/dev/null`,
   };
   const out = { warm: [], cold: [] };
+  // The same pipeline in one long-lived process, as the extension runs it: no Node start-up per build.
+  const inProcess = (nocache) =>
+    JSON.parse(
+      execFileSync(
+        'node',
+        [
+          '-e',
+          `const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});await c.buildPair(e,p,{tag:'bdc'});const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await c.buildPair(e,p,{tag:'bdc',noCache:${nocache}});t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`,
+        ],
+        { encoding: 'utf8' },
+      ),
+    );
   for (const [mode, nc] of [['warm', ''], ['cold', '--no-cache']]) {
     console.log(` ${mode}${mode === 'warm' ? ' (cache primed once first)' : ' (--no-cache: the Go compile runs every time)'}`);
     for (const [label, make] of Object.entries(methods)) {
       if (mode === 'warm') timed(make(''));
       out[mode].push(series(label, make(nc)));
     }
+    const runs = inProcess(mode === 'cold');
+    const row = { label: 'dockerception in-process (extension)', median: round(median(runs)), min: round(Math.min(...runs)), max: round(Math.max(...runs)), runs: runs.map((s) => round(s)) };
+    console.log(`  ${row.label.padEnd(44)} median ${row.median.toFixed(2)} s  (min ${row.min.toFixed(2)}, max ${row.max.toFixed(2)})`);
+    out[mode].splice(1, 0, row);
     const base = out[mode].find((r) => r.label === 'seed one-liner').median;
     for (const row of out[mode]) row.ratioToSeed = round(row.median / base);
   }

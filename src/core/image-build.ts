@@ -15,7 +15,6 @@ export interface ImageBuildOptions {
   role: 'builder' | 'runtime';
   tag?: string;
   buildArgs?: Record<string, string>;
-  labels?: Record<string, string>;
   noCache?: boolean;
   signal?: AbortSignal;
   /** Where the Dockerfile is, for the message when the build fails. */
@@ -66,7 +65,6 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
     forcerm: true,
     ...(options.tag ? { t: options.tag } : {}),
     ...(options.buildArgs && Object.keys(options.buildArgs).length > 0 ? { buildargs: options.buildArgs } : {}),
-    ...(options.labels ? { labels: options.labels } : {}),
     ...(options.noCache ? { nocache: true } : {}),
     // A fresh object every call: dockerode deletes abortSignal from the options it is given.
     ...(options.signal ? { abortSignal: options.signal } : {}),

@@ -12,8 +12,6 @@ import type { Pair } from './pairs';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
 import { TarGate, type TarSummary } from './tar-gate';
 
-export const LABEL_PAIR = 'org.dockerception.pair';
-export const LABEL_ROLE = 'org.dockerception.role';
 
 export type ProgressEvent =
   | { type: 'phase'; phase: Phase; message: string }
@@ -85,7 +83,6 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
     );
   }
   const builderTag = builderTagFor(runtimeTag);
-  const labels = (role: string) => ({ [LABEL_PAIR]: pair.name, [LABEL_ROLE]: role });
   const relDockerfile = (file: string) => path.relative(process.cwd(), file) || file;
   let phase: Phase = 'builder-build';
   const started = Date.now();
@@ -106,7 +103,6 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       role: 'builder',
       tag: builderTag,
       buildArgs: options.buildArgs,
-      labels: labels('builder'),
       noCache: options.noCache,
       signal: abort.signal,
       dockerfileHint: relDockerfile(pair.builderDockerfile),
@@ -123,7 +119,6 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       fallbackDockerfile,
       abort,
       timeoutMs: options.builderTimeoutMs,
-      labels: labels('runtime'),
       buildArgs: options.buildArgs,
       noCache: options.noCache,
       runtimeDockerfileHint: `${relDockerfile(pair.runtimeDockerfile)} (or the Dockerfile your builder writes into its tar)`,
@@ -188,7 +183,6 @@ interface RunOptions {
   fallbackDockerfile: Buffer;
   abort: AbortController;
   timeoutMs?: number;
-  labels: Record<string, string>;
   buildArgs?: Record<string, string>;
   noCache?: boolean;
   runtimeDockerfileHint: string;
@@ -268,7 +262,6 @@ async function runBuilderIntoRuntimeBuild(
     const runtimeStarted = Date.now();
     const runtimeBuild = buildImage(docker, gate, {
       role: 'runtime',
-      labels: options.labels,
       buildArgs: options.buildArgs,
       noCache: options.noCache,
       signal: abort.signal,
