@@ -49,8 +49,10 @@ export function renderReport(model: ReportModel, nonce: string, cspSource: strin
   const { builder, runtime } = model.inspection;
   const builderSize = builder?.size ?? 0;
   const scale = Math.max(builderSize, runtime.size, 1);
+  // SVG rects, not CSS widths: the CSP allows no inline style attributes.
+  const BAR_WIDTH = 480;
   const bar = (label: string, tag: string, size: number, kind: string) =>
-    `<div class="bar-row"><span class="bar-label">${label}</span><span class="track"><span class="bar ${kind}" style="width:${Math.max((size / scale) * 100, 0.4).toFixed(2)}%"></span></span><span class="bar-value">${formatBytes(size)} <code>${escape(tag)}</code></span></div>`;
+    `<div class="bar-row"><span class="bar-label">${label}</span><svg class="track" width="${BAR_WIDTH}" height="18" role="img" aria-label="${label} ${formatBytes(size)}"><rect class="bar ${kind}" width="${Math.max((size / scale) * BAR_WIDTH, 2).toFixed(1)}" height="18" rx="2"/></svg><span class="bar-value">${formatBytes(size)} <code>${escape(tag)}</code></span></div>`;
   const layerRows = runtime.layers.map((l) => `<tr><td class="num">${formatBytes(l.size)}</td><td><code>${escape(l.step)}</code></td></tr>`).join('');
   const fileRows = runtime.largestFiles.map((f) => `<tr><td class="num">${formatBytes(f.size)}</td><td><code>${escape(f.path)}</code></td></tr>`).join('');
   const marked = regressions(model.history);
@@ -76,8 +78,8 @@ body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); 
 h1 { font-size: 1.4em; font-weight: 600; } h2 { font-size: 1.1em; margin-top: 1.6em; }
 .saving { font-size: 1.2em; } .saving strong { color: var(--vscode-charts-green); }
 .bar-row { display: flex; align-items: center; gap: 10px; margin: 6px 0; }
-.bar-label { width: 64px; flex: none; } .track { flex: 1; max-width: 520px; } .bar { display: block; height: 18px; border-radius: 2px; min-width: 2px; }
-.bar.builder { background: var(--vscode-charts-orange); } .bar.runtime { background: var(--vscode-charts-green); }
+.bar-label { width: 64px; flex: none; } .track { flex: none; }
+.bar.builder { fill: var(--vscode-charts-orange); } .bar.runtime { fill: var(--vscode-charts-green); }
 .bar-value { white-space: nowrap; } code { font-family: var(--vscode-editor-font-family); }
 table { border-collapse: collapse; } td { padding: 2px 12px 2px 0; vertical-align: top; } td.num { text-align: right; white-space: nowrap; }
 svg .line { fill: none; stroke: var(--vscode-charts-blue); stroke-width: 2; } svg .dot { fill: var(--vscode-charts-blue); }

@@ -237,6 +237,10 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       assert.match(text, /4\.46 MB dc-e2e-hello-go/);
       assert.match(text, /Largest files in the runtime image\s+4\.\d+ MB\s+\/app/);
       assert.match(text, /Runtime Dockerfile from the builder's output/);
+      // The bars are drawn to scale: 4.46 MB against 846 MB.
+      const builderBar = await report.locator('rect.bar.builder').boundingBox();
+      const runtimeBar = await report.locator('rect.bar.runtime').boundingBox();
+      assert.ok(builderBar && runtimeBar && runtimeBar.width * 50 < builderBar.width, `bars ${runtimeBar?.width} vs ${builderBar?.width}`);
     });
   });
 });
