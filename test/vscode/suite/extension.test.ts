@@ -139,6 +139,20 @@ suite('Dockerception in VS Code', () => {
     panel.dispose();
   });
 
+  test('Open Builder / Runtime Dockerfile and Run Runtime Image act on the pair of a tree item', async () => {
+    const item = (await pairItems()).find((i) => i.label === 'quick');
+    assert.ok(item);
+    await vscode.commands.executeCommand('dockerception.openBuilderDockerfile', item);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, item.pair.builderDockerfile);
+    await vscode.commands.executeCommand('dockerception.openRuntimeDockerfile', item);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, item.pair.runtimeDockerfile);
+    const before = vscode.window.terminals.length;
+    await vscode.commands.executeCommand('dockerception.runRuntimeImage', item);
+    const terminal = await until('the run terminal', () => vscode.window.terminals.find((t) => t.name === 'Dockerception: quick'));
+    assert.equal(vscode.window.terminals.length, before + 1);
+    terminal.dispose();
+  });
+
   test('asking for a build that is running reveals it instead of starting another', async () => {
     const slow = await pairNamed('slow');
     const first = api.builds.build(slow);
