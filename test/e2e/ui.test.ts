@@ -27,7 +27,10 @@ async function until(what: string, probe: () => boolean, timeoutMs = 120_000): P
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
-const leftoverContainers = () => docker('ps', '-aq').trim().split('\n').filter(Boolean);
+const allContainers = () => docker('ps', '-aq', '--no-trunc').trim().split('\n').filter(Boolean);
+/** Containers that were there before this test: not ours to count. */
+let baseline = new Set<string>();
+const leftoverContainers = () => allContainers().filter((id) => !baseline.has(id));
 const imageId = (ref: string) => {
   try {
     return docker('image', 'inspect', '-f', '{{.Id}}', ref).trim();
@@ -105,6 +108,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
 
   before(async () => {
     assert.ok(existsSync(VSIX), `${VSIX} is built by 'npm run package' before this test`);
+    baseline = new Set(allContainers());
     mkdirSync(SHOTS, { recursive: true });
     workspace = path.join(mkdtempSync(path.join(os.tmpdir(), 'dc-e2e-')), 'examples');
     cpSync(path.join(ROOT, 'examples'), workspace, { recursive: true });
