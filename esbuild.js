@@ -1,6 +1,7 @@
 // One build script for both bundles: the CLI (dist/cli.js) and the extension (dist/extension.js, with
 // 'vscode' left to the host). `node esbuild.js --watch` rebuilds on change; --production drops source maps.
 const esbuild = require('esbuild');
+const path = require('node:path');
 const { version } = require('./package.json');
 
 const production = process.argv.includes('--production');
@@ -23,6 +24,25 @@ const buildKitStub = {
   },
 };
 
+/**
+ * docker-modem requires its ssh transport, and with it ssh2 (≈ 25 ms to load), at start-up, although
+ * only ssh:// engines use it. This wraps docker-modem's `./ssh` in a function that loads it on first call,
+ * so a CLI run against a local socket does not pay for it.
+ */
+const lazySsh = {
+  name: 'lazy-ssh',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/ssh$/ }, (args) =>
+      /docker-modem[\\/]lib$/.test(args.resolveDir) ? { path: path.join(args.resolveDir, 'ssh.js'), namespace: 'lazy-ssh' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'lazy-ssh' }, (args) => ({
+      contents: `module.exports = function lazySsh(options) { return require(${JSON.stringify(args.path)})(options); };`,
+      resolveDir: path.dirname(args.path),
+      loader: 'js',
+    }));
+  },
+};
+
 const shared = {
   bundle: true,
   platform: 'node',
@@ -35,7 +55,7 @@ const shared = {
   // ssh2's optional native helpers are not needed (it falls back to JS) and cannot be bundled.
   external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
   logLevel: 'warning',
-  plugins: [buildKitStub],
+  plugins: [buildKitStub, lazySsh],
   define: { 'process.env.DOCKERCEPTION_VERSION': JSON.stringify(version) },
 };
 

@@ -11,6 +11,7 @@ bash scripts/setup.sh all || { echo "setup failed: see the lines above"; echo "0
 
 mkdir -p test-artifacts
 before=$(docker ps -aq | wc -l)
+started=$(date +%s)
 node --test --test-concurrency=1 \
   out/test/unit/*.test.js \
   out/test/faults/faults.test.js \
@@ -19,6 +20,17 @@ node --test --test-concurrency=1 \
 status=${PIPESTATUS[0]}
 after=$(docker ps -aq | wc -l)
 [ "$after" -gt "$before" ] && echo "warning: $((after - before)) container(s) more on the engine than before the tests"
+
+# The suites tag their images dc-*; rebuilding a tag leaves the image it pointed to dangling. Remove
+# both, when this run made them, so that repeated runs do not fill the engine's disk.
+made=$(
+  { docker images --filter 'reference=dc-*' --format '{{.Repository}}:{{.Tag}} {{.CreatedAt}}'
+    docker images --filter dangling=true --format '{{.ID}} {{.CreatedAt}}'; } |
+    while read -r ref created; do
+      [ "$(date -d "${created% UTC}" +%s 2>/dev/null || echo 0)" -ge "$started" ] && echo "$ref"
+    done
+)
+[ -n "$made" ] && docker rmi $made >/dev/null 2>&1; echo "removed $(echo "$made" | grep -c .) image(s) the tests made"
 
 pass=$(grep -E '^# pass [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')
 fail=$(grep -E '^# fail [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')

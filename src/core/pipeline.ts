@@ -94,8 +94,12 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
 
   try {
-    const swept = await sweepLeftoverContainers(docker).catch(() => 0);
-    if (swept > 0) emit({ type: 'phase', phase, message: `Removed ${swept} builder container(s) an earlier, killed run left behind` });
+    // Alongside the builder build (it needs no container): builder containers a killed run left behind.
+    const sweep = sweepLeftoverContainers(docker)
+      .catch(() => 0)
+      .then((swept) => {
+        if (swept > 0) emit({ type: 'phase', phase, message: `Removed ${swept} builder container(s) an earlier, killed run left behind` });
+      });
 
     // 1. The builder image, from the pair's folder packed as the docker CLI would send it.
     emit({ type: 'phase', phase, message: `Building the builder image ${builderTag} from ${pair.dir}` });
@@ -110,6 +114,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       onLine: (line) => emit({ type: 'log', source: 'builder-build', line }),
     });
     const builderBuildMs = Date.now() - started;
+    await sweep;
 
     // 2 + 3. Run the builder; its stdout is the runtime build's context.
     phase = 'builder-run';

@@ -93,7 +93,7 @@ export class TarGate extends Transform {
   summary: TarSummary | undefined;
 
   constructor(private readonly options: TarGateOptions) {
-    super({ highWaterMark: 64 * 1024 });
+    super({ writableHighWaterMark: 64 * 1024, readableHighWaterMark: 8 * 1024 * 1024 });
     this.extract.on('entry', (header, stream, next) => this.onEntry(header, stream, next));
     this.extractDone = new Promise((resolve) => {
       this.extract.once('error', (err) => resolve(err));
