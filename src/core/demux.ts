@@ -23,9 +23,6 @@ export class AttachDemux extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     let data = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk;
     this.pending = Buffer.alloc(0);
-    // The engine sends stdout in frames of ≤ 32 KiB, several per socket read; one push per read halves
-    // the writes into the runtime build's request body, which the engine reads faster in larger chunks.
-    const stdout: Buffer[] = [];
     while (data.length > 0) {
       if (this.frameLeft === 0) {
         if (data.length < HEADER) {
@@ -40,11 +37,10 @@ export class AttachDemux extends Transform {
       const payload = data.subarray(0, this.frameLeft);
       this.frameLeft -= payload.length;
       data = data.subarray(payload.length);
-      if (this.frameType === STDOUT) stdout.push(payload);
+      if (this.frameType === STDOUT) this.push(payload);
       else if (this.frameType === STDERR) this.onStderr(payload);
       // 0 (stdin echo) and 3 (system error) carry nothing we pass on.
     }
-    if (stdout.length > 0) this.push(stdout.length === 1 ? stdout[0] : Buffer.concat(stdout));
     callback();
   }
 

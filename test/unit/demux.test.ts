@@ -49,12 +49,6 @@ describe('AttachDemux', () => {
     }
   });
 
-  it('passes on the stdout frames of one socket read as one chunk', async () => {
-    const { pushes } = await demux([stream]);
-    assert.equal(pushes.length, 1);
-    assert.deepEqual(pushes[0], expectedStdout);
-  });
-
   it('fails when the stream ends in the middle of a frame', async () => {
     await assert.rejects(demux([stream.subarray(0, stream.length - 3)]), /broke in the middle of the builder output/);
     await assert.rejects(demux([stream, frame(1, 'x').subarray(0, 5)]), /broke in the middle/);
