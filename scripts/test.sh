@@ -21,13 +21,14 @@ status=${PIPESTATUS[0]}
 after=$(docker ps -aq | wc -l)
 [ "$after" -gt "$before" ] && echo "warning: $((after - before)) container(s) more on the engine than before the tests"
 
-# The suites tag their images dc-*; rebuilding a tag leaves the image it pointed to dangling. Remove
-# both, when this run made them, so that repeated runs do not fill the engine's disk.
+# The suites tag their images dc-* (their namespace: every such tag is removed, whenever it was made; a
+# cached build can re-tag an image older than this run). Rebuilding a tag leaves the image it pointed to
+# dangling: those are removed when this run made them. Repeated runs then do not fill the engine's disk.
 made=$(
-  { docker images --filter 'reference=dc-*' --format '{{.Repository}}:{{.Tag}} {{.CreatedAt}}'
-    docker images --filter dangling=true --format '{{.ID}} {{.CreatedAt}}'; } |
-    while read -r ref created; do
-      [ "$(date -d "${created% UTC}" +%s 2>/dev/null || echo 0)" -ge "$started" ] && echo "$ref"
+  docker images --filter 'reference=dc-*' --format '{{.Repository}}:{{.Tag}}'
+  docker images --filter dangling=true --format '{{.ID}} {{.CreatedAt}}' |
+    while read -r id created; do
+      [ "$(date -d "${created% UTC}" +%s 2>/dev/null || echo 0)" -ge "$started" ] && echo "$id"
     done
 )
 [ -n "$made" ] && docker rmi $made >/dev/null 2>&1; echo "removed $(echo "$made" | grep -c .) image(s) the tests made"
