@@ -1,5 +1,5 @@
-// The attach stream's framing is pure logic: tested here with frames built by hand, split at every
-// byte position. (That the engine's real stream goes through it intact is what the pipeline tests show.)
+// The attach stream's framing is pure logic: tested here with frames built by hand, split at
+// many byte positions. (That the engine's real stream goes through it intact is what the pipeline tests show.)
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
