@@ -1,248 +1,212 @@
-import * as path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Duplex } from 'node:stream';
+import type { Gunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import { DockerceptionError } from './errors';
+import type { DockerceptionError } from './errors';
+import { SNIFF_BYTES, decompressorFor, sniffCompression, type Compression } from './tar/compression';
+import { EndHold } from './tar/end-hold';
+import { contextPath, isRootDockerfile, unsafeReason, type TarEntry } from './tar/entry-rules';
+import { TarReader } from './tar/reader';
+import { builderOutputVerdict, type OutputFacts, type OutputProblem } from './tar/verdict';
 
-const BLOCK = 512;
-const END_OF_ARCHIVE = 2 * BLOCK;
-/** Trailing zeros are held back (counted, not stored) up to this much before being passed on. */
-const MAX_HELD_ZEROS = 8 * 1024 * 1024;
+export { normaliseEntryName, unsafeReason } from './tar/entry-rules';
+
+/** How long a broken output waits for the builder's exit status, so that a failing builder is reported
+ * as such (with its stderr) rather than by what its output looks like. */
+const EXIT_GRACE_MS = 2000;
 const ZEROS = Buffer.alloc(64 * 1024);
-const ZERO_WINDOW = ZEROS.subarray(0, END_OF_ARCHIVE);
 
 /** What the gate learned about the builder's tar once it has seen all of it. */
 export interface TarSummary {
+  /** Bytes of plain tar handed to the engine. */
   bytes: number;
   entries: number;
   /** Where the runtime Dockerfile came from: the tar itself, or the pair's Dockerfile.run added by us. */
   dockerfileSource: 'builder-output' | 'pair';
+  /** Set when the builder's output was compressed (the engine is handed the decompressed tar). */
+  compression?: Compression;
 }
 
-/** Decides, once the tar has ended, whether the builder run as a whole succeeded (its exit code). */
+/** The builder run's own verdict, asked once its output has ended (or broken): its exit status. */
 export type ExitVerdict = () => Promise<DockerceptionError | undefined>;
 
 export interface TarGateOptions {
   /** Content of the pair's Dockerfile.run, added as `Dockerfile` when the tar has no root Dockerfile. */
   fallbackDockerfile: Buffer;
-  /** Called when the tar has ended and all its bytes but the held-back end are through. */
   exitVerdict: ExitVerdict;
 }
 
-/** Turns `./a`, `a/`, `./` into `a`, `a`, `` (busybox tar writes `./` names). */
-export function normaliseEntryName(name: string): string {
-  let n = name;
-  while (n.startsWith('./')) n = n.slice(2);
-  if (n === '.') n = '';
-  return n.replace(/\/+$/, '');
-}
-
-/** Why an entry name or link target would escape the build context, or undefined when it stays inside. */
-export function unsafeReason(header: tar.Header): string | undefined {
-  const name = header.name;
-  const escapes = (p: string) => p === '..' || p.startsWith('../');
-  if (name.startsWith('/')) return `absolute path '${name}'`;
-  if (name.split('/').includes('..')) return `path with '..' '${name}'`;
-  const target = header.linkname ?? '';
-  if (header.type === 'link') {
-    if (target.startsWith('/') || escapes(path.posix.normalize(target))) return `hard link '${name}' → '${target}' outside the context`;
-  } else if (header.type === 'symlink') {
-    if (target.startsWith('/')) return `symlink '${name}' → absolute target '${target}'`;
-    const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(normaliseEntryName(name) || '.'), target));
-    if (escapes(resolved)) return `symlink '${name}' → '${target}' outside the context`;
-  }
-  return undefined;
-}
-
 /**
- * The builder's stdout on its way into the runtime build: a tee that passes the bytes through untouched
- * while a copy is parsed by tar-stream, and holds back the end of the archive until the verdict is in.
+ * The builder's stdout on its way into the runtime build: checked as it streams, passed on untouched,
+ * and ended only once it is known to be whole and the builder exited 0.
  *
- * Why hold the end: the engine happily builds from a tar that lacks end-of-archive blocks, or that a
- * failing builder wrote, so it must not see the end of the body until we know the tar is whole and the
- * builder exited 0. The held-back part is the run of trailing zero bytes (the end-of-archive blocks and
- * padding), which costs a counter, not memory. On a bad verdict the stream is destroyed: the HTTP body
- * breaks off, the engine answers "unexpected EOF" and builds nothing.
+ * Why hold the end: the engine builds from a tar that lacks its end, or that a failing builder wrote, so
+ * it must not see the end of the body before the verdict. A TarReader walks the tar as the engine will
+ * and an EndHold keeps back what may be the end (zeros, so only counted). On a bad verdict the stream is
+ * destroyed: the HTTP body breaks off, the engine answers "unexpected EOF" and builds nothing.
  *
- * Checks: it is a tar; it has end-of-archive blocks at an entry boundary; nothing but zeros follows them;
- * no absolute or `..` names; no link pointing outside the context. When the tar has no root Dockerfile,
- * the pair's Dockerfile.run is added as one, in place of the end-of-archive blocks.
+ * Gzip output is decompressed here, so the checks see the tar and the engine gets a plain one. When the
+ * tar has no root Dockerfile, the pair's Dockerfile.run is added as one, in place of the end blocks.
  */
-export class TarGate extends Transform {
-  private readonly extract = tar.extract();
-  private readonly extractDone: Promise<Error | undefined>;
-  private offset = 0;
-  private emitted = 0;
-  private heldZeros = 0;
-  private lastNonZero = -1;
-  /** Runs of ≥ 1 KiB of zeros that ended before the end of the stream: [start, end). */
-  private readonly innerZeroRuns: Array<[number, number]> = [];
-  /** Offsets where an entry's data (with padding) ends: where the next header or the end would start. */
-  private readonly boundaries: number[] = [0];
-  /** Data ranges [start, end) of the entries parsed so far, in order; end includes the padding. */
-  private readonly entryData: Array<[number, number]> = [];
-  /** Offset of the next byte passOn receives; the held zero run starts at runStart. */
-  private passed = 0;
-  private runStart = 0;
-  private hold: { from: number; end: number; restart: number; chunks: Buffer[] } | undefined;
-  private entries = 0;
-  /** Headers parsed, the root './' entry included: 0 means nothing looked like a tar at all. */
-  private headers = 0;
-  private hasDockerfile = false;
-  private failed = false;
-  private flushing = false;
+export class TarGate extends Duplex {
   summary: TarSummary | undefined;
 
+  private readonly reader = new TarReader((entry) => this.onEntry(entry));
+  private readonly hold = new EndHold();
+  /** The first bytes written: what the format is sniffed from, and what a user is shown when they are not a tar. */
+  private head = Buffer.alloc(0);
+  private sniffed = false;
+  private compression: Compression | undefined;
+  private inflater: Gunzip | undefined;
+  private problem: OutputProblem | undefined;
+  private inputEnded = false;
+  private hasDockerfile = false;
+  private entries = 0;
+  private emitted = 0;
+  /** A write callback held back until the engine reads on (or the inflater drains). */
+  private waiting: (() => void) | undefined;
+  private exitStatus: Promise<DockerceptionError | undefined> | undefined;
+
   constructor(private readonly options: TarGateOptions) {
-    // Up to 4 MiB read ahead of the engine: it reads a build context slower than a builder writes it,
-    // and without the slack a small builder's container would wait on the engine before it can exit
-    // (40–60 ms of a warm hello-go build, measured in-process). More costs peak RSS on large outputs for little gain.
+    // Up to 4 MiB read ahead of the engine: it reads a build context more slowly than a builder writes
+    // it, and without the slack a small builder would wait on the engine before it can exit.
     super({ writableHighWaterMark: 64 * 1024, readableHighWaterMark: 4 * 1024 * 1024 });
-    this.extract.on('entry', (header, stream, next) => this.onEntry(header, stream, next));
-    this.extractDone = new Promise((resolve) => {
-      this.extract.once('error', (err) => resolve(err));
-      this.extract.once('finish', () => resolve(undefined));
-    });
-    // An extract error must stop the flow at once: with a broken extract, write() never drains again.
-    // (At the end, _flush weighs a parse error against the builder's exit code instead.)
-    void this.extractDone.then((err) => {
-      if (err && !this.flushing) this.fail(this.classifyParseError(err));
-    });
   }
 
-  private onEntry(header: tar.Header, stream: { on(event: 'end' | 'error', fn: () => void): unknown; resume(): unknown }, next: () => void): void {
-    const dataStart = (header as tar.Header & { byteOffset: number }).byteOffset;
-    const carriesData = (header.size ?? 0) > 0 && header.type !== 'directory';
-    const dataEnd = dataStart + (carriesData ? Math.ceil((header.size ?? 0) / BLOCK) * BLOCK : 0);
-    this.boundaries.push(dataEnd);
-    this.entryData.push([dataStart, dataEnd]);
-    const name = normaliseEntryName(header.name);
-    this.headers++;
-    if (name !== '') this.entries++;
-    if ((name === 'Dockerfile' || name === 'dockerfile') && (header.type === 'file' || header.type === 'contiguous-file')) {
-      this.hasDockerfile = true;
-    }
-    const unsafe = unsafeReason(header);
-    if (unsafe) {
-      this.fail(
-        new DockerceptionError(
-          'UNSAFE_PATH',
-          `The builder's tar has an entry that would escape the build context: ${unsafe}. ` +
-            `Write entries relative to the folder you archive (e.g. 'tar -C /out -cf - .') and keep links inside it.`,
-          'builder-run',
-        ),
-      );
-    }
-    this.recheckHold();
-    stream.on('end', () => next());
-    // A cut-off entry errors here as well as on the extract; the extract's error is the one we report.
-    stream.on('error', () => undefined);
-    stream.resume();
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
+    if (this.problem) return callback(); // drained, not passed on: the verdict waits for the exit status
+    if (this.sniffed) return this.feed(chunk, callback);
+    this.head = Buffer.concat([this.head, chunk]);
+    if (this.head.length >= SNIFF_BYTES) this.begin(callback);
+    else callback();
   }
 
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.track(chunk);
-    this.passOn(chunk);
-    if (this.extract.write(chunk)) callback();
-    else this.extract.once('drain', () => callback());
+  override _read(): void {
+    if (this.inflater) this.inflater.resume();
+    else this.release();
   }
 
-  /** Zero-run bookkeeping, with memcmp/indexOf rather than byte loops on the hot path. The run of zeros
-   * open at any moment starts at lastNonZero + 1. */
-  private track(chunk: Buffer): void {
-    const start = this.offset;
-    this.offset += chunk.length;
-    if (isAllZero(chunk)) return;
-    let first = 0;
-    while (chunk[first] === 0) first++;
-    this.closeRun(this.lastNonZero + 1, start + first);
-    let from = first;
-    for (;;) {
-      const at = chunk.indexOf(ZERO_WINDOW, from);
-      if (at < 0) break;
-      let end = at + END_OF_ARCHIVE;
-      while (end < chunk.length && chunk[end] === 0) end++;
-      if (end === chunk.length) break; // still open: it closes in a later chunk, or is the tail
-      this.closeRun(start + at, start + end);
-      from = end;
-    }
-    let last = chunk.length - 1;
-    while (chunk[last] === 0) last--;
-    this.lastNonZero = start + last;
+  override _final(callback: (error?: Error | null) => void): void {
+    this.inputEnded = true;
+    if (!this.sniffed && !this.problem) this.begin(() => this.endInput(callback));
+    else this.endInput(callback);
   }
 
-  private closeRun(runStart: number, runEnd: number): void {
-    if (runEnd - runStart >= END_OF_ARCHIVE) this.innerZeroRuns.push([runStart, runEnd]);
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.inflater?.destroy();
+    this.release();
+    callback(error);
   }
 
-  /**
-   * Passes bytes on, except two things. The trailing zeros are kept back (as a count) until more data or
-   * the verdict. And a run of ≥ 1 KiB of zeros followed by more data is passed on only once the entries
-   * parsed so far show it lies inside a file's data: otherwise it may be an end-of-archive marker with
-   * something after it, and the engine, on seeing the marker, would stop reading the tar and build from it.
-   * Such a run and what follows are queued until an entry shows it is data, or the checks fail.
-   */
-  private passOn(chunk: Buffer): void {
-    const start = this.passed;
-    this.passed += chunk.length;
-    if (this.hold) {
-      this.hold.chunks.push(chunk);
-      return;
-    }
-    if (isAllZero(chunk)) {
-      if (this.heldZeros === 0) this.runStart = start;
-      this.heldZeros += chunk.length;
-      // Bound what is held. (A > 8 MiB run of zeros at the very end is then partly passed on early.)
-      if (this.heldZeros > MAX_HELD_ZEROS) this.pushZeros(this.heldZeros - END_OF_ARCHIVE);
-      return;
-    }
-    let first = 0;
-    while (chunk[first] === 0) first++;
-    const runStart = this.heldZeros > 0 ? this.runStart : start;
-    if (this.heldZeros + first >= END_OF_ARCHIVE && !this.runIsData(runStart, start + first)) {
-      this.hold = { from: runStart, end: start + first, restart: start, chunks: [chunk] };
-      return;
-    }
-    this.pushZeros(this.heldZeros);
-    for (let from = first; ; ) {
-      const at = chunk.indexOf(ZERO_WINDOW, from);
-      if (at < 0) break;
-      let end = at + END_OF_ARCHIVE;
-      while (end < chunk.length && chunk[end] === 0) end++;
-      if (end === chunk.length) break; // the tail: held below
-      if (!this.runIsData(start + at, start + end)) {
-        this.pushBytes(chunk.subarray(0, at));
-        this.hold = { from: start + at, end: start + end, restart: start + at, chunks: [chunk.subarray(at)] };
-        return;
+  /** The format is known from the first bytes: set up decompression, then read them. */
+  private begin(callback: () => void): void {
+    this.sniffed = true;
+    const format = sniffCompression(this.head);
+    if (format) {
+      this.compression = format;
+      this.inflater = decompressorFor(format);
+      if (!this.inflater) {
+        this.fail({ kind: 'unsupported-compression', format });
+        return callback();
       }
-      from = end;
+      this.inflater.on('data', (data: Buffer) => this.readTar(data));
+      this.inflater.on('error', (error) => this.fail({ kind: 'bad-compression', format, detail: error.message }));
     }
-    let last = chunk.length - 1;
-    while (chunk[last] === 0) last--;
-    this.pushBytes(chunk.subarray(0, last + 1));
-    this.heldZeros = chunk.length - last - 1;
-    this.runStart = start + last + 1;
+    this.feed(this.head, callback);
   }
 
-  /** Whether the zero run [start, end) lies in an entry's data, with < 1 KiB of it past the data's end. */
-  private runIsData(start: number, end: number): boolean {
-    for (let i = this.entryData.length - 1; i >= 0; i--) {
-      const [dataStart, dataEnd] = this.entryData[i];
-      if (dataStart <= start) return start < dataEnd && end < dataEnd + END_OF_ARCHIVE;
+  private feed(chunk: Buffer, callback: () => void): void {
+    if (this.inflater) {
+      if (this.inflater.write(chunk)) return callback();
+      this.waiting = callback;
+      this.inflater.once('drain', () => this.release());
+      return;
     }
-    return false;
+    this.readTar(chunk);
+    if (this.readableLength >= this.readableHighWaterMark && !this.problem) this.waiting = callback;
+    else callback();
   }
 
-  /** With a run on hold: pass it on once an entry shows it is data; fail once the tar went on past it. */
-  private recheckHold(): void {
-    const hold = this.hold;
-    if (!hold) return;
-    if (this.runIsData(hold.from, hold.end)) {
-      this.hold = undefined;
-      this.passed = hold.restart;
-      for (const chunk of hold.chunks) this.passOn(chunk);
-    } else if (this.entryData.some(([dataStart]) => dataStart > hold.end)) {
-      this.fail(this.trailingDataError(hold.from));
+  /** Plain tar bytes: read them, then pass on what cannot be the end. */
+  private readTar(data: Buffer): void {
+    if (this.problem) return;
+    const start = this.reader.offset;
+    this.reader.write(data);
+    if (this.reader.problem) return this.fail(this.reader.problem);
+    const { zeros, from, to } = this.hold.release(start, this.reader.offset, this.reader.holdFrom());
+    this.pushZeros(zeros);
+    if (to > from) this.pushBytes(data.subarray(from, to));
+    if (this.readableLength >= this.readableHighWaterMark) this.inflater?.pause();
+  }
+
+  private onEntry(entry: TarEntry): string | undefined {
+    if (isRootDockerfile(entry)) this.hasDockerfile = true;
+    if (contextPath(entry.name) !== '') this.entries++;
+    return unsafeReason(entry);
+  }
+
+  private endInput(callback: (error?: Error | null) => void): void {
+    if (this.inflater && !this.problem) {
+      this.inflater.once('end', () => this.conclude(callback));
+      this.inflater.end();
+    } else {
+      this.conclude(callback);
     }
+  }
+
+  /** All input is in: end the tar if it is whole and the builder exited 0. */
+  private conclude(callback: (error?: Error | null) => void): void {
+    if (this.problem) return; // fail() destroys the stream once the exit status is in
+    this.reader.end();
+    if (this.reader.problem) return this.fail(this.reader.problem);
+    void this.exit().then(async (exitError) => {
+      if (exitError) return callback(exitError);
+      await this.pushEnd();
+      this.push(null);
+      callback();
+    });
+  }
+
+  /** Stops passing bytes on, keeps draining the builder, and fails once its exit status is in (or the grace is over). */
+  private fail(problem: OutputProblem): void {
+    if (this.problem) return;
+    this.problem = problem;
+    this.release();
+    this.inflater?.resume();
+    void this.exit(EXIT_GRACE_MS).then((exitError) => {
+      const facts: OutputFacts = { bytes: this.reader.offset, entries: this.entries, head: this.head, stillWriting: !this.inputEnded };
+      this.destroy(builderOutputVerdict(exitError, problem, facts));
+    });
+  }
+
+  /** The builder's exit verdict, asked once; with a grace, undefined if it has not come by then. */
+  private async exit(graceMs?: number): Promise<DockerceptionError | undefined> {
+    this.exitStatus ??= this.options.exitVerdict().catch(() => undefined);
+    if (graceMs === undefined) return this.exitStatus;
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), graceMs)));
+    try {
+      return await Promise.race([this.exitStatus, grace]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The end of the tar, held until now: as the builder wrote it, or with Dockerfile.run added before it. */
+  private async pushEnd(): Promise<void> {
+    if (this.hasDockerfile) this.pushZeros(this.hold.held(this.reader.offset));
+    else this.pushBytes(await tarOfOneFile('Dockerfile', this.options.fallbackDockerfile));
+    this.summary = {
+      bytes: this.emitted,
+      entries: this.entries + (this.hasDockerfile ? 0 : 1),
+      dockerfileSource: this.hasDockerfile ? 'builder-output' : 'pair',
+      ...(this.compression ? { compression: this.compression } : {}),
+    };
+  }
+
+  private release(): void {
+    const callback = this.waiting;
+    this.waiting = undefined;
+    callback?.();
   }
 
   private pushBytes(bytes: Buffer): void {
@@ -251,129 +215,11 @@ export class TarGate extends Transform {
   }
 
   private pushZeros(count: number): void {
-    let left = count;
-    while (left > 0) {
-      const n = Math.min(left, ZEROS.length);
-      this.pushBytes(ZEROS.subarray(0, n));
-      left -= n;
-    }
-    this.heldZeros -= count;
-  }
-
-  /** Offset of the first end-of-archive marker: 1 KiB of zeros starting at an entry boundary. */
-  private endOfArchive(): number | undefined {
-    const runs = [...this.innerZeroRuns];
-    // The run still open at the end of the stream.
-    if (this.offset - (this.lastNonZero + 1) >= END_OF_ARCHIVE) runs.push([this.lastNonZero + 1, this.offset]);
-    let best: number | undefined;
-    for (const boundary of this.boundaries) {
-      if (best !== undefined && boundary >= best) continue;
-      if (runs.some(([s, e]) => s <= boundary && boundary + END_OF_ARCHIVE <= e)) best = boundary;
-    }
-    return best;
-  }
-
-  private classifyParseError(err: Error): DockerceptionError {
-    const eoa = this.endOfArchive();
-    if (eoa !== undefined && this.lastNonZero >= eoa) return this.trailingDataError(eoa);
-    if (this.offset === 0) return notATar('The builder wrote nothing to stdout.');
-    if (this.headers === 0) return notATar(`Its first ${Math.min(this.offset, 512)} bytes are not a tar header (${err.message}).`);
-    if (/unexpected end of data/i.test(err.message)) {
-      return new DockerceptionError(
-        'TRUNCATED_TAR',
-        `The builder's tar stops in the middle of an entry after ${this.offset} bytes (${this.entries} entries read). ` +
-          `The builder probably died or its tar command was cut off; see its stderr above.`,
-        'builder-run',
-      );
-    }
-    return notATar(`After ${this.entries} good entries, the next tar header is invalid (${err.message}).`);
-  }
-
-  private trailingDataError(eoa: number): DockerceptionError {
-    return new DockerceptionError(
-      'TRAILING_DATA',
-      `The builder wrote ${this.flushing ? '' : 'at least '}${this.offset - eoa - END_OF_ARCHIVE} bytes after the end of its tar (at byte ${eoa}), ` +
-        `and not only zero padding. Logs and progress belong on stderr; stdout must carry the tar alone.`,
-      'builder-run',
-    );
-  }
-
-  private fail(error: DockerceptionError): void {
-    if (this.failed) return;
-    this.failed = true;
-    this.destroy(error);
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.extract.destroy();
-    callback(error);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.flushing = true;
-    this.extract.end(null);
-    void this.decide().then(
-      (error) => (error ? callback(error) : callback()),
-      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
-    );
-  }
-
-  private async decide(): Promise<DockerceptionError | undefined> {
-    const parseError = await this.extractDone;
-    this.recheckHold();
-    // The builder's exit status outranks what its output looks like: a tar cut off because the
-    // builder failed is reported as the builder's failure.
-    const exitError = await this.options.exitVerdict();
-    if (exitError) return exitError;
-    if (parseError) return this.classifyParseError(parseError);
-    if (this.offset === 0) return notATar('The builder wrote nothing to stdout.');
-    const eoa = this.endOfArchive();
-    if (eoa === undefined) {
-      return new DockerceptionError(
-        'TRUNCATED_TAR',
-        `The builder's tar has no end-of-archive marker (${this.entries} entries, ${this.offset} bytes): it was cut off, ` +
-          `so files may be missing. Let the builder's tar command finish (don't kill it or pipe it through 'head').`,
-        'builder-run',
-      );
-    }
-    if (this.lastNonZero >= eoa || this.hold) return this.trailingDataError(eoa);
-    if (this.hasDockerfile) {
-      this.pushZeros(this.heldZeros);
-    } else {
-      if (this.emitted > eoa) {
-        return this.trailingDataError(eoa);
-      }
-      // Replace the end-of-archive blocks by the pair's Dockerfile.run (as `Dockerfile`) and a new end.
-      this.pushZeros(eoa - this.emitted);
-      this.heldZeros = 0;
-      this.pushBytes(await tarOfOneFile('Dockerfile', this.options.fallbackDockerfile));
-    }
-    this.summary = {
-      bytes: this.emitted,
-      entries: this.entries + (this.hasDockerfile ? 0 : 1),
-      dockerfileSource: this.hasDockerfile ? 'builder-output' : 'pair',
-    };
-    return undefined;
+    for (let left = count; left > 0; left -= ZEROS.length) this.pushBytes(ZEROS.subarray(0, Math.min(left, ZEROS.length)));
   }
 }
 
-function isAllZero(buf: Buffer): boolean {
-  for (let at = 0; at < buf.length; at += ZEROS.length) {
-    const part = buf.subarray(at, at + ZEROS.length);
-    if (!part.equals(ZEROS.subarray(0, part.length))) return false;
-  }
-  return true;
-}
-
-function notATar(detail: string): DockerceptionError {
-  return new DockerceptionError(
-    'NOT_A_TAR',
-    `The builder's stdout is not a tar archive. ${detail} ` +
-      `The builder's CMD must write a tar of the runtime context to stdout (e.g. 'tar -cf - .') and its logs to stderr.`,
-    'builder-run',
-  );
-}
-
+/** A one-entry tar with its end blocks: the pair's Dockerfile.run, when the builder's tar has none. */
 async function tarOfOneFile(name: string, content: Buffer): Promise<Buffer> {
   const pack = tar.pack();
   pack.entry({ name, size: content.length, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) }, content);

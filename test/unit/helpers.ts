@@ -3,8 +3,8 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import * as tar from 'tar-stream';
 import { connectEngine, type Engine } from '../../src/core';
+export { makeTar, type TarEntrySpec as TarEntry } from '../support/tar';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -58,30 +58,7 @@ export function makeBuilderPair(
   return dir;
 }
 
-export interface TarEntry {
-  name: string;
-  content?: string | Buffer;
-  type?: tar.Header['type'];
-  linkname?: string;
-}
-
-/** A tar made with tar-stream (end-of-archive blocks included), for builders that `cat` it. */
-export async function makeTar(entries: TarEntry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const entry of entries) {
-    const content = entry.content === undefined ? undefined : Buffer.from(entry.content);
-    pack.entry(
-      { name: entry.name, type: entry.type ?? 'file', linkname: entry.linkname, size: content?.length ?? 0, mode: 0o644 },
-      content ?? Buffer.alloc(0),
-    );
-  }
-  pack.finalize();
-  const parts: Buffer[] = [];
-  for await (const part of pack) parts.push(part as Buffer);
-  return Buffer.concat(parts);
-}
-
-/** The docker CLI, with the legacy builder (the engine here has no BuildKit, and that is what we compare with). */
+/** The docker CLI, with the legacy builder (what the pipeline drives, and what we compare with). */
 export async function docker(...args: string[]): Promise<string> {
   const { stdout } = await run('docker', args, { maxBuffer: 64 * 1024 * 1024, env: { ...process.env, DOCKER_BUILDKIT: '0' } });
   return stdout;

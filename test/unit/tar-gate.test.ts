@@ -1,11 +1,13 @@
-// The tar checks on their own, fed synthetic builder output (pure logic: no engine needed).
+// The tar gate on its own, fed synthetic builder output (pure: no engine needed).
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
 import * as tar from 'tar-stream';
-import { DockerceptionError, TarGate, normaliseEntryName, unsafeReason } from '../../src/core';
-import { makeTar } from './helpers';
+import { gzipSync } from 'node:zlib';
+import { DockerceptionError } from '../../src/core/errors';
+import { TarGate, normaliseEntryName, unsafeReason } from '../../src/core/tar-gate';
+import { makeTar, toV7 } from '../support/tar';
 
 interface GateRun {
   output: Buffer;
@@ -14,7 +16,7 @@ interface GateRun {
 }
 
 /** Streams `input` through a TarGate in chunks of `chunkSize`, collecting what it lets through. */
-async function throughGate(input: Buffer, options: { exitCode?: number; chunkSize?: number } = {}): Promise<GateRun> {
+export async function throughGate(input: Buffer, options: { exitCode?: number; chunkSize?: number } = {}): Promise<GateRun> {
   const chunkSize = options.chunkSize ?? 4096;
   const chunks: Buffer[] = [];
   for (let at = 0; at < input.length; at += chunkSize) chunks.push(input.subarray(at, at + chunkSize));
@@ -129,27 +131,110 @@ describe('TarGate', () => {
     }
   });
 
-  it('refuses absolute and .. names and links that leave the context', async () => {
-    const cases: Array<[string, Parameters<typeof makeTar>[0][number]]> = [
-      ['absolute', { name: '/etc/passwd', content: 'x' }],
-      ['dotdot', { name: '../escape', content: 'x' }],
-      ['nested dotdot', { name: 'a/../../escape', content: 'x' }],
-      ['hard link out', { name: 'h', type: 'link', linkname: '../../etc/shadow' }],
-      ['symlink out', { name: 'dir/s', type: 'symlink', linkname: '../../x' }],
-      ['absolute symlink', { name: 's', type: 'symlink', linkname: '/etc/passwd' }],
+  it('refuses names and links that climb out of the context', async () => {
+    const cases: Array<[string, Parameters<typeof makeTar>[0][number], RegExp]> = [
+      ['dotdot', { name: '../escape', content: 'x' }, /climbs out/],
+      ['nested dotdot', { name: 'a/../../escape', content: 'x' }, /climbs out/],
+      ['hard link out', { name: 'h', type: 'link', linkname: '../../etc/shadow' }, /hard link 'h'/],
+      ['symlink out', { name: 'dir/s', type: 'symlink', linkname: '../../x' }, /symlink 'dir\/s'/],
     ];
-    for (const [label, entry] of cases) {
+    for (const [label, entry, message] of cases) {
       const run = await throughGate(await makeTar([dockerfile, entry]));
       assert.equal(run.error?.code, 'UNSAFE_PATH', label);
+      assert.match(run.error?.message ?? '', message, label);
     }
-    const inside = await throughGate(await makeTar([dockerfile, app, { name: 'dir/s', type: 'symlink', linkname: '../app' }]));
-    assert.equal(inside.error, undefined);
   });
 
-  it('reports the builder exit verdict over what the output looks like', async () => {
+  it('accepts what Docker keeps inside the context: absolute names and link targets, links within', async () => {
+    // A rootfs as distros ship it: absolute symlinks everywhere, hard links by absolute or relative name.
+    const rootfs = await makeTar([
+      dockerfile,
+      { name: 'bin/busybox', content: Buffer.alloc(2000, 1) },
+      { name: 'bin/sh', type: 'symlink', linkname: '/bin/busybox' },
+      { name: 'usr/lib/x86_64-linux-gnu/libc.so.6', type: 'symlink', linkname: '/lib/x86_64-linux-gnu/libc.so.6' },
+      { name: 'etc/alternatives/awk', type: 'symlink', linkname: '/usr/bin/mawk' },
+      { name: 'bin/ash', type: 'link', linkname: '/bin/busybox' },
+      { name: 'bin/hush', type: 'link', linkname: 'bin/busybox' },
+      { name: 'dir/s', type: 'symlink', linkname: '../bin/busybox' },
+      { name: '/abs/file', content: 'x' },
+      { name: '/a/../../b', content: 'x' }, // '/' cannot be climbed above: lands at 'b'
+    ]);
+    const run = await throughGate(rootfs);
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.ok(run.output.equals(rootfs));
+    assert.equal(run.gate.summary?.entries, 10);
+  });
+
+  it('reads a v7 (pre-POSIX) tar as the engine does', async () => {
+    const input = await makeTar([dockerfile, app]);
+    toV7(input, 0);
+    toV7(input, 1024);
+    const run = await throughGate(input);
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.equal(run.gate.summary?.dockerfileSource, 'builder-output');
+    assert.ok(run.output.equals(input));
+  });
+
+  it('decompresses a gzip tar, checks it, and hands on the plain tar', async () => {
+    const plain = await makeTar([app]);
+    const run = await throughGate(gzipSync(plain), { chunkSize: 100 });
+    assert.equal(run.error, undefined, run.error?.message);
+    assert.equal(run.gate.summary?.compression, 'gzip');
+    assert.deepEqual(await namesIn(run.output), ['app', 'Dockerfile']);
+    const bad = await throughGate(gzipSync(await makeTar([dockerfile, { name: '../x', content: 'x' }])));
+    assert.equal(bad.error?.code, 'UNSAFE_PATH');
+    const cut = gzipSync(await makeTar([dockerfile, { name: 'big', content: Buffer.alloc(200_000, 9) }]));
+    assert.equal((await throughGate(cut.subarray(0, cut.length - 40))).error?.code, 'TRUNCATED_TAR');
+  });
+
+  it('names bzip2 and xz output and says what to do', async () => {
+    for (const [format, head] of [['bzip2', Buffer.from('BZh91AY&SY')], ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2])]] as const) {
+      const run = await throughGate(Buffer.concat([head, Buffer.alloc(3000, 5)]));
+      assert.equal(run.error?.code, 'NOT_A_TAR', format);
+      assert.match(run.error?.message ?? '', new RegExp(`${format}-compressed[\\s\\S]*gzip`), format);
+    }
+  });
+
+  it('holds back the end of a file that ends in 9 MiB of zeros, and refuses 10 MiB of zeros as an empty archive', async () => {
+    const tail = { name: 'zero-tail.bin', content: Buffer.concat([Buffer.alloc(100, 3), Buffer.alloc(9 * 1024 * 1024)]) };
+    const input = await makeTar([dockerfile, tail]);
+    let release: (value: undefined) => void = () => undefined;
+    const gate = new TarGate({ fallbackDockerfile: Buffer.alloc(0), exitVerdict: () => new Promise((resolve) => (release = resolve)) });
+    let seen = 0;
+    gate.on('data', (chunk: Buffer) => (seen += chunk.length));
+    for (let at = 0; at < input.length; at += 65536) gate.write(input.subarray(at, at + 65536));
+    gate.end();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(seen, input.length - 1024, 'everything but the end blocks passes before the verdict');
+    release(undefined);
+    await new Promise((resolve) => gate.on('end', resolve));
+    assert.equal(seen, input.length);
+
+    const zeros = await throughGate(Buffer.alloc(10 * 1024 * 1024), { chunkSize: 65536 });
+    assert.equal(zeros.error?.code, 'NOT_A_TAR');
+    assert.match(zeros.error?.message ?? '', /empty archive/);
+    assert.equal(zeros.output.length, 0);
+  });
+
+  it('takes one zero block then the end as the end (as the engine does); a header after a lone zero block is broken', async () => {
+    const whole = await makeTar([dockerfile, app]);
+    const oneBlock = await throughGate(whole.subarray(0, whole.length - 512));
+    assert.equal(oneBlock.error, undefined);
+    const gap = Buffer.concat([whole.subarray(0, 1024), Buffer.alloc(512), whole.subarray(1024)]);
+    assert.equal((await throughGate(gap)).error?.code, 'NOT_A_TAR');
+  });
+
+  it('reports the builder exit verdict over what the output looks like, however long the output', async () => {
     const whole = await makeTar([dockerfile, app]);
     assert.equal((await throughGate(whole, { exitCode: 7 })).error?.code, 'BUILDER_EXIT');
     assert.equal((await throughGate(whole.subarray(0, 1500), { exitCode: 1 })).error?.code, 'BUILDER_EXIT');
+    for (const length of [20, 580, 100_000]) {
+      const text = Buffer.alloc(length, 'compiler says no\n');
+      assert.equal((await throughGate(text, { exitCode: 1 })).error?.code, 'BUILDER_EXIT', `${length} bytes of text`);
+      const shown = await throughGate(text);
+      assert.equal(shown.error?.code, 'NOT_A_TAR', `${length} bytes of text, exit 0`);
+      assert.match(shown.error?.message ?? '', /first bytes are "compiler says no\\n/);
+    }
   });
 
   it('holds the end of the archive back until the verdict is in', async () => {
@@ -174,7 +259,8 @@ describe('entry names', () => {
     assert.equal(normaliseEntryName('dir/'), 'dir');
   });
   it('keeps links inside the context', () => {
-    assert.equal(unsafeReason({ name: 'a/b', type: 'symlink', linkname: '../c' } as tar.Header), undefined);
-    assert.match(unsafeReason({ name: 'a', type: 'symlink', linkname: '../c' } as tar.Header) ?? '', /outside/);
+    assert.equal(normaliseEntryName('/abs/x'), 'abs/x');
+    assert.equal(unsafeReason({ name: 'a/b', type: 'symlink', linkname: '../c' }), undefined);
+    assert.match(unsafeReason({ name: 'a', type: 'symlink', linkname: '../c' }) ?? '', /outside/);
   });
 });
