@@ -11,6 +11,8 @@
 //    pipe: wall time, throughput, and peak RSS of our process against an idle CLI.
 // 3. discovery: `dockerception list` on a generated 20 000-file workspace.
 // 4. activation: the extension's activation time inside code-server, bundle and .vsix sizes (when built).
+// 5. gate: the tar gate alone, in process, on a 1 GiB tar and on a 20 000-entry binary-heavy tree (MiB/s).
+// 6. tree: that 20 000-entry tree end to end through our CLI against the raw `docker run | docker build -` pipe.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -23,7 +25,7 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 // The bench uses the compiled core (out/) for in-process numbers and the bundled CLI (dist/).
 execFileSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const sections = wanted.length > 0 ? wanted : ['pipeline', 'big', 'discovery', 'activation'];
+const sections = wanted.length > 0 ? wanted : ['pipeline', 'big', 'gate', 'tree', 'discovery', 'activation'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -176,7 +178,67 @@ function activationSection() {
   return out;
 }
 
-const runners = { pipeline: pipelineSection, big: bigSection, discovery: discoverySection, activation: activationSection };
+/** 20 000 files of an object file's shape (a few bytes, a 2 KiB run of zeros, a few bytes), in 100 folders. */
+function writeBinaryTree(dir, count = 20000) {
+  for (let i = 0; i < count; i++) {
+    const sub = path.join(dir, `d${i % 100}`);
+    if (i < 100) mkdirSync(sub, { recursive: true });
+    writeFileSync(path.join(sub, `f${i}.o`), Buffer.concat([Buffer.from(`\x7fELF${i}`), Buffer.alloc(2048), Buffer.from(`end${i}`)]));
+  }
+}
+
+function gateSection() {
+  console.log('\n5. the tar gate alone, in process (64 KiB chunks, as the attach stream delivers them)');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-gate-'));
+  writeBinaryTree(path.join(dir, 'tree'));
+  const treeTar = path.join(dir, 'tree.tar');
+  execFileSync('tar', ['-cf', treeTar, '-C', path.join(dir, 'tree'), '.']);
+  const measured = JSON.parse(execFileSync('node', [path.join(root, 'bench', 'gate-throughput.cjs'), treeTar], { encoding: 'utf8', env }));
+  const out = {
+    bigMiBPerSec: round(measured.bigMiB / measured.bigSeconds, 0),
+    bigSeconds: round(measured.bigSeconds, 3),
+    treeEntries: 20000,
+    treeMiB: round(measured.treeMiB, 1),
+    treeMiBPerSec: round(measured.treeMiB / measured.treeSeconds, 0),
+    treeSeconds: round(measured.treeSeconds, 3),
+  };
+  console.log(`  1 GiB tar: ${out.bigMiBPerSec} MiB/s (median ${out.bigSeconds} s)`);
+  console.log(`  20 000-entry binary-heavy tree, ${out.treeMiB} MiB: ${out.treeMiBPerSec} MiB/s (median ${out.treeSeconds} s)`);
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+function treeSection() {
+  console.log('\n6. a builder that emits a 20 000-entry binary-heavy tree, end to end (warm)');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-tree-'));
+  const pair = path.join(dir, 'tree');
+  mkdirSync(pair);
+  // The tree is made inside the builder image (once, cached), so the builder's own context stays small.
+  writeFileSync(
+    path.join(pair, 'Dockerfile'),
+    [
+      'FROM busybox:1.36',
+      "RUN mkdir /o && cd /o && head -c 2048 /dev/zero > /z && i=0 && while [ $i -lt 20000 ]; do d=d$((i % 100)); [ -d $d ] || mkdir $d; { printf 'ELF%d' $i; cat /z; printf end; } > $d/f$i.o; i=$((i+1)); done && rm /z",
+      "RUN printf 'FROM scratch\\nLABEL bench=tree\\n' > /o/Dockerfile",
+      'CMD ["tar", "-cf", "-", "-C", "/o", "."]',
+      '',
+    ].join('\n'),
+  );
+  writeFileSync(path.join(pair, 'Dockerfile.run'), 'FROM scratch\nLABEL bench=tree\n');
+  timed(`node ${q(cli)} build ${q(pair)} --tag btree >/dev/null 2>&1`);
+  const seed = `cd ${q(pair)} && docker build -q -t btree-builder . >/dev/null && docker run --rm btree-builder | docker build -q -t btreeraw - >/dev/null`;
+  timed(seed);
+  const ours = series('dockerception build (20 000 entries)', `node ${q(cli)} build ${q(pair)} --tag btree >/dev/null 2>&1`);
+  const oneLiner = series('seed one-liner (20 000 entries)', seed);
+  const raw = series('docker run | docker build - alone', `docker run --rm btree-builder | docker build -q -t btreeraw - >/dev/null`);
+  const out = { ours, oneLiner, raw, ratioToOneLiner: round(ours.median / oneLiner.median), ratioToRaw: round(ours.median / raw.median) };
+  console.log(`  ratio to the seed one-liner: ${out.ratioToOneLiner}; to the raw pipe alone (no builder build): ${out.ratioToRaw}`);
+  rmi('btree', 'btree-builder', 'btreeraw');
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+const runners = { pipeline: pipelineSection, big: bigSection, gate: gateSection, tree: treeSection, discovery: discoverySection, activation: activationSection };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = runners[name]();
 
@@ -203,6 +265,14 @@ function markdown(r) {
     lines.push(`| dockerception build | ${b.ours.median.toFixed(2)} | ${b.mibPerSecOurs} | ${b.ours.peakRssMiB} |`);
     lines.push(`| docker run \\| docker build - | ${b.raw.median.toFixed(2)} | ${b.mibPerSecRaw} | |`);
     lines.push(`| idle CLI | | | ${b.idle.peakRssMiB} |`, '', `Ratio to the raw pipe: ${b.ratioToRaw}; RSS growth over the idle CLI: ${b.rssGrowthMiB} MiB.`, '');
+  }
+  const g = r.sections.gate;
+  if (g) lines.push('## Tar gate alone (in process)', '', `- 1 GiB tar: ${g.bigMiBPerSec} MiB/s`, `- ${g.treeEntries}-entry binary-heavy tree (${g.treeMiB} MiB): ${g.treeMiBPerSec} MiB/s`, '');
+  const t = r.sections.tree;
+  if (t) {
+    lines.push('## 20 000-entry binary-heavy tree, end to end (warm)', '', '| | median (s) | × |', '|---|---:|---:|');
+    lines.push(`| dockerception build | ${t.ours.median.toFixed(2)} | |`, `| seed one-liner (builder build, run, build -) | ${t.oneLiner.median.toFixed(2)} | ${t.ratioToOneLiner} |`);
+    lines.push(`| docker run \\| docker build - alone | ${t.raw.median.toFixed(2)} | ${t.ratioToRaw} |`, '');
   }
   const d = r.sections.discovery;
   if (d) lines.push('## Pair discovery', '', `${d.files} files, ${d.pairs} pairs: \`dockerception list\` ${d.cli.median.toFixed(2)} s (process start included); findPairs in process ${d.findPairsMs} ms.`, '');

@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import {
   DockerceptionError,
   buildPair,
+  describeContext,
   connectEngine,
   exitCodeFor,
   findPairs,
@@ -124,8 +125,7 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      const source = result.context.dockerfileSource === 'pair' ? 'the pair\'s Dockerfile.run' : 'the builder\'s output';
-      process.stderr.write(`\nRuntime Dockerfile from ${source}; context ${result.context.entries} entries, ${result.context.bytes} bytes; ${(result.timings.totalMs / 1000).toFixed(1)} s in all.\n\n`);
+      process.stderr.write(`\n${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s in all.\n\n`);
       process.stdout.write(`${sizeTable(result.builder, result.runtime)}\n`);
     }
     return 0;

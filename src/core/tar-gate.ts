@@ -26,6 +26,13 @@ export interface TarSummary {
   compression?: Compression;
 }
 
+/** One line for people: where the runtime Dockerfile came from and what the context held. */
+export function describeContext(context: TarSummary): string {
+  const source = context.dockerfileSource === 'pair' ? "the pair's Dockerfile.run" : "the builder's output";
+  const compressed = context.compression ? ` (${context.compression}-compressed by the builder, handed on plain)` : '';
+  return `Runtime Dockerfile from ${source}; context ${context.entries} entries, ${context.bytes} bytes${compressed}`;
+}
+
 /** The builder run's own verdict, asked once its output has ended (or broken): its exit status. */
 export type ExitVerdict = () => Promise<DockerceptionError | undefined>;
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
+import { describeContext, sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
 
 /** The "Dockerception" output channel: every phase, both builds' steps as they stream, the builder's
  * stderr, the side-by-side table, and failures with what to do. */
@@ -36,8 +36,7 @@ export class BuildOutput implements vscode.Disposable {
   }
 
   succeeded(result: BuildResult): void {
-    const source = result.context.dockerfileSource === 'pair' ? "the pair's Dockerfile.run" : "the builder's output";
-    this.appendLine(`Runtime Dockerfile from ${source}; ${result.context.entries} entries, ${result.context.bytes} bytes; ${(result.timings.totalMs / 1000).toFixed(1)} s`);
+    this.appendLine(`${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s`);
     this.appendLine('');
     for (const line of sizeTable(result.builder, result.runtime).split('\n')) this.appendLine(`  ${line}`);
   }

@@ -78,6 +78,35 @@ describe('examples through the CLI', () => {
   });
 });
 
+describe('builder outputs docker build - accepts', () => {
+  const dirs: string[] = [];
+  after(async () => {
+    for (const dir of dirs) removeDir(path.dirname(dir));
+    await removeImages('dc-test-rootfs', 'dc-test-rootfs-builder', 'dc-test-gzip', 'dc-test-gzip-builder');
+  });
+
+  it('a rootfs with absolute symlinks (bin/sh -> /bin/busybox) builds, and the image runs', async () => {
+    const dir = makeBuilderPair('mkdir -p /o/bin /o/etc && cp /bin/busybox /o/bin/ && ln -s /bin/busybox /o/bin/sh && ln /o/bin/busybox /o/bin/ash && echo ok > /o/etc/motd && tar -C /o -cf - .\n', {
+      runtime: 'FROM scratch\nCOPY . /\nENTRYPOINT ["/bin/sh", "-c", "cat /etc/motd; ls -l /bin/sh | grep -o \'sh -> .*\'"]\n',
+    });
+    dirs.push(dir);
+    const result = await runCli(['build', dir, '--tag', 'dc-test-rootfs', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal((await docker('run', '--rm', 'dc-test-rootfs')).trim(), 'ok\nsh -> /bin/busybox');
+  });
+
+  it('a gzip-compressed tar builds, and the report says it was compressed', async () => {
+    const dir = makeBuilderPair('mkdir -p /o && echo hi > /o/hello.txt && tar -C /o -cf - . | gzip -c\n', {
+      runtime: `FROM ${BUSYBOX}\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n`,
+    });
+    dirs.push(dir);
+    const result = await runCli(['build', dir, '--tag', 'dc-test-gzip', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(jsonOf(result).context.compression, 'gzip');
+    assert.equal((await docker('run', '--rm', 'dc-test-gzip')).trim(), 'hi');
+  });
+});
+
 describe('every error code, provoked for real', () => {
   const goodTar = makeTar([{ name: 'hello.txt', content: 'hello\n' }]);
   const dirs: string[] = [];
