@@ -8,9 +8,9 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 /**
- * dockerode loads gRPC (≈ 380 KB minified) for BuildKit sessions, which only its `version: '2'` builds
- * use. Dockerception drives the legacy builder (dockerode has no BuildKit session for a streamed
- * context), so those modules are replaced by a stub that explains itself if anything ever calls it.
+ * dockerode loads gRPC (≈ 380 KB minified) for the BuildKit session its `buildImage(…, {version: '2'})`
+ * opens. Dockerception sends BuildKit builds itself (the streamed body is the whole context, so the
+ * engine needs no session), so those modules are replaced by a stub that explains itself if called.
  */
 const buildKitStub = {
   name: 'buildkit-stub',
@@ -18,7 +18,7 @@ const buildKitStub = {
     build.onResolve({ filter: /^@grpc\/(grpc-js|proto-loader)$/ }, (args) => ({ path: args.path, namespace: 'buildkit-stub' }));
     build.onLoad({ filter: /.*/, namespace: 'buildkit-stub' }, () => ({
       contents:
-        "module.exports = new Proxy({}, { get(_, key) { throw new Error('BuildKit sessions are not bundled in Dockerception (it drives the legacy builder): ' + String(key)); } });",
+        "module.exports = new Proxy({}, { get(_, key) { throw new Error('BuildKit sessions are not bundled in Dockerception (its BuildKit builds need none): ' + String(key)); } });",
       loader: 'js',
     }));
   },

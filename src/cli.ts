@@ -1,9 +1,12 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import {
+  BUILDER_SETTINGS,
   DockerceptionError,
   buildPair,
   describeContext,
+  describeStep,
+  isBuilderSetting,
   connectEngine,
   exitCodeFor,
   findPairs,
@@ -26,6 +29,9 @@ const USAGE = `Usage:
       --tag NAME              runtime image name (default: the folder's name); builder is NAME-builder
       --build-arg K=V         build argument for both builds (repeatable)
       --no-cache              build without the engine's cache
+      --builder auto|buildkit|legacy
+                              the engine's builder for both images (default auto: the engine's default,
+                              or BuildKit when a Dockerfile uses RUN --mount, COPY --chmod, heredocs…)
       --timeout SECONDS       stop the builder container after this long
       --max-runtime-size SIZE fail (and tag nothing) when the runtime image is larger, e.g. 10MB
       --host URL              engine address (default: DOCKER_HOST, the docker context, the default socket)
@@ -57,7 +63,7 @@ function progressPrinter(): (event: ProgressEvent) => void {
         process.stderr.write(`==> ${event.message}\n`);
         break;
       case 'step':
-        process.stderr.write(`[${event.role} ${event.step.index}/${event.step.total}] ${event.step.instruction}\n`);
+        process.stderr.write(`${describeStep(event.role, event.step)}\n`);
         break;
       case 'log':
         if (!/^ ---> |^Removing intermediate container/.test(event.line)) {
@@ -100,6 +106,8 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
     throw new UsageError(`--max-runtime-size takes a size such as 10MB or 512KiB, got '${String(values['max-runtime-size'])}'`);
   }
   const buildArgs = parseBuildArgs((values['build-arg'] as string[] | undefined) ?? []);
+  const builder = (values.builder as string | undefined) ?? 'auto';
+  if (!isBuilderSetting(builder)) throw new UsageError(`--builder takes ${BUILDER_SETTINGS.join(', ')}, got '${builder}'`);
 
   const pair = await pairAt(dir);
   const engine = await connectEngine({ host: values.host as string | undefined });
@@ -117,6 +125,7 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
       tag: values.tag as string | undefined,
       buildArgs,
       noCache: Boolean(values['no-cache']),
+      builder,
       builderTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
       maxRuntimeSize: budget,
       signal: abort.signal,
@@ -164,6 +173,7 @@ export async function main(argv: string[]): Promise<number> {
         tag: { type: 'string', short: 't' },
         'build-arg': { type: 'string', multiple: true },
         'no-cache': { type: 'boolean' },
+        builder: { type: 'string' },
         timeout: { type: 'string' },
         'max-runtime-size': { type: 'string' },
         host: { type: 'string', short: 'H' },

@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 
 const HEADER = 8;
 const STDOUT = 1;
@@ -60,9 +61,11 @@ const MAX_LINE = 16 * 1024;
 /** Splits text chunks into lines, keeping a partial last line until the next chunk. */
 export class LineSplitter {
   private partial = '';
+  /** Keeps a UTF-8 character split across chunks whole. */
+  private readonly decoder = new StringDecoder('utf8');
   constructor(private readonly onLine: (line: string) => void) {}
   write(chunk: Buffer | string): void {
-    const text = this.partial + chunk.toString();
+    const text = this.partial + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     const lines = text.split(/\r?\n/);
     this.partial = lines.pop() ?? '';
     for (const line of lines) this.onLine(line);
@@ -72,6 +75,7 @@ export class LineSplitter {
     }
   }
   end(): void {
+    this.partial += this.decoder.end();
     if (this.partial) this.onLine(this.partial);
     this.partial = '';
   }

@@ -1,18 +1,21 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
+import type { EngineBuilder } from './builder-choice';
+import { buildCacheRecords, removeContextRecords } from './buildkit-cache';
 import { removeContainer } from './cleanup';
 import { LineSplitter } from './demux';
 import { DockerceptionError, isConnectionError, messageOf, type ErrorCode, type Phase } from './errors';
+import { BuildKitProgress } from './progress/buildkit';
+import { LegacyProgress } from './progress/legacy';
+import type { BuildEvent, BuildProgress, BuildStep } from './progress/types';
 
-export interface BuildStep {
-  index: number;
-  total: number;
-  instruction: string;
-}
+export { describeStep, type BuildStep } from './progress/types';
 
 export interface ImageBuildOptions {
   /** What is being built, for messages: 'builder' or 'runtime'. */
   role: 'builder' | 'runtime';
+  /** The engine's builder to use (default: legacy). */
+  builder?: EngineBuilder;
   tag?: string;
   buildArgs?: Record<string, string>;
   noCache?: boolean;
@@ -21,12 +24,9 @@ export interface ImageBuildOptions {
   dockerfileHint: string;
   onStep?: (step: BuildStep) => void;
   onLine?: (line: string) => void;
+  /** The image id, as soon as the engine reports it (before the response ends). */
+  onImageId?: (id: string) => void;
 }
-
-const STEP = /^Step (\d+)\/(\d+) : (.*)$/;
-/** The legacy builder's bookkeeping lines: not worth showing as a build's last output. */
-const NOISE = /^ ---> |^Removing intermediate container |^Successfully (built|tagged) /;
-const KEPT_LINES = 12;
 
 /** The engine's own words from a dockerode error ("(HTTP code 500) server error - <message>"). */
 export function engineMessage(error: unknown): string {
@@ -37,78 +37,65 @@ export function engineMessage(error: unknown): string {
     .trim();
 }
 
-/** Dockerfile features the legacy builder (all dockerode can drive) rejects, with what to say about it. */
-function buildKitHint(message: string): string {
-  if (/--mount|--chmod|--link|unknown flag|heredoc|<</i.test(message)) {
-    return ' This engine builds through the legacy builder (dockerode cannot drive BuildKit), which has no RUN --mount, COPY --link or heredocs: rewrite that instruction without them.';
+/** What to add to a failure message when the Dockerfile uses syntax the builder in use lacks. */
+export function syntaxHint(message: string, builder: EngineBuilder): string {
+  if (builder === 'legacy' && /--mount|--chmod|--link|unknown flag|heredoc|<</i.test(message)) {
+    return " The legacy builder has no RUN --mount, COPY --chmod/--link or heredocs: build with BuildKit (--builder buildkit, or the dockerception.builder setting; 'auto' picks it when a Dockerfile uses them).";
+  }
+  if (builder === 'buildkit' && /unknown flag: link/i.test(message)) {
+    return " The engine's built-in Dockerfile frontend has no COPY --link: it needs a '# syntax=docker/dockerfile:1' frontend image the engine can pull. Drop --link, or make that image available.";
+  }
+  if (builder === 'buildkit' && /unknown instruction/i.test(message)) {
+    return " If that line belongs to a heredoc (<<EOF): the engine's built-in Dockerfile frontend has no heredocs; they need a '# syntax=docker/dockerfile:1' frontend image the engine can pull. Write the commands with && instead.";
+  }
+  if (builder === 'buildkit' && /no active sessions/i.test(message)) {
+    return ' RUN --mount=type=secret and type=ssh need a session with the client, which Dockerception does not open: pass the value as a build arg or a file in the context instead.';
   }
   return '';
 }
 
 /**
- * One `POST /build` with a tar body, its JSON-lines progress parsed as it streams. Resolves to the image
- * id (from the `aux` event, not the "Successfully built" text). Fails on `errorDetail` events, which the
- * engine sends after HTTP 200 (modem.followProgress would report those as success).
+ * One `POST /build` with a tar body, its JSON-lines progress parsed as it streams, through the legacy
+ * builder or BuildKit (`version=2`, the body as its context: no session needed). Resolves to the image
+ * id. Fails on `errorDetail` events, which the engine sends after HTTP 200 (modem.followProgress would
+ * report those as success). A BuildKit build removes the context records it left in the build cache.
  */
 export async function buildImage(docker: Docker, body: Readable, options: ImageBuildOptions): Promise<string> {
+  const builder = options.builder ?? 'legacy';
+  if (builder === 'legacy') return runBuild(docker, body, options, builder);
+  const before = new Set((await buildCacheRecords(docker).catch(() => [])).map((r) => r.ID));
+  let failed = true;
+  try {
+    const id = await runBuild(docker, body, options, builder);
+    failed = false;
+    return id;
+  } finally {
+    await removeContextRecords(docker, before, { settleMs: failed ? 300 : 0 }).catch(() => 0);
+  }
+}
+
+async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptions, builder: EngineBuilder): Promise<string> {
   const failCode: ErrorCode = options.role === 'builder' ? 'BUILDER_BUILD_FAILED' : 'RUNTIME_BUILD_FAILED';
   const phase: Phase = options.role === 'builder' ? 'builder-build' : 'runtime-build';
-  const recent: string[] = [];
-  let step: BuildStep | undefined;
-  let imageId: string | undefined;
-  let errorMessage: string | undefined;
-  /** The intermediate container of the RUN step under way (" ---> Running in <id>"). */
-  let runningIn: string | undefined;
-
-  const buildOptions: Docker.ImageBuildOptions & { abortSignal?: AbortSignal } = {
-    rm: true,
-    forcerm: true,
-    ...(options.tag ? { t: options.tag } : {}),
-    ...(options.buildArgs && Object.keys(options.buildArgs).length > 0 ? { buildargs: options.buildArgs } : {}),
-    ...(options.noCache ? { nocache: true } : {}),
-    // A fresh object every call: dockerode deletes abortSignal from the options it is given.
-    ...(options.signal ? { abortSignal: options.signal } : {}),
-  };
+  let announcedId: string | undefined;
+  const sink = { onStep: options.onStep, onLine: options.onLine };
+  const progress: BuildProgress = builder === 'buildkit' ? new BuildKitProgress(sink) : new LegacyProgress(sink);
 
   const failure = (detail: string, cause?: unknown): DockerceptionError => {
-    const at = step ? ` at step ${step.index}/${step.total} (${step.instruction})` : '';
-    const tail = recent.length > 0 ? `\nLast output:\n  ${recent.join('\n  ')}` : '';
+    const step = progress.step;
+    const at = step ? ` at step ${step.index}/${step.total}${step.stage ? ` of stage ${step.stage}` : ''} (${step.instruction})` : '';
+    const tail = progress.recentLines.length > 0 ? `\nLast output:\n  ${progress.recentLines.join('\n  ')}` : '';
     return new DockerceptionError(
       failCode,
-      `The ${options.role} image failed to build${at}: ${detail}.${buildKitHint(detail)} ` +
-        `Fix ${options.dockerfileHint} and build again.${tail}`,
+      `The ${options.role} image failed to build${at}: ${detail}.${syntaxHint(detail, builder)} ` + `Fix ${options.dockerfileHint} and build again.${tail}`,
       phase,
       { cause },
     );
   };
 
-  const onEvent = (event: { stream?: string; aux?: { ID?: string }; error?: string; errorDetail?: { message?: string } }) => {
-    if (event.aux?.ID) imageId = event.aux.ID;
-    if (event.errorDetail || event.error) errorMessage = (event.errorDetail?.message ?? event.error ?? '').trim();
-    if (typeof event.stream === 'string') {
-      for (const raw of event.stream.split('\n')) {
-        const line = raw.trimEnd();
-        if (!line) continue;
-        const running = /^ ---> Running in ([0-9a-f]+)$/.exec(line);
-        if (running) runningIn = running[1];
-        const match = STEP.exec(line);
-        if (match) {
-          step = { index: Number(match[1]), total: Number(match[2]), instruction: match[3] };
-          options.onStep?.(step);
-          continue;
-        }
-        if (!NOISE.test(line)) {
-          recent.push(line);
-          if (recent.length > KEPT_LINES) recent.shift();
-        }
-        options.onLine?.(line);
-      }
-    }
-  };
-
   let response: NodeJS.ReadableStream;
   try {
-    response = await docker.buildImage(body as unknown as NodeJS.ReadableStream, buildOptions);
+    response = await dialBuild(docker, body, options, builder);
   } catch (error) {
     if (error instanceof DockerceptionError) throw error; // our own body failed (tar checks, builder exit)
     if (options.signal?.aborted) throw options.signal.reason ?? error;
@@ -119,10 +106,17 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
   await new Promise<void>((resolve, reject) => {
     const lines = new LineSplitter((line) => {
       if (!line.trim()) return;
+      let event: BuildEvent;
       try {
-        onEvent(JSON.parse(line));
+        event = JSON.parse(line) as BuildEvent;
       } catch {
         options.onLine?.(line); // not JSON: a proxy's text, say; show it rather than fail on it
+        return;
+      }
+      progress.event(event);
+      if (progress.imageId && progress.imageId !== announcedId) {
+        announcedId = progress.imageId;
+        options.onImageId?.(announcedId);
       }
     });
     let ended = false;
@@ -130,6 +124,7 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
     response.on('end', () => {
       ended = true;
       lines.end();
+      progress.end();
       resolve();
     });
     response.on('error', (error) => reject(error));
@@ -137,17 +132,44 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
       if (!ended) reject(options.signal?.aborted ? options.signal.reason : new Error('premature close'));
     });
   }).catch(async (error: unknown) => {
-    // The engine removes the step's container itself once it notices the request is gone, but later
-    // than we return: remove it now, so that a cancelled build has left nothing when it reports.
-    if (runningIn) await removeContainer(docker.getContainer(runningIn));
+    // The legacy engine removes the step's container itself once it notices the request is gone, but
+    // later than we return: remove it now, so that a cancelled build has left nothing when it reports.
+    if (progress instanceof LegacyProgress && progress.runningIn) await removeContainer(docker.getContainer(progress.runningIn));
     if (error instanceof DockerceptionError) throw error;
     if (options.signal?.aborted) throw options.signal.reason ?? error;
     throw connectionLost(phase, error);
   });
 
-  if (errorMessage !== undefined) throw failure(errorMessage);
-  if (!imageId) throw failure('the engine ended the build without reporting an image id');
-  return imageId;
+  if (progress.error !== undefined) throw failure(progress.error);
+  if (!progress.imageId) throw failure('the engine ended the build without reporting an image id');
+  return progress.imageId;
+}
+
+/** The request itself: what dockerode's buildImage sends, without its BuildKit session (the body is the
+ * whole context, so the engine needs none). */
+function dialBuild(docker: Docker, body: Readable, options: ImageBuildOptions, builder: EngineBuilder): Promise<NodeJS.ReadableStream> {
+  const query: Record<string, unknown> = {
+    rm: true,
+    forcerm: true,
+    ...(builder === 'buildkit' ? { version: '2' } : {}),
+    ...(options.tag ? { t: options.tag } : {}),
+    ...(options.buildArgs && Object.keys(options.buildArgs).length > 0 ? { buildargs: JSON.stringify(options.buildArgs) } : {}),
+    ...(options.noCache ? { nocache: true } : {}),
+  };
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      {
+        path: '/build?',
+        method: 'POST',
+        file: body,
+        options: query,
+        abortSignal: options.signal,
+        isStream: true,
+        statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
+      },
+      (error: unknown, response: unknown) => (error ? reject(error) : resolve(response as NodeJS.ReadableStream)),
+    );
+  });
 }
 
 export function connectionLost(phase: Phase, error: unknown): DockerceptionError {

@@ -4,6 +4,7 @@ export * from './pairs';
 export * from './engine';
 export * from './context';
 export * from './tar-gate';
+export * from './builder-choice';
 export * from './image-build';
 export * from './pipeline';
 export * from './cleanup';

@@ -7,6 +7,7 @@ import { AttachDemux, LineSplitter } from './demux';
 import type { Engine } from './engine';
 import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
 import { LABEL_RUN, removeContainer, sweepLeftoverContainers } from './cleanup';
+import { chooseBuilder, engineDefaultBuilder, type BuilderChoice, type BuilderSetting, type EngineBuilder } from './builder-choice';
 import { buildImage, connectionLost, type BuildStep } from './image-build';
 import type { Pair } from './pairs';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
@@ -23,6 +24,8 @@ export interface BuildOptions {
   tag?: string;
   buildArgs?: Record<string, string>;
   noCache?: boolean;
+  /** The engine's builder for both images: 'auto' (default) follows the engine and the Dockerfiles. */
+  builder?: BuilderSetting;
   /** Bounds the builder container's run, in milliseconds (0 or undefined: no bound). */
   builderTimeoutMs?: number;
   /** Fail with SIZE_BUDGET, tagging nothing, when the runtime image is larger (bytes). */
@@ -37,6 +40,8 @@ export interface BuildResult {
   builder: ImageSize;
   runtime: ImageSize;
   context: TarSummary;
+  /** Which builder built both images, and why. */
+  engineBuilder: BuilderChoice;
   timings: { builderBuildMs: number; builderRunMs: number; runtimeBuildMs: number; totalMs: number };
 }
 
@@ -101,10 +106,14 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
         if (swept > 0) emit({ type: 'phase', phase, message: `Removed ${swept} builder container(s) an earlier, killed run left behind` });
       });
 
+    const choice = await chooseEngineBuilder(docker, pair, options.builder ?? 'auto');
+    emit({ type: 'phase', phase, message: `Building with ${choice.builder === 'buildkit' ? 'BuildKit' : 'the legacy builder'}: ${choice.reason}` });
+
     // 1. The builder image, from the pair's folder packed as the docker CLI would send it.
     emit({ type: 'phase', phase, message: `Building the builder image ${builderTag} from ${pair.dir}` });
     const builderId = await buildImage(docker, packContext(pair.dir), {
       role: 'builder',
+      builder: choice.builder,
       tag: builderTag,
       buildArgs: options.buildArgs,
       noCache: options.noCache,
@@ -121,6 +130,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
     emit({ type: 'phase', phase, message: `Running ${builderTag}; its stdout is the runtime build context` });
     const fallbackDockerfile = await fs.readFile(pair.runtimeDockerfile);
     const run = await runBuilderIntoRuntimeBuild(docker, builderId, {
+      builder: choice.builder,
       fallbackDockerfile,
       abort,
       timeoutMs: options.builderTimeoutMs,
@@ -157,6 +167,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       builder,
       runtime: runtimeUntagged,
       context: run.summary,
+      engineBuilder: choice,
       timings: {
         builderBuildMs,
         builderRunMs: run.builderRunMs,
@@ -184,7 +195,22 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
   }
 }
 
+/** The builder for both images: the setting, the engine's default, and what the pair's Dockerfiles use. */
+async function chooseEngineBuilder(docker: Docker, pair: Pair, setting: BuilderSetting): Promise<BuilderChoice> {
+  if (setting !== 'auto') return chooseBuilder(setting, 'legacy', []);
+  const [engineDefault, builderText, runtimeText] = await Promise.all([
+    engineDefaultBuilder(docker),
+    fs.readFile(pair.builderDockerfile, 'utf8').catch(() => ''),
+    fs.readFile(pair.runtimeDockerfile, 'utf8').catch(() => ''),
+  ]);
+  return chooseBuilder(setting, engineDefault, [
+    { label: 'the builder Dockerfile', text: builderText },
+    { label: 'Dockerfile.run', text: runtimeText },
+  ]);
+}
+
 interface RunOptions {
+  builder: EngineBuilder;
   fallbackDockerfile: Buffer;
   abort: AbortController;
   timeoutMs?: number;
@@ -267,16 +293,14 @@ async function runBuilderIntoRuntimeBuild(
     const runtimeStarted = Date.now();
     const runtimeBuild = buildImage(docker, gate, {
       role: 'runtime',
+      builder: options.builder,
       buildArgs: options.buildArgs,
       noCache: options.noCache,
       signal: abort.signal,
       dockerfileHint: options.runtimeDockerfileHint,
       onStep: (step) => emit({ type: 'step', role: 'runtime', step }),
-      onLine: (line) => {
-        const id = /^Successfully built ([0-9a-f]+)/.exec(line)?.[1];
-        if (id) runtimeId = id;
-        emit({ type: 'log', source: 'runtime-build', line });
-      },
+      onLine: (line) => emit({ type: 'log', source: 'runtime-build', line }),
+      onImageId: (id) => (runtimeId = id),
     });
     runtimeBuild.catch(() => undefined);
 

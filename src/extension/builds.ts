@@ -140,6 +140,7 @@ export class Builds implements vscode.Disposable {
             tag,
             buildArgs: settings.buildArgs,
             noCache: settings.noCache,
+            builder: settings.builder,
             builderTimeoutMs: settings.builderTimeoutSeconds > 0 ? settings.builderTimeoutSeconds * 1000 : undefined,
             signal: abort.signal,
             onEvent: (event) => {

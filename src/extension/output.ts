@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { describeContext, sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
+import { describeContext, describeStep, sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
 
 /** The "Dockerception" output channel: every phase, both builds' steps as they stream, the builder's
  * stderr, the side-by-side table, and failures with what to do. */
@@ -25,7 +25,7 @@ export class BuildOutput implements vscode.Disposable {
         this.appendLine(`==> ${event.message}`);
         break;
       case 'step':
-        this.appendLine(`[${event.role} ${event.step.index}/${event.step.total}] ${event.step.instruction}`);
+        this.appendLine(describeStep(event.role, event.step));
         break;
       case 'log':
         if (!/^ ---> |^Removing intermediate container/.test(event.line)) {

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { parseSize, type Pair } from '../core';
+import { isBuilderSetting, parseSize, type BuilderSetting, type Pair } from '../core';
 
 export type RevealOutput = 'always' | 'onFailure' | 'never';
 
@@ -9,6 +9,7 @@ export interface Settings {
   runtimeTagTemplate: string;
   buildArgs: Record<string, string>;
   noCache: boolean;
+  builder: BuilderSetting;
   builderTimeoutSeconds: number;
   keepBuilderImage: boolean;
   revealOutput: RevealOutput;
@@ -23,6 +24,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     runtimeTagTemplate: config.get<string>('runtimeTag', '${name}'),
     buildArgs: config.get<Record<string, string>>('buildArgs', {}),
     noCache: config.get<boolean>('noCache', false),
+    builder: isBuilderSetting(config.get<string>('builder', 'auto')) ? config.get<BuilderSetting>('builder', 'auto') : 'auto',
     builderTimeoutSeconds: config.get<number>('builderTimeout', 0),
     keepBuilderImage: config.get<boolean>('keepBuilderImage', true),
     revealOutput: config.get<RevealOutput>('revealOutput', 'onFailure'),

@@ -9,8 +9,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildPair, pairAt } from '../../src/core';
 import {
+  BUILDERS,
   BUSYBOX,
   CLI,
+  contextCacheRecords,
   ROOT,
   imageExists,
   jsonOf,
@@ -91,14 +93,17 @@ describe('hostile builder output', () => {
     { kase: 'never exits', code: 'TIMEOUT', script: 'while true; do echo still compiling >&2; sleep 1; done\n', args: ['--timeout', '3'] },
   ];
 
-  for (const c of cases) {
-    it(c.kase, async () => {
-      const tag = `dc-f-${c.kase.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`.replace(/-+$/, '');
-      const dir = pair(c.script, { payload: await c.payload?.() });
-      const result = await runCli(['build', dir, '--tag', tag, '--json', ...(c.args ?? [])]);
-      await expectFailure(c.kase, result, c.code, 1, tag, c.message);
-      await removeImages(`${tag}-builder`);
-    });
+  for (const builder of BUILDERS) {
+    for (const c of cases) {
+      it(`${c.kase} (${builder})`, async () => {
+        const tag = `dc-f-${c.kase.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`.replace(/-+$/, '') + `-${builder}`;
+        const dir = pair(c.script, { payload: await c.payload?.() });
+        const result = await runCli(['build', dir, '--tag', tag, '--json', '--builder', builder, ...(c.args ?? [])]);
+        await expectFailure(builder === 'legacy' ? c.kase : `${c.kase} (BuildKit)`, result, c.code, 1, tag, c.message);
+        assert.deepEqual(await contextCacheRecords(), [], 'build-context records left in the build cache');
+        await removeImages(`${tag}-builder`);
+      });
+    }
   }
 
   it('a stderr flood while streaming still builds, and the flood reaches the progress', async () => {

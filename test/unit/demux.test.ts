@@ -66,6 +66,14 @@ describe('LineSplitter', () => {
     assert.deepEqual(lines, ['one', 'two', 'thr']);
   });
 
+  it('keeps a UTF-8 character split across chunks whole', () => {
+    const lines: string[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line));
+    const text = Buffer.from('grün → ok\n');
+    for (let i = 0; i < text.length; i++) splitter.write(text.subarray(i, i + 1));
+    assert.deepEqual(lines, ['grün → ok']);
+  });
+
   it('passes a line without newlines on in 16 KiB pieces, so a flood cannot grow memory', () => {
     const lines: string[] = [];
     const splitter = new LineSplitter((line) => lines.push(line));

@@ -117,3 +117,15 @@ export function jsonOf(result: CliResult): any {
   if (lines.length !== 1) throw new Error(`expected one JSON line on stdout, got ${lines.length}:\n${result.stdout}\nstderr:\n${result.stderr}`);
   return JSON.parse(lines[0]);
 }
+
+/** The engine's two builders: suites that build run once under each. */
+export const BUILDERS = ['legacy', 'buildkit'] as const;
+export type TestBuilder = (typeof BUILDERS)[number];
+
+/** Streamed-context records in the engine's build cache (BuildKit's `http url http://build-context-…`
+ * downloads): every BuildKit build must remove its own, so the tests expect none. */
+export async function contextCacheRecords(): Promise<string[]> {
+  const { docker: engineDocker } = await testEngine();
+  const df = (await engineDocker.df()) as { BuildCache?: Array<{ ID: string; Description?: string }> | null };
+  return (df.BuildCache ?? []).filter((r) => /^http url http:\/\/build-context-/.test(r.Description ?? '')).map((r) => r.ID);
+}

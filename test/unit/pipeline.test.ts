@@ -6,8 +6,10 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildPair, DockerceptionError, pairAt } from '../../src/core';
 import {
+  BUILDERS,
   BUSYBOX,
   ROOT,
+  contextCacheRecords,
   docker,
   imageExists,
   jsonOf,
@@ -30,29 +32,32 @@ function engineTempDirs(): string[] {
   }
 }
 
-describe('examples through the CLI', () => {
-  after(() => removeImages('dc-test-hello-go', 'dc-test-hello-go-builder', 'dc-test-hello-c', 'dc-test-hello-c-builder'));
+for (const builder of BUILDERS) describe(`examples through the CLI (${builder})`, () => {
+  const goTag = `dc-test-hello-go-${builder}`;
+  after(() => removeImages(goTag, `${goTag}-builder`, 'dc-test-hello-c', 'dc-test-hello-c-builder'));
 
   it('hello-go: the seed example with a scratch runtime under 7 MB, sizes side by side', async () => {
-    const result = await runCli(['build', 'examples/hello-go', '--tag', 'dc-test-hello-go', '--json']);
+    const result = await runCli(['build', 'examples/hello-go', '--tag', goTag, '--builder', builder, '--json']);
     assert.equal(result.code, 0, result.stderr);
     const out = jsonOf(result);
     assert.equal(out.ok, true);
-    assert.equal(out.runtime.tag, 'dc-test-hello-go');
-    assert.equal(out.builder.tag, 'dc-test-hello-go-builder:latest');
+    assert.equal(out.runtime.tag, goTag);
+    assert.equal(out.builder.tag, `${goTag}-builder:latest`);
+    assert.equal(out.engineBuilder.builder, builder);
+    assert.match(result.stderr, new RegExp(`Building with ${builder === 'buildkit' ? 'BuildKit' : 'the legacy builder'}: the builder setting says ${builder}`));
     assert.ok(out.runtime.size > 1_000_000 && out.runtime.size <= 7_000_000, `runtime ${out.runtime.size} bytes`);
     assert.ok(out.builder.size > 100 * out.runtime.size, `builder ${out.builder.size} vs runtime ${out.runtime.size}`);
     assert.equal(out.context.dockerfileSource, 'builder-output');
     assert.equal(out.context.entries, 2);
     for (const key of ['builderBuildMs', 'builderRunMs', 'runtimeBuildMs', 'totalMs']) assert.equal(typeof out.timings[key], 'number', key);
-    const inspect = JSON.parse(await docker('image', 'inspect', 'dc-test-hello-go'))[0];
+    const inspect = JSON.parse(await docker('image', 'inspect', goTag))[0];
     assert.equal(inspect.Id, out.runtime.id);
     assert.deepEqual(Object.keys(inspect.Config.ExposedPorts), ['8001/tcp']);
     assert.match(result.stderr, /\[builder \d+\/\d+\] RUN .*go build/);
-    assert.match(result.stderr, /\[runtime 2\/\d+\] COPY app \/app/);
+    assert.match(result.stderr, /\[runtime \d+\/\d+\] COPY app \/app/); // BuildKit does not count FROM scratch as a step
 
     // Where the bytes are: the layers add up to the image, and the binary is the largest file.
-    const inspected = await runCli(['inspect', 'examples/hello-go', '--tag', 'dc-test-hello-go', '--json']);
+    const inspected = await runCli(['inspect', 'examples/hello-go', '--tag', goTag, '--json']);
     assert.equal(inspected.code, 0, inspected.stderr);
     const report = jsonOf(inspected);
     assert.equal(report.runtime.size, out.runtime.size);
@@ -62,12 +67,13 @@ describe('examples through the CLI', () => {
     assert.deepEqual(report.runtime.largestFiles.map((f: { path: string }) => f.path), ['/app']);
     assert.ok(report.runtime.largestFiles[0].size <= out.runtime.size && report.runtime.largestFiles[0].size > 0.95 * out.runtime.size);
     assert.deepEqual(await leftoverContainers(), [], 'the export container is removed');
-    const human = await runCli(['inspect', 'examples/hello-go', '--tag', 'dc-test-hello-go']);
+    const human = await runCli(['inspect', 'examples/hello-go', '--tag', goTag]);
     assert.match(human.stdout, /Runtime layers \(oldest first\):\n[\s\S]*COPY [\s\S]*Largest files:\n\s+[\d.]+ MB\s+\/app/);
+    assert.deepEqual(await contextCacheRecords(), [], 'no build-context records left in the build cache');
   });
 
   it('hello-c: a builder that writes only the binary gets the pair Dockerfile.run; the image runs', async () => {
-    const result = await runCli(['build', 'examples/hello-c', '--tag', 'dc-test-hello-c']);
+    const result = await runCli(['build', 'examples/hello-c', '--tag', 'dc-test-hello-c', '--builder', builder]);
     assert.equal(result.code, 0, result.stderr);
     // Human mode: the side-by-side table on stdout, progress on stderr.
     assert.match(result.stdout, /^\s+builder\s+runtime\s+saved$/m);
@@ -107,7 +113,7 @@ describe('builder outputs docker build - accepts', () => {
   });
 });
 
-describe('every error code, provoked for real', () => {
+for (const builder of BUILDERS) describe(`every error code, provoked for real (${builder})`, () => {
   const goodTar = makeTar([{ name: 'hello.txt', content: 'hello\n' }]);
   const dirs: string[] = [];
   let tempBefore: string[] = [];
@@ -129,7 +135,7 @@ describe('every error code, provoked for real', () => {
     {
       code: 'BUILDER_BUILD_FAILED',
       exit: 1,
-      message: /builder image failed to build at step 2\/\d+ \(RUN echo compiling && exit 3\).*returned a non-zero code: 3[\s\S]*Last output:\n  compiling/,
+      message: /builder image failed to build at step 2\/\d+ \(RUN echo compiling && exit 3\).*(returned a non-zero code|exit code): 3[\s\S]*Last output:\n  compiling/,
       pair: async () => makeBuilderPair('', { builder: `FROM ${BUSYBOX}\nRUN echo compiling && exit 3\n` }),
     },
     {
@@ -202,9 +208,9 @@ describe('every error code, provoked for real', () => {
     it(`${testCase.code}: exit ${testCase.exit}, a message that says what to do, nothing tagged, nothing left`, async () => {
       const dir = await testCase.pair();
       dirs.push(dir);
-      const tag = `dc-t-${testCase.code.toLowerCase().replace(/_/g, '-')}`;
+      const tag = `dc-t-${testCase.code.toLowerCase().replace(/_/g, '-')}-${builder}`;
       await removeImages(tag); // a tag left by an earlier, interrupted run must not pass for ours
-      const result = await runCli(['build', dir, '--tag', tag, '--json', ...(testCase.args ?? [])]);
+      const result = await runCli(['build', dir, '--tag', tag, '--json', '--builder', builder, ...(testCase.args ?? [])]);
       const out = jsonOf(result);
       assert.equal(out.ok, false, result.stderr);
       assert.equal(out.error.code, testCase.code, out.error.message);
@@ -213,6 +219,7 @@ describe('every error code, provoked for real', () => {
       assert.match(result.stderr, new RegExp(`dockerception: ${testCase.code}: `));
       assert.equal(await imageExists(tag), false, `${tag} must not be tagged`);
       assert.deepEqual(await leftoverContainers(), []);
+      if (testCase.code !== 'ENGINE_UNREACHABLE') assert.deepEqual(await contextCacheRecords(), [], 'build-context records left');
       await removeImages(`${tag}-builder`);
     });
   }
@@ -221,14 +228,14 @@ describe('every error code, provoked for real', () => {
     assert.deepEqual(engineTempDirs().filter((d) => !tempBefore.includes(d)), []);
     const dir = makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } });
     dirs.push(dir);
-    const result = await runCli(['build', dir, '--tag', 'dc-t-after', '--json']);
+    const result = await runCli(['build', dir, '--tag', `dc-t-after-${builder}`, '--json', '--builder', builder]);
     assert.equal(jsonOf(result).ok, true, result.stderr);
-    assert.equal(await imageExists('dc-t-after'), true);
-    await removeImages('dc-t-after', 'dc-t-after-builder');
+    assert.equal(await imageExists(`dc-t-after-${builder}`), true);
+    await removeImages(`dc-t-after-${builder}`, `dc-t-after-${builder}-builder`);
   });
 });
 
-describe('cancelling', () => {
+for (const builder of BUILDERS) describe(`cancelling (${builder})`, () => {
   const dirs: string[] = [];
   after(() => {
     for (const dir of dirs) removeDir(path.dirname(dir));
@@ -239,7 +246,7 @@ describe('cancelling', () => {
     dirs.push(dir);
     const started = Date.now();
     let sent = false;
-    const result = await runCli(['build', dir, '--tag', 'dc-t-sigint', '--json'], {
+    const result = await runCli(['build', dir, '--tag', `dc-t-sigint-${builder}`, '--json', '--builder', builder], {
       onStderr: (text, child) => {
         if (!sent && text.includes('builder| started')) {
           sent = true;
@@ -251,9 +258,10 @@ describe('cancelling', () => {
     assert.equal(result.code, 130, result.stderr);
     assert.equal(jsonOf(result).error.code, 'CANCELLED');
     assert.ok(Date.now() - started < 60_000);
-    assert.equal(await imageExists('dc-t-sigint'), false);
+    assert.equal(await imageExists(`dc-t-sigint-${builder}`), false);
     assert.deepEqual(await leftoverContainers(), []);
-    await removeImages('dc-t-sigint-builder');
+    assert.deepEqual(await contextCacheRecords(), []);
+    await removeImages(`dc-t-sigint-${builder}-builder`);
   });
 
   it('an AbortSignal (the extension\'s Cancel) in each phase rejects with CANCELLED and leaves nothing', async () => {
@@ -263,13 +271,14 @@ describe('cancelling', () => {
       ['builder-run', `FROM ${BUSYBOX}\nCMD ["sleep", "300"]\n`, 'FROM scratch\n'],
       ['runtime-build', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`],
     ];
-    for (const [phase, builder, runtime] of phases) {
-      const dir = makeBuilderPair('', { builder, runtime });
+    for (const [phase, builderFile, runtime] of phases) {
+      const dir = makeBuilderPair('', { builder: builderFile, runtime });
       dirs.push(dir);
       const abort = new AbortController();
-      const tag = `dc-t-abort-${phase}`;
+      const tag = `dc-t-abort-${phase}-${builder}`;
       const run = buildPair(engine, await pairAt(dir), {
         tag,
+        builder,
         signal: abort.signal,
         onEvent: (event) => {
           // Cancel once the phase is under way: for the builds, once their RUN step prints (step-42 is
@@ -288,6 +297,7 @@ describe('cancelling', () => {
       });
       assert.equal(await imageExists(tag), false);
       assert.deepEqual(await leftoverContainers(), [], phase);
+      assert.deepEqual(await contextCacheRecords(), [], `${phase}: build-context records left`);
       await removeImages(`${tag}-builder`);
     }
   });
@@ -300,9 +310,9 @@ describe('list', () => {
     const { pairs } = jsonOf(result);
     assert.deepEqual(
       pairs.map((p: { name: string }) => p.name),
-      ['hello-c', 'hello-go'],
+      ['hello-c', 'hello-cache', 'hello-go'],
     );
-    assert.equal(pairs[1].dir, path.join(ROOT, 'examples', 'hello-go'));
+    assert.equal(pairs[2].dir, path.join(ROOT, 'examples', 'hello-go'));
     assert.deepEqual(Object.keys(pairs[0]).sort(), ['builderDockerfile', 'dir', 'name', 'runtimeDockerfile']);
   });
 

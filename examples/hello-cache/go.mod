@@ -1,0 +1,3 @@
+module hello-cache
+
+go 1.19

@@ -1,0 +1,62 @@
+// Which of the engine's builders builds a pair: BuildKit or the legacy builder. 'auto' follows the engine
+// (its /_ping says which builder it defaults to) and switches to BuildKit when a Dockerfile uses syntax
+// only BuildKit understands.
+import type Docker from 'dockerode';
+import { DockerfileParser } from 'dockerfile-ast';
+
+export type BuilderSetting = 'auto' | 'buildkit' | 'legacy';
+export type EngineBuilder = 'buildkit' | 'legacy';
+
+export const BUILDER_SETTINGS: readonly BuilderSetting[] = ['auto', 'buildkit', 'legacy'];
+
+export function isBuilderSetting(value: string): value is BuilderSetting {
+  return (BUILDER_SETTINGS as readonly string[]).includes(value);
+}
+
+export interface BuilderChoice {
+  builder: EngineBuilder;
+  /** Why, for the output: "the engine's default", "Dockerfile uses RUN --mount", "--builder legacy". */
+  reason: string;
+}
+
+/** BuildKit-only syntax a Dockerfile uses, named as a user would recognise it (e.g. 'RUN --mount'). */
+export function buildKitSyntax(dockerfile: string): string[] {
+  const found = new Set<string>();
+  const parsed = DockerfileParser.parse(dockerfile);
+  if (parsed.getDirectives().some((d) => d.getName().toLowerCase() === 'syntax')) found.add('a # syntax= line');
+  for (const instruction of parsed.getInstructions()) {
+    const keyword = instruction.getKeyword();
+    const flags = 'getFlags' in instruction ? (instruction as unknown as { getFlags(): Array<{ getName(): string }> }).getFlags() : [];
+    for (const flag of flags) {
+      const name = flag.getName();
+      if ((keyword === 'RUN' && ['mount', 'network', 'security'].includes(name)) || ((keyword === 'COPY' || keyword === 'ADD') && ['chmod', 'link', 'parents', 'exclude'].includes(name))) {
+        found.add(`${keyword} --${name}`);
+      }
+    }
+    const heredocs = 'getHeredocs' in instruction ? (instruction as unknown as { getHeredocs(): unknown[] }).getHeredocs() : [];
+    if (heredocs.length > 0) found.add('heredocs');
+  }
+  return [...found];
+}
+
+/** The engine's default builder: BuildKit when /_ping answers `Builder-Version: 2`. */
+export async function engineDefaultBuilder(docker: Docker): Promise<EngineBuilder> {
+  const response = await new Promise<{ headers: Record<string, string | string[] | undefined>; resume(): void }>((resolve, reject) => {
+    docker.modem.dial({ path: '/_ping', method: 'GET', isStream: true, statusCodes: { 200: true, 500: 'server error' } }, (error: unknown, res: unknown) =>
+      error ? reject(error) : resolve(res as { headers: Record<string, string | string[] | undefined>; resume(): void }),
+    );
+  });
+  response.resume();
+  return response.headers['builder-version'] === '2' ? 'buildkit' : 'legacy';
+}
+
+/** The builder for a pair, from the setting, the engine's default and what its Dockerfiles use. */
+export function chooseBuilder(setting: BuilderSetting, engineDefault: EngineBuilder, dockerfiles: Array<{ label: string; text: string }>): BuilderChoice {
+  if (setting !== 'auto') return { builder: setting, reason: `the builder setting says ${setting}` };
+  if (engineDefault === 'buildkit') return { builder: 'buildkit', reason: "the engine's default builder" };
+  for (const { label, text } of dockerfiles) {
+    const syntax = buildKitSyntax(text);
+    if (syntax.length > 0) return { builder: 'buildkit', reason: `${label} uses ${syntax.join(', ')}` };
+  }
+  return { builder: 'legacy', reason: "the engine's default builder; nothing here needs BuildKit" };
+}
