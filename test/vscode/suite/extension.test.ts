@@ -60,7 +60,7 @@ suite('Dockerception in VS Code', () => {
     console.log(`DCMETRIC|vscodeVersion|${vscode.version}`);
     // Images an earlier run tagged would show as built: start from none.
     const { docker } = await api.builds.connect();
-    for (const name of ['quick', 'slow', 'broken', 'created-later']) {
+    for (const name of ['quick', 'slow', 'broken', 'created-later', 'kit']) {
       for (const tag of [`dc-vscode-${name}`, `dc-vscode-${name}-builder`]) await docker.getImage(tag).remove().catch(() => undefined);
     }
     api.tree.refresh();
@@ -198,6 +198,27 @@ suite('Dockerception in VS Code', () => {
     // And deleting the folder as a whole takes it out again.
     rmSync(dir, { recursive: true, force: true });
     await until('created-later gone from the tree', async () => !(await pairItems()).some((item) => item.label === 'created-later'), 20_000);
+  });
+
+  test('a BuildKit pair builds from a right-click: the output says BuildKit and why, and shows its steps', async () => {
+    const dir = path.join(workspaceDir(), 'kit');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      path.join(dir, 'Dockerfile'),
+      'FROM busybox:1.36\nRUN --mount=type=cache,id=dc-vscode-kit,target=/cache mkdir -p /o && date > /cache/last && echo kit > /o/kit.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n',
+    );
+    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY --chmod=0600 kit.txt /kit.txt\n');
+    api.tree.refresh();
+    const kit = await until('kit in the tree', async () => (await api.tree.pairs()).find((p) => p.name === 'kit'));
+    const record = await vscode.commands.executeCommand<{ ok: boolean; error?: { message: string } }>('dockerception.buildPair', vscode.Uri.file(kit.builderDockerfile));
+    assert.equal(record?.ok, true, record?.error?.message);
+    const out = api.output.recent.join('\n');
+    assert.match(out, /==> Building with BuildKit: the builder Dockerfile uses RUN --mount/);
+    // BuildKit may prefix a step with its stage's name (stage-0 for an unnamed one).
+    assert.match(out, /\[builder (stage-0 )?2\/2\] RUN --mount=type=cache,id=dc-vscode-kit,target=\/cache mkdir -p \/o/);
+    assert.match(out, /\[runtime 1\/1\] COPY --chmod=0600 kit\.txt \/kit\.txt/);
+    assert.deepEqual(await engineState('dc-vscode-kit'), { containers: 0, tagged: true });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   test('a failing build says what happened in the output and the status bar, and tags nothing', async () => {
