@@ -5,8 +5,10 @@
 //   BENCH_REPS=3 npm run bench    fewer repetitions
 //   npm run bench -- pipeline big discovery activation   only these sections
 //
-// 1. pipeline: examples/hello-go through our CLI against the seed's one-liner, the seed's temp-dir
-//    script and an equivalent multi-stage Dockerfile, on the same engine: warm (cached) and cold (no cache).
+// 1. pipeline: examples/hello-go through our CLI and in process, under the legacy builder and BuildKit,
+//    against the seed's one-liner, the seed's temp-dir script and an equivalent multi-stage Dockerfile
+//    (legacy through the docker CLI, BuildKit through the API), on the same engine: warm (no change),
+//    one source file changed, and cold (no cache).
 // 2. big: a builder that emits a 1 GiB tar, through our CLI against a raw `docker run | docker build -`
 //    pipe: wall time, throughput, and peak RSS of our process against an idle CLI.
 // 3. discovery: `dockerception list` on a generated 20 000-file workspace.
@@ -60,49 +62,64 @@ const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 const rmi = (...refs) => spawnSync('docker', ['rmi', '-f', ...refs], { stdio: 'ignore' });
 
 function pipelineSection() {
-  console.log('\n1. pipeline on examples/hello-go (same engine, same pair)');
+  console.log('\n1. pipeline on examples/hello-go (same engine, same pair), under both builders');
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-'));
   const pair = path.join(dir, 'hello-go');
   cpSync(path.join(root, 'examples', 'hello-go'), pair, { recursive: true });
-  // The multi-stage equivalent: the builder's steps, then the runtime's, in one Dockerfile.
+  // The multi-stage equivalent: the builder's steps, then the runtime's, in one Dockerfile, in a folder of its own.
+  const ms = path.join(dir, 'multistage');
+  mkdirSync(ms);
+  for (const f of ['go.mod', 'main.go']) cpSync(path.join(pair, f), path.join(ms, f));
   writeFileSync(
-    path.join(pair, 'Dockerfile.multistage'),
+    path.join(ms, 'Dockerfile'),
     `ARG GO_IMAGE=golang:1.19\nFROM \${GO_IMAGE} AS build\nWORKDIR /src\nCOPY go.mod main.go ./\nRUN mkdir -p /out && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o /out/app .\n\nFROM scratch\nCOPY --from=build /out/app /app\nEXPOSE 8001\nENTRYPOINT ["/app"]\n`,
   );
-  const seedScript = `set -e; cd ${q(pair)}; B=$(mktemp -d /tmp/dockerception-bench.XXXXXX); docker build -q -t bseed2-builder . >/dev/null; docker run --rm bseed2-builder > $B/ctx.tar; tar -C $B -xf $B/ctx.tar; docker build -q -t bseed2 $B >/dev/null; rm -r $B`;
+  const seedScript = (nc) =>
+    `set -e; cd ${q(pair)}; B=$(mktemp -d /tmp/dockerception-bench.XXXXXX); docker build -q ${nc} -t bseed2-builder . >/dev/null; docker run --rm bseed2-builder > $B/ctx.tar; tar -C $B -xf $B/ctx.tar; docker build -q ${nc} -t bseed2 $B >/dev/null; rm -r $B`;
   const methods = {
-    dockerception: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdc ${nc} >/dev/null 2>&1`,
-    'seed one-liner': (nc) => `cd ${q(pair)} && docker build -q ${nc} -t bseed-builder . >/dev/null && docker run --rm bseed-builder | docker build -q ${nc} -t bseed - >/dev/null`,
-    'seed temp-dir script': (nc) => (nc ? seedScript.replace(/docker build -q/g, 'docker build -q --no-cache') : seedScript),
-    'multi-stage Dockerfile': (nc) => `cd ${q(pair)} && docker build -q ${nc} -f Dockerfile.multistage -t bms . >/dev/null`,
+    'dockerception CLI (legacy)': { dir: pair, run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdc --builder legacy ${nc} >/dev/null 2>&1` },
+    'dockerception CLI (BuildKit)': { dir: pair, run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdck --builder buildkit ${nc} >/dev/null 2>&1` },
+    'seed one-liner': { dir: pair, run: (nc) => `cd ${q(pair)} && docker build -q ${nc} -t bseed-builder . >/dev/null && docker run --rm bseed-builder | docker build -q ${nc} -t bseed - >/dev/null` },
+    'seed temp-dir script': { dir: pair, run: seedScript },
+    'multi-stage (legacy, docker CLI)': { dir: ms, run: (nc) => `docker build -q ${nc} -t bms ${q(ms)} >/dev/null` },
+    'multi-stage (BuildKit, API)': { dir: ms, run: (nc) => `node ${q(path.join(root, 'bench', 'buildkit-build.cjs'))} ${q(ms)} bmsk ${nc}` },
   };
-  const out = { warm: [], cold: [] };
   // The same pipeline in one long-lived process, as the extension runs it: no Node start-up per build.
-  const inProcess = (nocache) =>
+  const inProcess = (builder, mode) =>
     JSON.parse(
       execFileSync(
         'node',
         [
           '-e',
-          `const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});await c.buildPair(e,p,{tag:'bdc'});const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await c.buildPair(e,p,{tag:'bdc',noCache:${nocache}});t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`,
+          `const fs=require('fs');const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bdc-${builder}',builder:'${builder}'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){if(${mode === 'change'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'main.go'))},'// in-process ${builder} '+i+' '+Date.now()+'\\n');const s=process.hrtime.bigint();await c.buildPair(e,p,{...o,noCache:${mode === 'cold'}});t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`,
         ],
-        { encoding: 'utf8' },
+        { encoding: 'utf8', env },
       ),
     );
-  for (const [mode, nc] of [['warm', ''], ['cold', '--no-cache']]) {
-    console.log(` ${mode}${mode === 'warm' ? ' (cache primed once first)' : ' (--no-cache: the Go compile runs every time)'}`);
-    for (const [label, make] of Object.entries(methods)) {
-      if (mode === 'warm') timed(make(''));
-      out[mode].push(series(label, make(nc)));
+  const modes = {
+    warm: 'warm (no change; cache primed once first)',
+    change: 'one source file changed before each build (go build re-runs)',
+    cold: 'cold (--no-cache: everything re-runs)',
+  };
+  const out = {};
+  for (const [mode, title] of Object.entries(modes)) {
+    console.log(` ${title}`);
+    out[mode] = [];
+    for (const [label, method] of Object.entries(methods)) {
+      if (mode === 'warm') timed(method.run(''));
+      const change = (i) => `echo '// ${label} ${i} '$(date +%s%N) >> ${q(path.join(method.dir, 'main.go'))} && `;
+      out[mode].push(series(label, (i) => `${mode === 'change' ? change(i) : ''}${method.run(mode === 'cold' ? '--no-cache' : '')}`));
     }
-    const runs = inProcess(mode === 'cold');
-    const row = { label: 'dockerception in-process (extension)', median: round(median(runs)), min: round(Math.min(...runs)), max: round(Math.max(...runs)), runs: runs.map((s) => round(s)) };
-    console.log(`  ${row.label.padEnd(44)} median ${row.median.toFixed(2)} s  (min ${row.min.toFixed(2)}, max ${row.max.toFixed(2)})`);
-    out[mode].splice(1, 0, row);
+    for (const builder of ['legacy', 'buildkit']) {
+      const runs = inProcess(builder, mode);
+      const row = { label: `dockerception in-process (${builder === 'legacy' ? 'legacy' : 'BuildKit'})`, median: round(median(runs)), min: round(Math.min(...runs)), max: round(Math.max(...runs)), runs: runs.map((s) => round(s)) };
+      console.log(`  ${row.label.padEnd(44)} median ${row.median.toFixed(2)} s  (min ${row.min.toFixed(2)}, max ${row.max.toFixed(2)})`);
+      out[mode].push(row);
+    }
     const base = out[mode].find((r) => r.label === 'seed one-liner').median;
     for (const row of out[mode]) row.ratioToSeed = round(row.median / base);
   }
-  rmi('bdc', 'bdc-builder', 'bseed', 'bseed-builder', 'bseed2', 'bseed2-builder', 'bms');
+  rmi('bdc', 'bdc-builder', 'bdck', 'bdck-builder', 'bdc-legacy', 'bdc-legacy-builder', 'bdc-buildkit', 'bdc-buildkit-builder', 'bseed', 'bseed-builder', 'bseed2', 'bseed2-builder', 'bms', 'bmsk');
   rmSync(dir, { recursive: true, force: true });
   return out;
 }
@@ -252,10 +269,10 @@ function markdown(r) {
   const lines = [`# Benchmarks (${r.date.slice(0, 10)}, ${r.reps} repetitions, medians, ${r.machine.cpus} CPUs)`, '', 'Made by `npm run bench`.', ''];
   const p = r.sections.pipeline;
   if (p) {
-    lines.push('## Pipeline on examples/hello-go', '', '| method | warm median (s) | × seed | cold median (s) | × seed |', '|---|---:|---:|---:|---:|');
+    lines.push('## Pipeline on examples/hello-go', '', '| method | warm (s) | × seed | one change (s) | × seed | cold (s) | × seed |', '|---|---:|---:|---:|---:|---:|---:|');
     for (const row of p.warm) {
-      const cold = p.cold.find((c) => c.label === row.label);
-      lines.push(`| ${row.label} | ${row.median.toFixed(2)} | ${row.ratioToSeed.toFixed(2)} | ${cold.median.toFixed(2)} | ${cold.ratioToSeed.toFixed(2)} |`);
+      const [change, cold] = [p.change, p.cold].map((rows) => rows.find((c) => c.label === row.label));
+      lines.push(`| ${row.label} | ${row.median.toFixed(2)} | ${row.ratioToSeed.toFixed(2)} | ${change.median.toFixed(2)} | ${change.ratioToSeed.toFixed(2)} | ${cold.median.toFixed(2)} | ${cold.ratioToSeed.toFixed(2)} |`);
     }
     lines.push('');
   }

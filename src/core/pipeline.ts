@@ -254,14 +254,22 @@ async function runBuilderIntoRuntimeBuild(
   const runStarted = Date.now();
   let builderRunMs = 0;
   try {
-    // Attach and wait before start: attaching after start loses the first bytes.
+    // Attach before start: attaching after start loses the first bytes.
     attach = await container.attach({ stream: true, stdout: true, stderr: true });
-    const exited = container.wait({ condition: 'next-exit', abortSignal: abort.signal });
+    // The exit status is asked for once start() has returned, with 'not-running': it answers at once for
+    // a builder that has already exited. ('next-exit' asked before start races it: a builder that exits
+    // before the engine has registered the wait is never reported, and the build hangs.)
+    let markStarted: (started: Promise<unknown>) => void = () => undefined;
+    const started = new Promise<Promise<unknown>>((resolve) => (markStarted = resolve));
+    const exited = (async () => {
+      await (await started);
+      return (await container.wait({ condition: 'not-running', abortSignal: abort.signal })) as { StatusCode: number };
+    })();
     exited.catch(() => undefined); // awaited later; never an unhandled rejection meanwhile
 
     const exitVerdict = async (): Promise<DockerceptionError | undefined> => {
       stderrLines.end();
-      const { StatusCode: status } = (await exited) as { StatusCode: number };
+      const { StatusCode: status } = await exited;
       builderRunMs = Date.now() - runStarted;
       options.onPhase('runtime-build', `Builder exited ${status} after ${(builderRunMs / 1000).toFixed(1)} s; building the runtime image`);
       if (status === 0) return undefined;
@@ -304,7 +312,9 @@ async function runBuilderIntoRuntimeBuild(
     });
     runtimeBuild.catch(() => undefined);
 
-    await container.start();
+    const start = container.start();
+    markStarted(start);
+    await start;
     if (options.timeoutMs && options.timeoutMs > 0) {
       const seconds = options.timeoutMs / 1000;
       timer = setTimeout(() => {

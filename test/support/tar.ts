@@ -37,3 +37,20 @@ export function writeChecksum(archive: Buffer, headerOffset: number): void {
   for (let i = 0; i < 512; i++) sum += archive[headerOffset + i];
   archive.write(`${sum.toString(8).padStart(6, '0')}\0 `, headerOffset + 148, 'latin1');
 }
+
+/** The entry names of a tar, read by tar-stream's extract (the reference reader of the gate tests). */
+export async function tarNames(archive: Buffer): Promise<string[]> {
+  const extract = tar.extract();
+  const names: string[] = [];
+  extract.on('entry', (header, stream, next) => {
+    names.push(header.name);
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+    extract.end(archive);
+  });
+  return names;
+}

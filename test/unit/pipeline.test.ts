@@ -303,6 +303,26 @@ for (const builder of BUILDERS) describe(`cancelling (${builder})`, () => {
   });
 });
 
+describe('the builder exit status', () => {
+  it('is known for builders that exit at once, every time (20 builds in a row)', { timeout: 180_000 }, async () => {
+    const engine = await testEngine();
+    const dir = makeBuilderPair('', {
+      payload: { 'good.tar': await makeTar([{ name: 'hello.txt', content: 'hi\n' }]) },
+      builder: `FROM ${BUSYBOX}\nCOPY payload /payload\nCMD ["cat", "/payload/good.tar"]\n`,
+    });
+    try {
+      for (let i = 0; i < 20; i++) {
+        const result = await buildPair(engine, await pairAt(dir), { tag: 'dc-t-instant' });
+        assert.equal(result.context.entries, 2, `build ${i}`);
+      }
+      assert.deepEqual(await leftoverContainers(), []);
+    } finally {
+      removeDir(path.dirname(dir));
+      await removeImages('dc-t-instant', 'dc-t-instant-builder');
+    }
+  });
+});
+
 describe('list', () => {
   it('lists the examples as JSON', async () => {
     const result = await runCli(['list', 'examples', '--json']);

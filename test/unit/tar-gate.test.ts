@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describe, it } from 'node:test';
-import * as tar from 'tar-stream';
 import { gzipSync } from 'node:zlib';
 import { DockerceptionError } from '../../src/core/errors';
 import { TarGate, normaliseEntryName, unsafeReason } from '../../src/core/tar-gate';
-import { makeTar, toV7 } from '../support/tar';
+import { makeTar, tarNames, toV7 } from '../support/tar';
 
 interface GateRun {
   output: Buffer;
@@ -41,22 +40,6 @@ export async function throughGate(input: Buffer, options: { exitCode?: number; c
   }
 }
 
-async function namesIn(archive: Buffer): Promise<string[]> {
-  const extract = tar.extract();
-  const names: string[] = [];
-  extract.on('entry', (header, stream, next) => {
-    names.push(header.name);
-    stream.on('end', () => next());
-    stream.resume();
-  });
-  await new Promise<void>((resolve, reject) => {
-    extract.on('finish', resolve);
-    extract.on('error', reject);
-    extract.end(archive);
-  });
-  return names;
-}
-
 const dockerfile = { name: 'Dockerfile', content: 'FROM scratch\nCOPY app /app\n' };
 const app = { name: 'app', content: Buffer.alloc(3000, 7) };
 /** A binary with a long run of zeros in the middle, as ELF files have. */
@@ -77,7 +60,7 @@ describe('TarGate', () => {
     const input = await makeTar([app]);
     const run = await throughGate(input);
     assert.equal(run.error, undefined);
-    assert.deepEqual(await namesIn(run.output), ['app', 'Dockerfile']);
+    assert.deepEqual(await tarNames(run.output), ['app', 'Dockerfile']);
     assert.equal(run.gate.summary?.dockerfileSource, 'pair');
     assert.equal(run.gate.summary?.entries, 2);
   });
@@ -180,7 +163,7 @@ describe('TarGate', () => {
     const run = await throughGate(gzipSync(plain), { chunkSize: 100 });
     assert.equal(run.error, undefined, run.error?.message);
     assert.equal(run.gate.summary?.compression, 'gzip');
-    assert.deepEqual(await namesIn(run.output), ['app', 'Dockerfile']);
+    assert.deepEqual(await tarNames(run.output), ['app', 'Dockerfile']);
     const bad = await throughGate(gzipSync(await makeTar([dockerfile, { name: '../x', content: 'x' }])));
     assert.equal(bad.error?.code, 'UNSAFE_PATH');
     const cut = gzipSync(await makeTar([dockerfile, { name: 'big', content: Buffer.alloc(200_000, 9) }]));
