@@ -56,22 +56,27 @@ export class AttachDemux extends Transform {
 }
 
 /** A line longer than this is passed on in pieces, so a flood without newlines cannot grow memory. */
-const MAX_LINE = 16 * 1024;
+const MAX_TEXT_LINE = 16 * 1024;
 
 /** Splits text chunks into lines, keeping a partial last line until the next chunk. */
 export class LineSplitter {
   private partial = '';
   /** Keeps a UTF-8 character split across chunks whole. */
   private readonly decoder = new StringDecoder('utf8');
-  constructor(private readonly onLine: (line: string) => void) {}
+  /** maxLine: the engine's JSON events need a larger bound than text (a BuildKit trace event carries
+   * batched output, base64-encoded): a split event could not be parsed. */
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLine = MAX_TEXT_LINE,
+  ) {}
   write(chunk: Buffer | string): void {
     const text = this.partial + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
     const lines = text.split(/\r?\n/);
     this.partial = lines.pop() ?? '';
     for (const line of lines) this.onLine(line);
-    while (this.partial.length > MAX_LINE) {
-      this.onLine(this.partial.slice(0, MAX_LINE));
-      this.partial = this.partial.slice(MAX_LINE);
+    while (this.partial.length > this.maxLine) {
+      this.onLine(this.partial.slice(0, this.maxLine));
+      this.partial = this.partial.slice(this.maxLine);
     }
   }
   end(): void {

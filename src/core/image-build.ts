@@ -11,6 +11,9 @@ import type { BuildEvent, BuildProgress, BuildStep } from './progress/types';
 
 export { describeStep, type BuildStep } from './progress/types';
 
+/** Bound of one JSON event line from the engine (see LineSplitter). */
+const MAX_EVENT_LINE = 16 * 1024 * 1024;
+
 export interface ImageBuildOptions {
   /** What is being built, for messages: 'builder' or 'runtime'. */
   role: 'builder' | 'runtime';
@@ -118,7 +121,7 @@ async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptio
         announcedId = progress.imageId;
         options.onImageId?.(announcedId);
       }
-    });
+    }, MAX_EVENT_LINE);
     let ended = false;
     response.on('data', (chunk: Buffer) => lines.write(chunk));
     response.on('end', () => {

@@ -71,6 +71,9 @@ export class TarGate extends Duplex {
   private emitted = 0;
   /** A write callback held back until the engine reads on (or the inflater drains). */
   private waiting: (() => void) | undefined;
+  /** The last push() said the engine is behind. Only that promises a later _read(): a write that
+   * pushed nothing (held zeros) must not wait for one, or the stream stalls. */
+  private behind = false;
   private exitStatus: Promise<DockerceptionError | undefined> | undefined;
 
   constructor(private readonly options: TarGateOptions) {
@@ -88,6 +91,7 @@ export class TarGate extends Duplex {
   }
 
   override _read(): void {
+    this.behind = false;
     if (this.inflater) this.inflater.resume();
     else this.release();
   }
@@ -129,7 +133,7 @@ export class TarGate extends Duplex {
       return;
     }
     this.readTar(chunk);
-    if (this.readableLength >= this.readableHighWaterMark && !this.problem) this.waiting = callback;
+    if (this.behind && !this.problem) this.waiting = callback;
     else callback();
   }
 
@@ -142,7 +146,7 @@ export class TarGate extends Duplex {
     const { zeros, from, to } = this.hold.release(start, this.reader.offset, this.reader.holdFrom());
     this.pushZeros(zeros);
     if (to > from) this.pushBytes(data.subarray(from, to));
-    if (this.readableLength >= this.readableHighWaterMark) this.inflater?.pause();
+    if (this.behind) this.inflater?.pause();
   }
 
   private onEntry(entry: TarEntry): string | undefined {
@@ -218,7 +222,7 @@ export class TarGate extends Duplex {
 
   private pushBytes(bytes: Buffer): void {
     this.emitted += bytes.length;
-    this.push(bytes);
+    if (!this.push(bytes)) this.behind = true;
   }
 
   private pushZeros(count: number): void {

@@ -220,6 +220,26 @@ describe('TarGate', () => {
     }
   });
 
+  it('does not stall when a write that only adds held zeros comes while the engine is behind (output over 4 MiB)', async () => {
+    const input = await makeTar([dockerfile, { name: 'app', content: Buffer.alloc(5 * 1024 * 1024, 3) }]);
+    const gate = new TarGate({ fallbackDockerfile: Buffer.alloc(0), exitVerdict: async () => undefined });
+    const ended = new Promise((resolve, reject) => {
+      gate.on('end', resolve);
+      gate.on('error', reject);
+    });
+    // The engine asks for data, none is there yet; then all but the end arrives in one go, then the end.
+    gate.read(0);
+    gate.write(input.subarray(0, input.length - 1024));
+    gate.write(input.subarray(input.length - 1024));
+    gate.end();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    let seen = 0;
+    gate.on('data', (chunk: Buffer) => (seen += chunk.length));
+    const outcome = await Promise.race([ended.then(() => 'ended'), new Promise((resolve) => setTimeout(() => resolve('stalled'), 3000))]);
+    assert.equal(outcome, 'ended');
+    assert.equal(seen, input.length);
+  });
+
   it('holds the end of the archive back until the verdict is in', async () => {
     const whole = await makeTar([dockerfile, app]);
     let release: (value: undefined) => void = () => undefined;
