@@ -4,6 +4,8 @@
 //   npm run bench                 all sections, 5 repetitions each
 //   BENCH_REPS=3 npm run bench    fewer repetitions
 //   npm run bench -- pipeline big discovery activation   only these sections
+//   BENCH_MODES=warm,change npm run bench -- pipeline     only these modes of the pipeline section
+//   npm run bench -- --render                      latest.md again from latest.json
 //
 // 1. pipeline: examples/hello-go through our CLI and in process, under the legacy builder and BuildKit,
 //    against the seed's one-liner, the seed's temp-dir script and an equivalent multi-stage Dockerfile
@@ -16,7 +18,7 @@
 // 5. gate: the tar gate alone, in process, on a 1 GiB tar and on a 20 000-entry binary-heavy tree (MiB/s).
 // 6. tree: that 20 000-entry tree end to end through our CLI against the raw `docker run | docker build -` pipe.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +29,8 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 // The bench uses the compiled core (out/) for in-process numbers and the bundled CLI (dist/).
 execFileSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
-const sections = wanted.length > 0 ? wanted : ['pipeline', 'big', 'gate', 'tree', 'discovery', 'activation'];
+// --render: measure nothing, write latest.md again from latest.json.
+const sections = process.argv.includes('--render') ? [] : wanted.length > 0 ? wanted : ['pipeline', 'big', 'gate', 'tree', 'discovery', 'activation'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -102,7 +105,8 @@ function pipelineSection() {
     cold: 'cold (--no-cache: everything re-runs)',
   };
   const out = {};
-  for (const [mode, title] of Object.entries(modes)) {
+  const wantedModes = (process.env.BENCH_MODES ?? Object.keys(modes).join(',')).split(',');
+  for (const [mode, title] of Object.entries(modes).filter(([m]) => wantedModes.includes(m))) {
     console.log(` ${title}`);
     out[mode] = [];
     for (const [label, method] of Object.entries(methods)) {
@@ -261,6 +265,21 @@ for (const name of sections) results.sections[name] = runners[name]();
 
 const outDir = path.join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
+// A partial run (some sections, or some modes of the pipeline) keeps what it did not measure from the
+// last results, marked with the date they were measured.
+const previousFile = path.join(outDir, 'latest.json');
+if (existsSync(previousFile)) {
+  const previous = JSON.parse(readFileSync(previousFile, 'utf8'));
+  for (const [name, section] of Object.entries(previous.sections ?? {})) {
+    const carried = (value) => ({ ...value, measured: value.measured ?? previous.date });
+    if (name === 'pipeline') {
+      results.sections.pipeline ??= {};
+      for (const mode of Object.keys(section)) results.sections.pipeline[mode] ??= section[mode].map(carried);
+    } else {
+      results.sections[name] ??= carried(section);
+    }
+  }
+}
 writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
 writeFileSync(path.join(outDir, 'latest.md'), markdown(results));
 console.log(`\nWrote bench/results/latest.json and latest.md`);
@@ -270,10 +289,13 @@ function markdown(r) {
   const p = r.sections.pipeline;
   if (p) {
     lines.push('## Pipeline on examples/hello-go', '', '| method | warm (s) | × seed | one change (s) | × seed | cold (s) | × seed |', '|---|---:|---:|---:|---:|---:|---:|');
-    for (const row of p.warm) {
-      const [change, cold] = [p.change, p.cold].map((rows) => rows.find((c) => c.label === row.label));
-      lines.push(`| ${row.label} | ${row.median.toFixed(2)} | ${row.ratioToSeed.toFixed(2)} | ${change.median.toFixed(2)} | ${change.ratioToSeed.toFixed(2)} | ${cold.median.toFixed(2)} | ${cold.ratioToSeed.toFixed(2)} |`);
-    }
+    const cell = (rows, label) => {
+      const row = rows?.find((c) => c.label === label);
+      return row ? `${row.median.toFixed(2)} | ${row.ratioToSeed.toFixed(2)}` : '– | –';
+    };
+    for (const { label } of p.warm ?? p.change ?? p.cold) lines.push(`| ${label} | ${cell(p.warm, label)} | ${cell(p.change, label)} | ${cell(p.cold, label)} |`);
+    const dates = ['warm', 'change', 'cold'].map((mode) => `${mode} ${(p[mode]?.[0]?.measured ?? r.date).slice(0, 16)}`);
+    lines.push('', `Measured: ${dates.join(', ')} (UTC); ratios are within one mode's run.`);
     lines.push('');
   }
   const b = r.sections.big;

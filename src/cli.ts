@@ -28,7 +28,9 @@ const USAGE = `Usage:
       Build the pair in DIR: the builder image, then its stdout tar as the runtime image's context.
       --tag NAME              runtime image name (default: the folder's name); builder is NAME-builder
       --build-arg K=V         build argument for both builds (repeatable)
-      --no-cache              build without the engine's cache
+      --no-cache              build without the engine's cache (and run everything)
+      --force                 run the builder and the runtime build even when nothing changed since the
+                              tagged runtime image was built (without it such a build says "up to date")
       --builder auto|buildkit|legacy
                               the engine's builder for both images (default auto: the engine's default,
                               or BuildKit when a Dockerfile uses RUN --mount, COPY --chmod, heredocs…)
@@ -125,6 +127,7 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
       tag: values.tag as string | undefined,
       buildArgs,
       noCache: Boolean(values['no-cache']),
+      force: Boolean(values.force),
       builder,
       builderTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
       maxRuntimeSize: budget,
@@ -173,6 +176,7 @@ export async function main(argv: string[]): Promise<number> {
         tag: { type: 'string', short: 't' },
         'build-arg': { type: 'string', multiple: true },
         'no-cache': { type: 'boolean' },
+        force: { type: 'boolean' },
         builder: { type: 'string' },
         timeout: { type: 'string' },
         'max-runtime-size': { type: 'string' },

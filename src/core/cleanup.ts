@@ -25,12 +25,27 @@ export async function removeContainer(container: Docker.Container): Promise<void
   }
 }
 
+/** A concurrent run reads its builder's exit status and removes the container within moments of the
+ * exit; one that has stayed exited longer than this was left by a run that died. */
+const LEFTOVER_AFTER_MS = 60_000;
+
 /**
  * Removes builder containers that a run killed hard (SIGKILL, power loss) left behind: ours carry
- * LABEL_RUN. Only exited or dead ones: a concurrent run's container may be created and not yet started.
+ * LABEL_RUN. Only ones exited (or dead) for a while: a concurrent run's container may be created and not
+ * yet started, or just exited with its status still to be read.
  */
 export async function sweepLeftoverContainers(docker: Docker): Promise<number> {
-  const leftovers = await docker.listContainers({ all: true, filters: { label: [LABEL_RUN], status: ['exited', 'dead'] } });
-  await Promise.all(leftovers.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined)));
-  return leftovers.length;
+  const candidates = await docker.listContainers({ all: true, filters: { label: [LABEL_RUN], status: ['exited', 'dead'] } });
+  const removed = await Promise.all(
+    candidates.map(async (c) => {
+      const container = docker.getContainer(c.Id);
+      const finished = Date.parse((await container.inspect().catch(() => undefined))?.State?.FinishedAt ?? '');
+      if (!(Date.now() - finished > LEFTOVER_AFTER_MS)) return false;
+      return container.remove({ force: true }).then(
+        () => true,
+        () => false,
+      );
+    }),
+  );
+  return removed.filter(Boolean).length;
 }

@@ -12,6 +12,7 @@ import { buildImage, connectionLost, type BuildStep } from './image-build';
 import type { Pair } from './pairs';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
 import { TarGate, type TarSummary } from './tar-gate';
+import { engineIdOf, freshness, recordsDir, sha256, writeRecord, type BuildInputs, type BuildRecord } from './up-to-date';
 
 
 export type ProgressEvent =
@@ -26,6 +27,10 @@ export interface BuildOptions {
   noCache?: boolean;
   /** The engine's builder for both images: 'auto' (default) follows the engine and the Dockerfiles. */
   builder?: BuilderSetting;
+  /** Run everything even when nothing changed since the tagged runtime image was built. */
+  force?: boolean;
+  /** Where the inputs of each build are recorded (default: recordsDir()). */
+  recordsDir?: string;
   /** Bounds the builder container's run, in milliseconds (0 or undefined: no bound). */
   builderTimeoutMs?: number;
   /** Fail with SIZE_BUDGET, tagging nothing, when the runtime image is larger (bytes). */
@@ -42,6 +47,8 @@ export interface BuildResult {
   context: TarSummary;
   /** Which builder built both images, and why. */
   engineBuilder: BuilderChoice;
+  /** Nothing changed since the tagged runtime image was built: the builder run and the runtime build were skipped. */
+  upToDate: boolean;
   timings: { builderBuildMs: number; builderRunMs: number; runtimeBuildMs: number; totalMs: number };
 }
 
@@ -125,10 +132,29 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
     const builderBuildMs = Date.now() - started;
     await sweep;
 
+    // Nothing changed since the tagged runtime image was built: the builder's CMD, like a cached RUN,
+    // would write the same output.
+    const fallbackDockerfile = await fs.readFile(pair.runtimeDockerfile);
+    const records = options.recordsDir ?? recordsDir();
+    const inputs: BuildInputs = {
+      engineId: await engineIdOf(docker),
+      builderImageId: builderId,
+      builder: choice.builder,
+      buildArgs: options.buildArgs ?? {},
+      runtimeDockerfileSha256: sha256(fallbackDockerfile),
+    };
+    if (!options.noCache && !options.force) {
+      const fresh = await freshness(docker, records, runtimeTag, inputs);
+      if (fresh.upToDate) {
+        emit({ type: 'phase', phase: 'tag', message: `Up to date: ${runtimeTag} was built from the same builder image, Dockerfile.run, build args and builder; nothing to run (--force runs it anyway)` });
+        return await upToDateResult(docker, pair, builderId, builderTag, runtimeTag, fresh.record, choice, builderBuildMs, started);
+      }
+      emit({ type: 'phase', phase, message: `Building the runtime image: ${fresh.reason}` });
+    }
+
     // 2 + 3. Run the builder; its stdout is the runtime build's context.
     phase = 'builder-run';
     emit({ type: 'phase', phase, message: `Running ${builderTag}; its stdout is the runtime build context` });
-    const fallbackDockerfile = await fs.readFile(pair.runtimeDockerfile);
     const run = await runBuilderIntoRuntimeBuild(docker, builderId, {
       builder: choice.builder,
       fallbackDockerfile,
@@ -160,6 +186,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
     const { repo, tag } = splitReference(runtimeTag);
     await docker.getImage(run.runtimeId).tag({ repo, tag });
     emit({ type: 'phase', phase, message: `Tagged ${runtimeTag}` });
+    await writeRecord(records, { inputs, runtimeId: run.runtimeId, context: run.summary, recordedAt: new Date().toISOString() }).catch(() => undefined);
 
     return {
       ok: true,
@@ -168,6 +195,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       runtime: runtimeUntagged,
       context: run.summary,
       engineBuilder: choice,
+      upToDate: false,
       timings: {
         builderBuildMs,
         builderRunMs: run.builderRunMs,
@@ -193,6 +221,31 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
   } finally {
     options.signal?.removeEventListener('abort', onCallerAbort);
   }
+}
+
+async function upToDateResult(
+  docker: Docker,
+  pair: Pair,
+  builderId: string,
+  builderTag: string,
+  runtimeTag: string,
+  record: BuildRecord,
+  engineBuilder: BuilderChoice,
+  builderBuildMs: number,
+  started: number,
+): Promise<BuildResult> {
+  const [builder, runtime] = await Promise.all([imageSize(docker, builderId, builderTag), imageSize(docker, record.runtimeId, runtimeTag)]);
+  if (!builder || !runtime) throw new Error('an image the engine just reported is gone');
+  return {
+    ok: true,
+    pair,
+    builder,
+    runtime,
+    context: record.context,
+    engineBuilder,
+    upToDate: true,
+    timings: { builderBuildMs, builderRunMs: 0, runtimeBuildMs: 0, totalMs: Date.now() - started },
+  };
 }
 
 /** The builder for both images: the setting, the engine's default, and what the pair's Dockerfiles use. */
@@ -269,7 +322,19 @@ async function runBuilderIntoRuntimeBuild(
 
     const exitVerdict = async (): Promise<DockerceptionError | undefined> => {
       stderrLines.end();
-      const { StatusCode: status } = await exited;
+      let status: number;
+      try {
+        status = (await exited).StatusCode;
+      } catch (error) {
+        if (abort.signal.aborted) throw abort.signal.reason;
+        return new DockerceptionError(
+          'BUILDER_EXIT',
+          `The builder container's exit status could not be read (${messageOf(error)}), so its output was not used and nothing was tagged. ` +
+            `Was the container removed by someone else? Build again.`,
+          'builder-run',
+          { cause: error },
+        );
+      }
       builderRunMs = Date.now() - runStarted;
       options.onPhase('runtime-build', `Builder exited ${status} after ${(builderRunMs / 1000).toFixed(1)} s; building the runtime image`);
       if (status === 0) return undefined;

@@ -28,6 +28,8 @@ export interface LastBuild {
 
 interface Running {
   pair: Pair;
+  /** Run everything even when nothing changed (Build (Force)). */
+  force: boolean;
   phase: Phase | 'connect';
   abort: AbortController;
   done: Promise<LastBuild | undefined>;
@@ -98,7 +100,7 @@ export class Builds implements vscode.Disposable {
   }
 
   /** Builds the pair, or reveals the build already running for it. Resolves to the build's record. */
-  build(pair: Pair): Promise<LastBuild | undefined> {
+  build(pair: Pair, options: { force?: boolean } = {}): Promise<LastBuild | undefined> {
     const existing = this.running.get(pair.dir);
     if (existing) {
       this.output.show();
@@ -106,7 +108,7 @@ export class Builds implements vscode.Disposable {
       return existing.done;
     }
     const abort = new AbortController();
-    const running: Running = { pair, phase: 'connect', abort, done: Promise.resolve(undefined) };
+    const running: Running = { pair, force: options.force ?? false, phase: 'connect', abort, done: Promise.resolve(undefined) };
     this.running.set(pair.dir, running);
     running.done = this.run(running).finally(() => {
       this.running.delete(pair.dir);
@@ -140,6 +142,7 @@ export class Builds implements vscode.Disposable {
             tag,
             buildArgs: settings.buildArgs,
             noCache: settings.noCache,
+            force: running.force,
             builder: settings.builder,
             builderTimeoutMs: settings.builderTimeoutSeconds > 0 ? settings.builderTimeoutSeconds * 1000 : undefined,
             signal: abort.signal,

@@ -49,11 +49,12 @@ export function registerCommands(context: vscode.ExtensionContext, builds: Build
     return false;
   }
 
-  const build = async (target: Target) => {
+  const buildWith = (options: { force: boolean }) => async (target: Target) => {
     if (!requireTrust('Building')) return undefined;
-    const pair = await pairOf(target, 'Build');
-    return pair ? builds.build(pair) : undefined;
+    const pair = await pairOf(target, options.force ? 'Build (Force)' : 'Build');
+    return pair ? builds.build(pair, options) : undefined;
   };
+  const build = buildWith({ force: false });
 
   const tagsOf = (pair: Pair) => {
     const runtime = runtimeTagFor(pair, readSettings(vscode.Uri.file(pair.dir)));
@@ -64,6 +65,7 @@ export function registerCommands(context: vscode.ExtensionContext, builds: Build
 
   register('dockerception.build', build);
   register('dockerception.buildPair', build);
+  register('dockerception.buildForce', buildWith({ force: true }));
   register('dockerception.refresh', () => {
     builds.resetConnection();
     tree.refresh();

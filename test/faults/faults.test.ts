@@ -243,7 +243,7 @@ describe('load', () => {
     const dir = pair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar() } });
     const p = await pairAt(dir);
     for (let i = 0; i < 50; i++) {
-      const result = await buildPair(engine, p, { tag: 'dc-f-fifty' });
+      const result = await buildPair(engine, p, { tag: 'dc-f-fifty', force: true });
       assert.equal(result.ok, true);
     }
     assert.deepEqual(await leftoverContainers(), []);

@@ -104,7 +104,7 @@ describe('BuildKit pairs', () => {
     assert.equal(one.out.ok, true, one.result.stderr);
     const afterOne = await buildCache();
     for (let i = 0; i < 19; i++) {
-      const next = await build(dir, 'dc-bk-twenty', '--builder', 'buildkit');
+      const next = await build(dir, 'dc-bk-twenty', '--builder', 'buildkit', '--force');
       assert.equal(next.out.ok, true, next.result.stderr);
     }
     const afterTwenty = await buildCache();

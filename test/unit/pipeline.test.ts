@@ -1,7 +1,7 @@
 // The whole pipeline against the real engine, through the CLI users run: the examples, every error code
 // with a builder that provokes it, cancelling, and what is left behind (nothing).
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildPair, DockerceptionError, pairAt } from '../../src/core';
@@ -303,6 +303,115 @@ for (const builder of BUILDERS) describe(`cancelling (${builder})`, () => {
   });
 });
 
+describe('rebuilding: up to date only when nothing changed', () => {
+  const dirs: string[] = [];
+  const records = makeDir({}, 'dc-records-');
+  const tag = 'dc-t-rebuild';
+  after(async () => {
+    for (const dir of dirs) removeDir(path.dirname(dir));
+    removeDir(records);
+    await removeImages(tag, `${tag}-builder`);
+  });
+
+  /** A pair whose output holds its source file and a build arg; its Dockerfile.run copies them. */
+  function rebuildPair(): string {
+    const dir = makeBuilderPair('mkdir -p /o && cp /payload/source.txt /o/ && echo "$FLAVOUR" > /o/flavour && tar -cf - -C /o .\n', {
+      builder: `FROM ${BUSYBOX}\nARG FLAVOUR=plain\nENV FLAVOUR=$FLAVOUR\nCOPY payload /payload\nCMD ["sh", "/payload/run.sh"]\n`,
+      runtime: `FROM ${BUSYBOX}\nCOPY source.txt flavour /\nCMD ["cat", "/source.txt", "/flavour"]\n`,
+      payload: { 'source.txt': 'version 1\n' },
+    });
+    dirs.push(dir);
+    return dir;
+  }
+
+  async function rebuild(dir: string, options: { buildArgs?: Record<string, string>; force?: boolean; noCache?: boolean } = {}) {
+    const phases: string[] = [];
+    const result = await buildPair(await testEngine(), await pairAt(dir), {
+      tag,
+      recordsDir: records,
+      ...options,
+      onEvent: (event) => event.type === 'phase' && phases.push(event.message),
+    });
+    return { result, phases: phases.join('\n') };
+  }
+
+  it('skips the builder run and the runtime build when nothing changed, and says why', async () => {
+    const dir = rebuildPair();
+    const first = await rebuild(dir);
+    assert.equal(first.result.upToDate, false);
+    const again = await rebuild(dir);
+    assert.equal(again.result.upToDate, true);
+    assert.equal(again.result.runtime.id, first.result.runtime.id);
+    assert.equal(again.result.timings.builderRunMs, 0);
+    assert.match(again.phases, /Up to date: dc-t-rebuild was built from the same builder image, Dockerfile\.run, build args and builder/);
+    assert.doesNotMatch(again.phases, /Running dc-t-rebuild-builder/);
+    assert.deepEqual(again.result.context, first.result.context);
+    assert.equal((await docker('run', '--rm', tag)).trim(), 'version 1\nplain');
+    assert.deepEqual(await leftoverContainers(), []);
+  });
+
+  it('runs everything when a source, a build arg or Dockerfile.run changed, or with --force / --no-cache', async () => {
+    const dir = rebuildPair();
+    await rebuild(dir);
+    writeFileSync(path.join(dir, 'payload', 'source.txt'), 'version 2\n');
+    const source = await rebuild(dir);
+    assert.equal(source.result.upToDate, false);
+    assert.match(source.phases, /Building the runtime image: the builder image changed/);
+    assert.equal((await docker('run', '--rm', tag)).trim(), 'version 2\nplain');
+
+    const arg = await rebuild(dir, { buildArgs: { FLAVOUR: 'spicy' } });
+    assert.equal(arg.result.upToDate, false);
+    assert.match(arg.phases, /the build args changed/);
+    assert.equal((await docker('run', '--rm', tag)).trim(), 'version 2\nspicy');
+    assert.equal((await rebuild(dir, { buildArgs: { FLAVOUR: 'spicy' } })).result.upToDate, true);
+
+    appendFileSync(path.join(dir, 'Dockerfile.run'), 'LABEL changed=yes\n');
+    const runtime = await rebuild(dir, { buildArgs: { FLAVOUR: 'spicy' } });
+    assert.equal(runtime.result.upToDate, false);
+    assert.match(runtime.phases, /Dockerfile\.run changed/);
+
+    for (const option of [{ force: true }, { noCache: true }]) {
+      const forced = await rebuild(dir, { buildArgs: { FLAVOUR: 'spicy' }, ...option });
+      assert.equal(forced.result.upToDate, false, JSON.stringify(option));
+      assert.match(forced.phases, /Running dc-t-rebuild-builder/);
+    }
+  });
+
+  it('runs everything when the runtime image was removed or retagged, or was built on another engine', async () => {
+    const dir = rebuildPair();
+    await rebuild(dir);
+    await removeImages(tag);
+    const removed = await rebuild(dir);
+    assert.equal(removed.result.upToDate, false);
+    assert.match(removed.phases, /no image is tagged dc-t-rebuild/);
+
+    await docker('tag', BUSYBOX, tag);
+    const retagged = await rebuild(dir);
+    assert.equal(retagged.result.upToDate, false);
+    assert.match(retagged.phases, /has no record of a Dockerception build here/);
+
+    // The record names the engine it was made on; one made elsewhere is not trusted here.
+    const file = path.join(records, `${retagged.result.runtime.id.replace(/^sha256:/, '')}.json`);
+    const record = JSON.parse(readFileSync(file, 'utf8'));
+    record.inputs.engineId = 'another-engine';
+    writeFileSync(file, JSON.stringify(record));
+    const elsewhere = await rebuild(dir);
+    assert.equal(elsewhere.result.upToDate, false);
+    assert.match(elsewhere.phases, /it was built on another engine/);
+  });
+
+  it('the CLI says "Up to date" and reports upToDate in --json', async () => {
+    await removeImages(tag); // the tests above left it built from the very same inputs
+    const dir = rebuildPair();
+    const env = { ...process.env, DOCKERCEPTION_STATE_DIR: records };
+    assert.equal(jsonOf(await runCli(['build', dir, '--tag', tag, '--json'], { env })).upToDate, false);
+    const again = await runCli(['build', dir, '--tag', tag, '--json'], { env });
+    assert.equal(jsonOf(again).upToDate, true);
+    assert.match(again.stderr, /==> Up to date: /);
+    assert.equal(jsonOf(await runCli(['build', dir, '--tag', tag, '--json', '--force'], { env })).upToDate, false);
+  });
+});
+
 describe('the builder exit status', () => {
   it('is known for builders that exit at once, every time (20 builds in a row)', { timeout: 180_000 }, async () => {
     const engine = await testEngine();
@@ -312,7 +421,7 @@ describe('the builder exit status', () => {
     });
     try {
       for (let i = 0; i < 20; i++) {
-        const result = await buildPair(engine, await pairAt(dir), { tag: 'dc-t-instant' });
+        const result = await buildPair(engine, await pairAt(dir), { tag: 'dc-t-instant', force: true });
         assert.equal(result.context.entries, 2, `build ${i}`);
       }
       assert.deepEqual(await leftoverContainers(), []);

@@ -1,0 +1,109 @@
+// A rebuild in which nothing changed is skipped, the way Docker skips a cached RUN: same inputs, same
+// output. The inputs of the runtime image — the builder image (its id changes with the sources and the
+// builder Dockerfile), Dockerfile.run, the build args, the engine's builder, the engine itself — are
+// recorded in a file named after the runtime image's id. A record is trusted only for the image the
+// runtime tag points at now: a removed or retagged image has no matching record, and is built again.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type Docker from 'dockerode';
+import type { EngineBuilder } from './builder-choice';
+import type { TarSummary } from './tar-gate';
+
+export interface BuildInputs {
+  engineId: string;
+  builderImageId: string;
+  builder: EngineBuilder;
+  buildArgs: Record<string, string>;
+  runtimeDockerfileSha256: string;
+}
+
+export interface BuildRecord {
+  inputs: BuildInputs;
+  runtimeId: string;
+  context: TarSummary;
+  recordedAt: string;
+}
+
+/** At most this many records are kept; the oldest go first. */
+const MAX_RECORDS = 500;
+
+/** Where records live: $DOCKERCEPTION_STATE_DIR, else the user's cache folder. */
+export function recordsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.DOCKERCEPTION_STATE_DIR ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'dockerception', 'builds');
+}
+
+export function sha256(content: string | Buffer): string {
+  return createHash('sha256').update(content).digest('hex');
+}
+
+const engineIds = new WeakMap<Docker, Promise<string>>();
+
+/** The engine's own id (from /info), asked once per client. */
+export function engineIdOf(docker: Docker): Promise<string> {
+  let id = engineIds.get(docker);
+  if (!id) {
+    id = docker.info().then((info: { ID?: string; Name?: string }) => `${info.ID ?? ''}/${info.Name ?? ''}`);
+    engineIds.set(docker, id);
+  }
+  return id;
+}
+
+function recordFile(dir: string, runtimeId: string): string {
+  return path.join(dir, `${runtimeId.replace(/^sha256:/, '')}.json`);
+}
+
+export async function readRecord(dir: string, runtimeId: string): Promise<BuildRecord | undefined> {
+  try {
+    return JSON.parse(await fs.readFile(recordFile(dir, runtimeId), 'utf8')) as BuildRecord;
+  } catch {
+    return undefined; // none, or unreadable: build again
+  }
+}
+
+/** Writes the record (atomically: a reader never sees half of one) and drops the oldest over the limit. */
+export async function writeRecord(dir: string, record: BuildRecord): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  const file = recordFile(dir, record.runtimeId);
+  const temporary = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(temporary, JSON.stringify(record));
+  await fs.rename(temporary, file);
+  const others = (await fs.readdir(dir)).filter((name) => name.endsWith('.json') && name !== path.basename(file));
+  const excess = others.length + 1 - MAX_RECORDS;
+  if (excess <= 0) return;
+  const aged = await Promise.all(others.map(async (name) => ({ name, mtime: (await fs.stat(path.join(dir, name))).mtimeMs })));
+  aged.sort((a, b) => a.mtime - b.mtime);
+  await Promise.all(aged.slice(0, excess).map(({ name }) => fs.rm(path.join(dir, name), { force: true })));
+}
+
+/** What differs between the recorded inputs and these, said for people; empty when nothing does. */
+export function changedInputs(recorded: BuildInputs, now: BuildInputs): string[] {
+  const changes: string[] = [];
+  if (recorded.engineId !== now.engineId) changes.push('it was built on another engine');
+  if (recorded.builderImageId !== now.builderImageId) changes.push('the builder image changed (its sources or Dockerfile)');
+  if (recorded.runtimeDockerfileSha256 !== now.runtimeDockerfileSha256) changes.push('Dockerfile.run changed');
+  if (canonical(recorded.buildArgs) !== canonical(now.buildArgs)) changes.push('the build args changed');
+  if (recorded.builder !== now.builder) changes.push(`the builder changed (${recorded.builder} → ${now.builder})`);
+  return changes;
+}
+
+function canonical(args: Record<string, string>): string {
+  return JSON.stringify(Object.keys(args).sort().map((key) => [key, args[key]]));
+}
+
+export type Freshness = { upToDate: true; record: BuildRecord } | { upToDate: false; reason: string };
+
+/** Whether the image tagged `runtimeTag` was built from `inputs`, and if not, why the pair is built again. */
+export async function freshness(docker: Docker, dir: string, runtimeTag: string, inputs: BuildInputs): Promise<Freshness> {
+  let taggedId: string;
+  try {
+    taggedId = (await docker.getImage(runtimeTag).inspect()).Id;
+  } catch {
+    return { upToDate: false, reason: `no image is tagged ${runtimeTag}` };
+  }
+  const record = await readRecord(dir, taggedId);
+  if (!record || record.runtimeId !== taggedId) return { upToDate: false, reason: `${runtimeTag} has no record of a Dockerception build here` };
+  const changes = changedInputs(record.inputs, inputs);
+  return changes.length === 0 ? { upToDate: true, record } : { upToDate: false, reason: changes.join('; ') };
+}
