@@ -274,7 +274,7 @@ if (existsSync(previousFile)) {
     const carried = (value) => ({ ...value, measured: value.measured ?? previous.date });
     if (name === 'pipeline') {
       results.sections.pipeline ??= {};
-      for (const mode of Object.keys(section)) results.sections.pipeline[mode] ??= section[mode].map(carried);
+      for (const [mode, rows] of Object.entries(section)) if (Array.isArray(rows)) results.sections.pipeline[mode] ??= rows.map(carried);
     } else {
       results.sections[name] ??= carried(section);
     }
