@@ -263,6 +263,19 @@ const runners = { pipeline: pipelineSection, big: bigSection, gate: gateSection,
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = runners[name]();
 
+// Builds that replace a tag leave the old image dangling: remove those this run made (twice, since a
+// parent goes only after its children), and nothing older.
+const benchStarted = Date.parse(results.date);
+for (let pass = 0; pass < 2; pass++) {
+  const dangling = execFileSync('docker', ['images', '--filter', 'dangling=true', '--format', '{{.ID}} {{.CreatedAt}}'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split(' '))
+    .filter(([, day, time, zone]) => Date.parse(`${day}T${time}${zone.replace(/(\d\d)(\d\d)$/, '$1:$2')}`) >= benchStarted - 1000)
+    .map(([id]) => id);
+  if (dangling.length > 0) rmi(...dangling);
+}
+
 const outDir = path.join(root, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
 // A partial run (some sections, or some modes of the pipeline) keeps what it did not measure from the

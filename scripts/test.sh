@@ -10,6 +10,8 @@ bash scripts/setup.sh all || { echo "setup failed: see the lines above"; echo "0
   || { echo "build failed: see the lines above"; echo "0 passed, 1 failed"; exit 1; }
 
 mkdir -p test-artifacts
+# The tests' build records (what makes a rebuild "up to date") stay with the run, not in the user's cache.
+export DOCKERCEPTION_STATE_DIR="$PWD/test-artifacts/build-records"
 before=$(docker ps -aq | wc -l)
 started=$(date +%s)
 node --test --test-concurrency=1 \
@@ -32,6 +34,7 @@ made=$(
     done
 )
 [ -n "$made" ] && docker rmi $made >/dev/null 2>&1; echo "removed $(echo "$made" | grep -c .) image(s) the tests made"
+node scripts/prune-build-cache.cjs "$started"
 
 pass=$(grep -E '^# pass [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')
 fail=$(grep -E '^# fail [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')

@@ -69,6 +69,8 @@ export class TarGate extends Duplex {
   private hasDockerfile = false;
   private entries = 0;
   private emitted = 0;
+  /** Bytes of tar the builder wrote (after decompression), counted on after a problem too. */
+  private tarBytes = 0;
   /** A write callback held back until the engine reads on (or the inflater drains). */
   private waiting: (() => void) | undefined;
   /** The last push() said the engine is behind. Only that promises a later _read(): a write that
@@ -83,7 +85,12 @@ export class TarGate extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
-    if (this.problem) return callback(); // drained, not passed on: the verdict waits for the exit status
+    if (this.problem) {
+      // Drained, not passed on: the verdict waits for the exit status. Compressed bytes are not
+      // decompressed any more, so their tar bytes are not counted.
+      if (!this.inflater) this.tarBytes += chunk.length;
+      return callback();
+    }
     if (this.sniffed) return this.feed(chunk, callback);
     this.head = Buffer.concat([this.head, chunk]);
     if (this.head.length >= SNIFF_BYTES) this.begin(callback);
@@ -139,6 +146,7 @@ export class TarGate extends Duplex {
 
   /** Plain tar bytes: read them, then pass on what cannot be the end. */
   private readTar(data: Buffer): void {
+    this.tarBytes += data.length;
     if (this.problem) return;
     const start = this.reader.offset;
     this.reader.write(data);
@@ -184,7 +192,7 @@ export class TarGate extends Duplex {
     this.release();
     this.inflater?.resume();
     void this.exit(EXIT_GRACE_MS).then((exitError) => {
-      const facts: OutputFacts = { bytes: this.reader.offset, entries: this.entries, head: this.head, stillWriting: !this.inputEnded };
+      const facts: OutputFacts = { bytes: this.tarBytes, entries: this.entries, head: this.head, stillWriting: !this.inputEnded || this.inflater !== undefined };
       this.destroy(builderOutputVerdict(exitError, problem, facts));
     });
   }

@@ -14,7 +14,8 @@ export interface OutputFacts {
   entries: number;
   /** The first bytes the builder wrote, to show when they are not a tar. */
   head: Buffer;
-  /** Whether the builder is known to have gone on writing after the problem (so `bytes` is a floor). */
+  /** Whether `bytes` is a floor: the builder was still writing when the verdict was made, or what it
+   * wrote after the problem was compressed and not decoded. */
   stillWriting: boolean;
 }
 
@@ -30,7 +31,7 @@ export function outputError(problem: OutputProblem, facts: OutputFacts): Dockerc
     case 'empty':
       return notATar('The builder wrote nothing to stdout.');
     case 'empty-archive':
-      return notATar(`It is an empty archive: ${facts.bytes} zero bytes and no entries, so the builder archived nothing.`);
+      return notATar('It is an empty archive: only zero bytes, no entries, so the builder archived nothing (is the folder it archives empty?).');
     case 'not-a-tar':
       return notATar(`Its first bytes are ${showBytes(facts.head)}: ${problem.detail}.`);
     case 'bad-header':
