@@ -1,6 +1,6 @@
 // BuildKit keeps every streamed build context in its build cache: an `http url http://build-context-<id>`
 // record and its extracted copy (a parentless, unshared `fileop target` made right after it). The URL is
-// random per build, so those records are never reused and would pile up (a 1 GB context leaves ~2 GB).
+// random per build, so those records are never reused and would pile up, about twice the context a build.
 // After each BuildKit build we remove the ones it created, and nothing else.
 import type Docker from 'dockerode';
 
