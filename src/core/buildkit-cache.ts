@@ -61,12 +61,21 @@ export async function removeContextRecords(docker: Docker, before: ReadonlySet<s
   }
 }
 
-/** POST /build/prune with one id filter (the engine takes a single value per filter). */
-function pruneRecord(docker: Docker, id: string): Promise<void> {
+/**
+ * POST /build/prune with one id filter (the engine takes a single value per filter). `all` lifts the
+ * type restriction, so a layer record an image shares goes too (the image keeps its own copy).
+ * Resolves to how many records the engine removed.
+ */
+export function pruneRecord(docker: Docker, id: string, options: { all?: boolean } = {}): Promise<number> {
   return new Promise((resolve, reject) => {
     docker.modem.dial(
-      { path: '/build/prune?', method: 'POST', options: { filters: JSON.stringify({ id: [id] }) }, statusCodes: { 200: true, 400: 'bad request', 500: 'server error' } },
-      (error: unknown) => (error ? reject(error) : resolve()),
+      {
+        path: '/build/prune?',
+        method: 'POST',
+        options: { ...(options.all ? { all: true } : {}), filters: JSON.stringify({ id: [id] }) },
+        statusCodes: { 200: true, 400: 'bad request', 500: 'server error' },
+      },
+      (error: unknown, data: unknown) => (error ? reject(error) : resolve(((data as { CachesDeleted?: string[] } | undefined)?.CachesDeleted ?? []).length)),
     );
   });
 }
