@@ -34,6 +34,8 @@ const USAGE = `Usage:
       --builder auto|buildkit|legacy
                               the engine's builder for both images (default auto: the engine's default,
                               or BuildKit when a Dockerfile uses RUN --mount, COPY --chmod, heredocs…)
+      --builder-network NAME  the builder container's network: none (default; its CMD only writes a
+                              tar), default, host or a network's name
       --timeout SECONDS       stop the builder container after this long
       --max-runtime-size SIZE fail (and tag nothing) when the runtime image is larger, e.g. 10MB
       --host URL              engine address (default: DOCKER_HOST, the docker context, the default socket)
@@ -129,6 +131,7 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
       noCache: Boolean(values['no-cache']),
       force: Boolean(values.force),
       builder,
+      builderNetwork: values['builder-network'] as string | undefined,
       builderTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
       maxRuntimeSize: budget,
       signal: abort.signal,
@@ -178,6 +181,7 @@ export async function main(argv: string[]): Promise<number> {
         'no-cache': { type: 'boolean' },
         force: { type: 'boolean' },
         builder: { type: 'string' },
+        'builder-network': { type: 'string' },
         timeout: { type: 'string' },
         'max-runtime-size': { type: 'string' },
         host: { type: 'string', short: 'H' },
@@ -208,14 +212,12 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`dockerception: ${messageOf(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
+/** Runs the CLI and sets the process's exit code; src/cli-entry.ts calls it. */
+export async function run(argv: string[]): Promise<void> {
+  try {
+    process.exitCode = await main(argv);
+  } catch (error) {
+    process.stderr.write(`dockerception: ${messageOf(error)}\n`);
+    process.exitCode = 1;
+  }
 }

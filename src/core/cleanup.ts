@@ -14,7 +14,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export async function removeContainer(container: Docker.Container): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await container.remove({ force: true });
+      // v: its anonymous volumes go with it (a builder image with VOLUME would leak one per build).
+      await container.remove({ force: true, v: true });
       return;
     } catch (error) {
       const status = (error as { statusCode?: number }).statusCode;
@@ -41,11 +42,21 @@ export async function sweepLeftoverContainers(docker: Docker): Promise<number> {
       const container = docker.getContainer(c.Id);
       const finished = Date.parse((await container.inspect().catch(() => undefined))?.State?.FinishedAt ?? '');
       if (!(Date.now() - finished > LEFTOVER_AFTER_MS)) return false;
-      return container.remove({ force: true }).then(
+      return container.remove({ force: true, v: true }).then(
         () => true,
         () => false,
       );
     }),
   );
   return removed.filter(Boolean).length;
+}
+
+/** Removes an image we built but did not tag. Without force, so an image that has a tag stays. */
+export async function removeUntaggedImage(docker: Docker, id: string): Promise<void> {
+  try {
+    const info = await docker.getImage(id).inspect();
+    if ((info.RepoTags ?? []).length === 0) await docker.getImage(id).remove({ noprune: false });
+  } catch {
+    // already gone, or in use by another image: nothing of ours to clean
+  }
 }

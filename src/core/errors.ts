@@ -3,6 +3,7 @@
  * message as is. */
 export type ErrorCode =
   | 'BUILDER_BUILD_FAILED'
+  | 'BUILDER_START'
   | 'BUILDER_EXIT'
   | 'NOT_A_TAR'
   | 'TRUNCATED_TAR'
@@ -59,9 +60,11 @@ export function messageOf(error: unknown): string {
 
 /** Engine errors that mean the connection broke, not that the build failed. */
 export function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string } | undefined)?.code;
+  const { code, syscall } = (error ?? {}) as { code?: string; syscall?: string };
+  // ENOENT from connect() is a socket that is not there; from open() or stat() it is a local file.
+  if (code === 'ENOENT') return syscall === 'connect';
   return (
-    ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ENOENT', 'ETIMEDOUT'].includes(code ?? '') ||
+    ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code ?? '') ||
     /socket hang up|ECONNRESET|EPIPE|premature close/i.test(messageOf(error))
   );
 }

@@ -7,6 +7,7 @@ export * from './tar-gate';
 export * from './builder-choice';
 export * from './image-build';
 export * from './pipeline';
+export * from './builder-run';
 export * from './up-to-date';
 export * from './cleanup';
 export * from './sizes';

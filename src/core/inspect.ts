@@ -71,7 +71,7 @@ export async function largestFilesOf(docker: Docker, ref: string, count = 10): P
     });
     return top;
   } finally {
-    await container.remove({ force: true }).catch(() => undefined);
+    await container.remove({ force: true, v: true }).catch(() => undefined);
   }
 }
 

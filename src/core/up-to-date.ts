@@ -17,6 +17,8 @@ export interface BuildInputs {
   builder: EngineBuilder;
   buildArgs: Record<string, string>;
   runtimeDockerfileSha256: string;
+  /** The builder container's network; records made before it was an input have none ('default'). */
+  builderNetwork?: string;
 }
 
 export interface BuildRecord {
@@ -77,14 +79,24 @@ export async function writeRecord(dir: string, record: BuildRecord): Promise<voi
   await Promise.all(aged.slice(0, excess).map(({ name }) => fs.rm(path.join(dir, name), { force: true })));
 }
 
-/** What differs between the recorded inputs and these, said for people; empty when nothing does. */
-export function changedInputs(recorded: BuildInputs, now: BuildInputs): string[] {
+/**
+ * What differs between the recorded build and these inputs, said for people; empty when nothing does.
+ * Dockerfile.run counts only when the recorded build used it: a builder that writes its own Dockerfile
+ * makes it unused.
+ */
+export function changedInputs(recorded: Pick<BuildRecord, 'inputs' | 'context'>, now: BuildInputs): string[] {
   const changes: string[] = [];
-  if (recorded.engineId !== now.engineId) changes.push('it was built on another engine');
-  if (recorded.builderImageId !== now.builderImageId) changes.push('the builder image changed (its sources or Dockerfile)');
-  if (recorded.runtimeDockerfileSha256 !== now.runtimeDockerfileSha256) changes.push('Dockerfile.run changed');
-  if (canonical(recorded.buildArgs) !== canonical(now.buildArgs)) changes.push('the build args changed');
-  if (recorded.builder !== now.builder) changes.push(`the builder changed (${recorded.builder} → ${now.builder})`);
+  const before = recorded.inputs;
+  if (before.engineId !== now.engineId) changes.push('it was built on another engine');
+  if (before.builderImageId !== now.builderImageId) changes.push('the builder image changed (its sources or Dockerfile)');
+  if (before.runtimeDockerfileSha256 !== now.runtimeDockerfileSha256 && recorded.context.dockerfileSource === 'pair') {
+    changes.push("Dockerfile.run changed (the builder runs again: its tar, the runtime build's context, is not kept between builds)");
+  }
+  if ((before.builderNetwork ?? 'default') !== (now.builderNetwork ?? 'default')) {
+    changes.push(`the builder's network changed (${before.builderNetwork ?? 'default'} → ${now.builderNetwork ?? 'default'})`);
+  }
+  if (canonical(before.buildArgs) !== canonical(now.buildArgs)) changes.push('the build args changed');
+  if (before.builder !== now.builder) changes.push(`the builder changed (${before.builder} → ${now.builder})`);
   return changes;
 }
 
@@ -104,6 +116,6 @@ export async function freshness(docker: Docker, dir: string, runtimeTag: string,
   }
   const record = await readRecord(dir, taggedId);
   if (!record || record.runtimeId !== taggedId) return { upToDate: false, reason: `${runtimeTag} has no record of a Dockerception build here` };
-  const changes = changedInputs(record.inputs, inputs);
+  const changes = changedInputs(record, inputs);
   return changes.length === 0 ? { upToDate: true, record } : { upToDate: false, reason: changes.join('; ') };
 }

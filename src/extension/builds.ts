@@ -144,6 +144,7 @@ export class Builds implements vscode.Disposable {
             noCache: settings.noCache,
             force: running.force,
             builder: settings.builder,
+            builderNetwork: settings.builderNetwork,
             builderTimeoutMs: settings.builderTimeoutSeconds > 0 ? settings.builderTimeoutSeconds * 1000 : undefined,
             signal: abort.signal,
             onEvent: (event) => {

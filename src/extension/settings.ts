@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { isBuilderSetting, parseSize, type BuilderSetting, type Pair } from '../core';
+import { DEFAULT_BUILDER_NETWORK, isBuilderSetting, parseSize, type BuilderSetting, type Pair } from '../core';
 
 export type RevealOutput = 'always' | 'onFailure' | 'never';
 
@@ -10,6 +10,7 @@ export interface Settings {
   buildArgs: Record<string, string>;
   noCache: boolean;
   builder: BuilderSetting;
+  builderNetwork: string;
   builderTimeoutSeconds: number;
   keepBuilderImage: boolean;
   revealOutput: RevealOutput;
@@ -25,6 +26,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     buildArgs: config.get<Record<string, string>>('buildArgs', {}),
     noCache: config.get<boolean>('noCache', false),
     builder: isBuilderSetting(config.get<string>('builder', 'auto')) ? config.get<BuilderSetting>('builder', 'auto') : 'auto',
+    builderNetwork: config.get<string>('builderNetwork', DEFAULT_BUILDER_NETWORK).trim() || DEFAULT_BUILDER_NETWORK,
     builderTimeoutSeconds: config.get<number>('builderTimeout', 0),
     keepBuilderImage: config.get<boolean>('keepBuilderImage', true),
     revealOutput: config.get<RevealOutput>('revealOutput', 'onFailure'),

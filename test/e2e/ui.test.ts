@@ -30,7 +30,7 @@ async function until(what: string, probe: () => boolean, timeoutMs = 120_000): P
 const allContainers = () => docker('ps', '-aq', '--no-trunc').trim().split('\n').filter(Boolean);
 /** Containers that were there before this test: not ours to count. */
 let baseline = new Set<string>();
-const leftoverContainers = () => allContainers().filter((id) => !baseline.has(id));
+const leftovers = () => allContainers().filter((id) => !baseline.has(id));
 const imageId = (ref: string) => {
   try {
     return docker('image', 'inspect', '-f', '{{.Id}}', ref).trim();
@@ -189,7 +189,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       await toast.locator('.monaco-button', { hasText: 'Cancel' }).click();
       await page.locator('.notifications-toasts', { hasText: 'was cancelled; nothing was tagged' }).waitFor({ timeout: 60_000 });
       await page.waitForTimeout(1000);
-      assert.deepEqual(leftoverContainers(), [], 'no container left');
+      assert.deepEqual(leftovers(), [], 'no container left');
       assert.equal(imageId(TAG('hello-go')), undefined, 'nothing tagged');
       assert.match(await outputText(), /CANCELLED/);
       writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dockerception.runtimeTag': 'dc-e2e-${name}' }));

@@ -16,7 +16,7 @@ import {
   ROOT,
   imageExists,
   jsonOf,
-  leftoverContainers,
+  leftovers,
   makeBuilderPair,
   makeTar,
   removeDir,
@@ -52,7 +52,7 @@ async function expectFailure(kase: string, result: CliResult, code: string, exit
   assert.equal(out.error.code, code, `${kase}: ${out.error.message}`);
   assert.equal(result.code, exit, kase);
   if (message) assert.match(out.error.message, message, kase);
-  assert.deepEqual(await leftoverContainers(), [], `${kase}: containers left`);
+  assert.deepEqual(await leftovers(), [], `${kase}: containers left`);
   assert.equal(await imageExists(tag), false, `${kase}: ${tag} must not be tagged`);
 }
 
@@ -246,7 +246,7 @@ describe('load', () => {
       const result = await buildPair(engine, p, { tag: 'dc-f-fifty', force: true });
       assert.equal(result.ok, true);
     }
-    assert.deepEqual(await leftoverContainers(), []);
+    assert.deepEqual(await leftovers(), []);
     rows.push({ kase: '50 builds in a row', exit: 0, code: 'ok', message: 'all 50 succeed; 0 containers left' });
     await removeImages('dc-f-fifty', 'dc-f-fifty-builder');
   });
@@ -260,7 +260,7 @@ describe('load', () => {
       runCli(['build', b, '--tag', 'dc-f-par-b', '--json']),
     ]);
     for (const r of results) assert.equal(jsonOf(r).ok, true, r.stderr.slice(-1500));
-    assert.deepEqual(await leftoverContainers(), []);
+    assert.deepEqual(await leftovers(), []);
     assert.equal(await imageExists('dc-f-par-a'), true);
     assert.equal(await imageExists('dc-f-par-b'), true);
     rows.push({ kase: 'two pairs at once; the same pair twice at once (CLI)', exit: 0, code: 'ok', message: 'all succeed; 0 containers left' });

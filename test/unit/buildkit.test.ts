@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { buildKitSyntax, chooseBuilder } from '../../src/core';
-import { BUSYBOX, contextCacheRecords, docker, jsonOf, leftoverContainers, makeBuilderPair, removeDir, removeImages, runCli, testEngine } from './helpers';
+import { BUSYBOX, contextCacheRecords, docker, jsonOf, leftovers, makeBuilderPair, removeDir, removeImages, runCli, testEngine } from './helpers';
 
 const dirs: string[] = [];
 const tags: string[] = [];
@@ -67,7 +67,7 @@ describe('BuildKit pairs', () => {
     const second = await build(dir, 'dc-bk-cache', '--build-arg', 'SOURCE=2');
     assert.equal(second.out.ok, true, second.result.stderr);
     assert.equal(Number((await docker('run', '--rm', 'dc-bk-cache')).trim()), firstCount + 1);
-    assert.deepEqual(await leftoverContainers(), []);
+    assert.deepEqual(await leftovers(), []);
   });
 
   it('runs the stages of a two-stage builder in parallel', async () => {

@@ -14,7 +14,7 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { buildPair, DockerceptionError, pairAt } from '../../src/core';
 import { makeTar, toV7, type TarEntrySpec } from '../support/tar';
-import { BUSYBOX, ROOT, leftoverContainers, makeBuilderPair, removeDir, removeImages, testEngine } from './helpers';
+import { BUSYBOX, ROOT, leftovers, makeBuilderPair, removeDir, removeImages, testEngine } from './helpers';
 
 const DOCKERFILE: TarEntrySpec = { name: 'Dockerfile', content: 'FROM scratch\nCOPY . /ctx/\n' };
 const hello: TarEntrySpec = { name: 'a.txt', content: 'hello\n' };
@@ -154,7 +154,7 @@ describe('differential: the pipeline against docker build -', () => {
         assert.equal(ours, c.expect.ours);
         assert.equal(dockerBuilt, c.expect.dockerBuilds, `docker build - ${dockerBuilt ? 'built' : 'refused'} it: ${piped.stderr.slice(-300)}`);
       }
-      assert.deepEqual(await leftoverContainers(), []);
+      assert.deepEqual(await leftovers(), []);
     });
   });
 });

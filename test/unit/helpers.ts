@@ -65,14 +65,19 @@ export async function docker(...args: string[]): Promise<string> {
 }
 
 const allContainers = async () => (await docker('ps', '-aq', '--no-trunc')).split('\n').filter(Boolean);
-/** Containers that existed before these tests started: not ours to count. */
-const baseline = allContainers();
+const allVolumes = async () => (await docker('volume', 'ls', '-q')).split('\n').filter(Boolean);
+/** Containers and volumes that existed before these tests started: not ours to count. */
+const baseline = Promise.all([allContainers(), allVolumes()]);
 
-/** Containers created since the tests started and still there: builder runs, the engine's RUN-step
- * containers, image exports. Every test expects none. */
-export async function leftoverContainers(): Promise<string[]> {
-  const before = new Set(await baseline);
-  return (await allContainers()).filter((id) => !before.has(id)).map((id) => id.slice(0, 12));
+/** Containers and volumes created since the tests started and still there: builder runs, the engine's
+ * RUN-step containers, image exports, a builder image's anonymous volumes. Every test expects none. */
+export async function leftovers(): Promise<string[]> {
+  const [containersBefore, volumesBefore] = await baseline;
+  const [containers, volumes] = await Promise.all([allContainers(), allVolumes()]);
+  return [
+    ...containers.filter((id) => !containersBefore.includes(id)).map((id) => `container ${id.slice(0, 12)}`),
+    ...volumes.filter((name) => !volumesBefore.includes(name)).map((name) => `volume ${name.slice(0, 12)}`),
+  ];
 }
 
 export async function imageExists(ref: string): Promise<boolean> {

@@ -1,7 +1,7 @@
 // The whole pipeline against the real engine, through the CLI users run: the examples, every error code
 // with a builder that provokes it, cancelling, and what is left behind (nothing).
 import assert from 'node:assert/strict';
-import { appendFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildPair, DockerceptionError, pairAt } from '../../src/core';
@@ -13,7 +13,7 @@ import {
   docker,
   imageExists,
   jsonOf,
-  leftoverContainers,
+  leftovers,
   makeBuilderPair,
   makeDir,
   makeTar,
@@ -66,7 +66,7 @@ for (const builder of BUILDERS) describe(`examples through the CLI (${builder})`
     assert.ok(report.runtime.layers.some((l: { step: string; size: number }) => /^COPY /.test(l.step) && l.size > 1_000_000), JSON.stringify(report.runtime.layers));
     assert.deepEqual(report.runtime.largestFiles.map((f: { path: string }) => f.path), ['/app']);
     assert.ok(report.runtime.largestFiles[0].size <= out.runtime.size && report.runtime.largestFiles[0].size > 0.95 * out.runtime.size);
-    assert.deepEqual(await leftoverContainers(), [], 'the export container is removed');
+    assert.deepEqual(await leftovers(), [], 'the export container is removed');
     const human = await runCli(['inspect', 'examples/hello-go', '--tag', goTag]);
     assert.match(human.stdout, /Runtime layers \(oldest first\):\n[\s\S]*COPY [\s\S]*Largest files:\n\s+[\d.]+ MB\s+\/app/);
     assert.deepEqual(await contextCacheRecords(), [], 'no build-context records left in the build cache');
@@ -145,6 +145,12 @@ for (const builder of BUILDERS) describe(`every error code, provoked for real ($
       pair: async () => makeBuilderPair('cat /payload/good.tar; echo "compile error: boom" >&2; exit 7\n', { payload: { 'good.tar': await goodTar } }),
     },
     {
+      code: 'BUILDER_START',
+      exit: 1,
+      message: /builder container could not be created: the engine said "No command specified"\. Give the builder's Dockerfile a CMD/,
+      pair: async () => makeBuilderPair('', { builder: 'FROM scratch\nCOPY payload /payload\n' }),
+    },
+    {
       code: 'NOT_A_TAR',
       exit: 1,
       message: /stdout is not a tar archive/,
@@ -218,7 +224,7 @@ for (const builder of BUILDERS) describe(`every error code, provoked for real ($
       assert.equal(result.code, testCase.exit);
       assert.match(result.stderr, new RegExp(`dockerception: ${testCase.code}: `));
       assert.equal(await imageExists(tag), false, `${tag} must not be tagged`);
-      assert.deepEqual(await leftoverContainers(), []);
+      assert.deepEqual(await leftovers(), []);
       if (testCase.code !== 'ENGINE_UNREACHABLE') assert.deepEqual(await contextCacheRecords(), [], 'build-context records left');
       await removeImages(`${tag}-builder`);
     });
@@ -259,7 +265,7 @@ for (const builder of BUILDERS) describe(`cancelling (${builder})`, () => {
     assert.equal(jsonOf(result).error.code, 'CANCELLED');
     assert.ok(Date.now() - started < 60_000);
     assert.equal(await imageExists(`dc-t-sigint-${builder}`), false);
-    assert.deepEqual(await leftoverContainers(), []);
+    assert.deepEqual(await leftovers(), []);
     assert.deepEqual(await contextCacheRecords(), []);
     await removeImages(`dc-t-sigint-${builder}-builder`);
   });
@@ -296,7 +302,7 @@ for (const builder of BUILDERS) describe(`cancelling (${builder})`, () => {
         return true;
       });
       assert.equal(await imageExists(tag), false);
-      assert.deepEqual(await leftoverContainers(), [], phase);
+      assert.deepEqual(await leftovers(), [], phase);
       assert.deepEqual(await contextCacheRecords(), [], `${phase}: build-context records left`);
       await removeImages(`${tag}-builder`);
     }
@@ -343,11 +349,11 @@ describe('rebuilding: up to date only when nothing changed', () => {
     assert.equal(again.result.upToDate, true);
     assert.equal(again.result.runtime.id, first.result.runtime.id);
     assert.equal(again.result.timings.builderRunMs, 0);
-    assert.match(again.phases, /Up to date: dc-t-rebuild was built from the same builder image, Dockerfile\.run, build args and builder/);
+    assert.match(again.phases, /Up to date: dc-t-rebuild was built from the same builder image, Dockerfile\.run, build args, builder and network/);
     assert.doesNotMatch(again.phases, /Running dc-t-rebuild-builder/);
     assert.deepEqual(again.result.context, first.result.context);
     assert.equal((await docker('run', '--rm', tag)).trim(), 'version 1\nplain');
-    assert.deepEqual(await leftoverContainers(), []);
+    assert.deepEqual(await leftovers(), []);
   });
 
   it('runs everything when a source, a build arg or Dockerfile.run changed, or with --force / --no-cache', async () => {
@@ -410,6 +416,94 @@ describe('rebuilding: up to date only when nothing changed', () => {
     assert.match(again.stderr, /==> Up to date: /);
     assert.equal(jsonOf(await runCli(['build', dir, '--tag', tag, '--json', '--force'], { env })).upToDate, false);
   });
+
+  it('a changed Dockerfile.run is up to date when the builder writes its own Dockerfile (which is used instead)', async () => {
+    const dir = makeBuilderPair('mkdir -p /o && cp /payload/source.txt /o/ && printf "FROM scratch\\nCOPY source.txt /\\n" > /o/Dockerfile && tar -cf - -C /o .\n', {
+      payload: { 'source.txt': 'own\n' },
+    });
+    dirs.push(dir);
+    assert.equal((await rebuild(dir)).result.context.dockerfileSource, 'builder-output');
+    appendFileSync(path.join(dir, 'Dockerfile.run'), '# unused\n');
+    const again = await rebuild(dir);
+    assert.equal(again.result.upToDate, true, again.phases);
+  });
+});
+
+describe('local failures are not engine failures', () => {
+  it('Dockerfile.run removed after the pair was found: NO_PAIR naming it, not ENGINE_UNREACHABLE', async () => {
+    const dir = makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await makeTar([{ name: 'hello.txt', content: 'hi\n' }]) } });
+    try {
+      const pair = await pairAt(dir);
+      rmSync(pair.runtimeDockerfile);
+      const error = await buildPair(await testEngine(), pair, { tag: 'dc-t-local', force: true }).then(
+        () => assert.fail('the build should fail'),
+        (e: unknown) => e as DockerceptionError,
+      );
+      assert.equal(error.code, 'NO_PAIR', error.message);
+      assert.match(error.message, /Dockerfile\.run could not be read \(ENOENT[\s\S]*Restore it/);
+      assert.deepEqual(await leftovers(), []);
+    } finally {
+      removeDir(path.dirname(dir));
+      await removeImages('dc-t-local', 'dc-t-local-builder');
+    }
+  });
+});
+
+describe("the builder's network", () => {
+  const dirs: string[] = [];
+  const records = makeDir({}, 'dc-records-');
+  const env = { ...process.env, DOCKERCEPTION_STATE_DIR: records };
+  const tag = 'dc-t-network';
+  after(async () => {
+    for (const dir of dirs) removeDir(path.dirname(dir));
+    removeDir(records);
+    await removeImages(tag, `${tag}-builder`);
+  });
+  const pair = (script: string) => {
+    const dir = makeBuilderPair(script, { runtime: `FROM ${BUSYBOX}\nCOPY hello.txt /\nCMD ["cat", "/hello.txt"]\n` });
+    dirs.push(dir);
+    return dir;
+  };
+
+  it('is none by default; --builder-network gives one, and changing it builds again', async () => {
+    const dir = pair('mkdir -p /o && ls /sys/class/net | tr "\\n" " " > /o/hello.txt && tar -cf - -C /o .\n');
+    const none = await runCli(['build', dir, '--tag', tag, '--json'], { env });
+    assert.equal(jsonOf(none).ok, true, none.stderr);
+    assert.equal((await docker('run', '--rm', tag)).trim(), 'lo');
+    const bridged = await runCli(['build', dir, '--tag', tag, '--json', '--builder-network', 'default'], { env });
+    assert.equal(jsonOf(bridged).upToDate, false, bridged.stderr);
+    assert.match(bridged.stderr, /the builder's network changed \(none → default\)/);
+    assert.match((await docker('run', '--rm', tag)).trim(), /^eth0 lo$/);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  it('a builder that fails for want of a network is told how to get one', async () => {
+    const dir = pair('nslookup example.com >&2 || exit 1\n');
+    const result = await runCli(['build', dir, '--tag', tag, '--json'], { env });
+    const { error } = jsonOf(result);
+    assert.equal(error.code, 'BUILDER_EXIT');
+    assert.match(error.message, /Network is unreachable[\s\S]*ran with no network[\s\S]*--builder-network default/);
+  });
+
+  it('a network the engine does not have: BUILDER_START naming it, nothing left', async () => {
+    const dir = pair('echo unreachable\n');
+    const result = await runCli(['build', dir, '--tag', tag, '--json', '--builder-network', 'dc-no-such-network', '--force'], { env });
+    const { error } = jsonOf(result);
+    assert.equal(error.code, 'BUILDER_START', error.message);
+    assert.match(error.message, /network 'dc-no-such-network' is not one the engine has/);
+    assert.equal(result.code, 1);
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  it("a builder image with a VOLUME leaves no volume behind", async () => {
+    const dir = makeBuilderPair('mkdir -p /o && echo hi > /o/hello.txt && tar -cf - -C /o .\n', {
+      builder: `FROM ${BUSYBOX}\nVOLUME /data\nCOPY payload /payload\nCMD ["sh", "/payload/run.sh"]\n`,
+    });
+    dirs.push(dir);
+    const result = await runCli(['build', dir, '--tag', tag, '--json', '--force'], { env });
+    assert.equal(jsonOf(result).ok, true, result.stderr);
+    assert.deepEqual(await leftovers(), []);
+  });
 });
 
 describe('the builder exit status', () => {
@@ -424,7 +518,7 @@ describe('the builder exit status', () => {
         const result = await buildPair(engine, await pairAt(dir), { tag: 'dc-t-instant', force: true });
         assert.equal(result.context.entries, 2, `build ${i}`);
       }
-      assert.deepEqual(await leftoverContainers(), []);
+      assert.deepEqual(await leftovers(), []);
     } finally {
       removeDir(path.dirname(dir));
       await removeImages('dc-t-instant', 'dc-t-instant-builder');

@@ -6,17 +6,32 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { changedInputs, readRecord, writeRecord, type BuildInputs, type BuildRecord } from '../../src/core/up-to-date';
 
-const inputs: BuildInputs = { engineId: 'e1', builderImageId: 'sha256:b1', builder: 'legacy', buildArgs: { A: '1', B: '2' }, runtimeDockerfileSha256: 'r1' };
+const inputs: BuildInputs = { engineId: 'e1', builderImageId: 'sha256:b1', builder: 'legacy', buildArgs: { A: '1', B: '2' }, runtimeDockerfileSha256: 'r1', builderNetwork: 'none' };
+const built = (dockerfileSource: 'pair' | 'builder-output') => ({ inputs, context: { bytes: 1, entries: 1, dockerfileSource } });
 
 describe('build records', () => {
   it('names every input that changed, and none when only the order of build args differs', () => {
-    assert.deepEqual(changedInputs(inputs, { ...inputs, buildArgs: { B: '2', A: '1' } }), []);
-    assert.deepEqual(changedInputs(inputs, { ...inputs, builderImageId: 'sha256:b2', buildArgs: { A: '1' }, builder: 'buildkit' }), [
+    const record = built('pair');
+    assert.deepEqual(changedInputs(record, { ...inputs, buildArgs: { B: '2', A: '1' } }), []);
+    assert.deepEqual(changedInputs(record, { ...inputs, builderImageId: 'sha256:b2', buildArgs: { A: '1' }, builder: 'buildkit' }), [
       'the builder image changed (its sources or Dockerfile)',
       'the build args changed',
       'the builder changed (legacy → buildkit)',
     ]);
-    assert.deepEqual(changedInputs(inputs, { ...inputs, engineId: 'e2', runtimeDockerfileSha256: 'r2' }), ['it was built on another engine', 'Dockerfile.run changed']);
+    assert.deepEqual(changedInputs(record, { ...inputs, engineId: 'e2', runtimeDockerfileSha256: 'r2' }), [
+      'it was built on another engine',
+      "Dockerfile.run changed (the builder runs again: its tar, the runtime build's context, is not kept between builds)",
+    ]);
+    assert.deepEqual(changedInputs(record, { ...inputs, builderNetwork: 'default' }), ["the builder's network changed (none → default)"]);
+  });
+
+  it('ignores Dockerfile.run when the builder wrote its own Dockerfile, which the build used instead', () => {
+    assert.deepEqual(changedInputs(built('builder-output'), { ...inputs, runtimeDockerfileSha256: 'r2' }), []);
+  });
+
+  it('takes a record from before the network was an input as built with the default network', () => {
+    const { builderNetwork: _, ...older } = inputs;
+    assert.deepEqual(changedInputs({ ...built('pair'), inputs: older }, inputs), ["the builder's network changed (default → none)"]);
   });
 
   it('writes and reads a record by runtime image id, and keeps at most 500', async () => {
