@@ -10,13 +10,15 @@
 // 1. pipeline: examples/hello-go through our CLI and in process, under the legacy builder and BuildKit,
 //    against the seed's one-liner, the seed's temp-dir script and an equivalent multi-stage Dockerfile
 //    (legacy through the docker CLI, BuildKit through the API), on the same engine: warm (no change),
-//    one source file changed, and cold (no cache).
+//    only the runtime Dockerfile changed, one source file changed, and cold (no cache).
 // 2. big: a builder that emits a 1 GiB tar, through our CLI against a raw `docker run | docker build -`
 //    pipe: wall time, throughput, and peak RSS of our process against an idle CLI.
 // 3. discovery: `dockerception list` on a generated 20 000-file workspace.
 // 4. activation: the extension's activation time inside code-server, bundle and .vsix sizes (when built).
 // 5. gate: the tar gate alone, in process, on a 1 GiB tar and on a 20 000-entry binary-heavy tree (MiB/s).
 // 6. tree: that 20 000-entry tree end to end through our CLI against the raw `docker run | docker build -` pipe.
+// 7. startup: where a no-change CLI build's time goes (Node, the bundle with and without V8's code cache).
+// 8. network: the builder run with no network (the default) and with the engine's default network.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -30,7 +32,7 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 execFileSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // --render: measure nothing, write latest.md again from latest.json.
-const sections = process.argv.includes('--render') ? [] : wanted.length > 0 ? wanted : ['pipeline', 'big', 'gate', 'tree', 'discovery', 'activation'];
+const sections = process.argv.includes('--render') ? [] : wanted.length > 0 ? wanted : ['startup', 'network', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -53,11 +55,11 @@ function timed(command, { measureRss = false } = {}) {
 
 function series(label, command, options = {}) {
   const runs = [];
-  for (let i = 0; i < reps; i++) runs.push(timed(typeof command === 'function' ? command(i) : command, options));
+  for (let i = 0; i < (options.reps ?? reps); i++) runs.push(timed(typeof command === 'function' ? command(i) : command, options));
   const seconds = runs.map((r) => r.seconds);
-  const row = { label, median: round(median(seconds)), min: round(Math.min(...seconds)), max: round(Math.max(...seconds)), runs: seconds.map((s) => round(s)) };
+  const row = { label, median: round(median(seconds), 3), min: round(Math.min(...seconds), 3), max: round(Math.max(...seconds), 3), runs: seconds.map((s) => round(s, 3)) };
   if (options.measureRss) row.peakRssMiB = round(Math.max(...runs.map((r) => r.rssKiB)) / 1024, 1);
-  console.log(`  ${label.padEnd(44)} median ${row.median.toFixed(2)} s  (min ${row.min.toFixed(2)}, max ${row.max.toFixed(2)})${row.peakRssMiB ? `  peak RSS ${row.peakRssMiB} MiB` : ''}`);
+  console.log(`  ${label.padEnd(44)} median ${row.median.toFixed(3)} s  (min ${row.min.toFixed(3)}, max ${row.max.toFixed(3)})${row.peakRssMiB ? `  peak RSS ${row.peakRssMiB} MiB` : ''}`);
   return row;
 }
 
@@ -80,12 +82,12 @@ function pipelineSection() {
   const seedScript = (nc) =>
     `set -e; cd ${q(pair)}; B=$(mktemp -d /tmp/dockerception-bench.XXXXXX); docker build -q ${nc} -t bseed2-builder . >/dev/null; docker run --rm bseed2-builder > $B/ctx.tar; tar -C $B -xf $B/ctx.tar; docker build -q ${nc} -t bseed2 $B >/dev/null; rm -r $B`;
   const methods = {
-    'dockerception CLI (legacy)': { dir: pair, run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdc --builder legacy ${nc} >/dev/null 2>&1` },
-    'dockerception CLI (BuildKit)': { dir: pair, run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdck --builder buildkit ${nc} >/dev/null 2>&1` },
-    'seed one-liner': { dir: pair, run: (nc) => `cd ${q(pair)} && docker build -q ${nc} -t bseed-builder . >/dev/null && docker run --rm bseed-builder | docker build -q ${nc} -t bseed - >/dev/null` },
-    'seed temp-dir script': { dir: pair, run: seedScript },
-    'multi-stage (legacy, docker CLI)': { dir: ms, run: (nc) => `docker build -q ${nc} -t bms ${q(ms)} >/dev/null` },
-    'multi-stage (BuildKit, API)': { dir: ms, run: (nc) => `node ${q(path.join(root, 'bench', 'buildkit-build.cjs'))} ${q(ms)} bmsk ${nc}` },
+    'dockerception CLI (legacy)': { dir: pair, runtimeFile: 'Dockerfile.run', run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdc --builder legacy ${nc} >/dev/null 2>&1` },
+    'dockerception CLI (BuildKit)': { dir: pair, runtimeFile: 'Dockerfile.run', run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdck --builder buildkit ${nc} >/dev/null 2>&1` },
+    'seed one-liner': { dir: pair, runtimeFile: 'Dockerfile.run', run: (nc) => `cd ${q(pair)} && docker build -q ${nc} -t bseed-builder . >/dev/null && docker run --rm bseed-builder | docker build -q ${nc} -t bseed - >/dev/null` },
+    'seed temp-dir script': { dir: pair, runtimeFile: 'Dockerfile.run', run: seedScript },
+    'multi-stage (legacy, docker CLI)': { dir: ms, runtimeFile: 'Dockerfile', run: (nc) => `docker build -q ${nc} -t bms ${q(ms)} >/dev/null` },
+    'multi-stage (BuildKit, API)': { dir: ms, runtimeFile: 'Dockerfile', run: (nc) => `node ${q(path.join(root, 'bench', 'buildkit-build.cjs'))} ${q(ms)} bmsk ${nc}` },
   };
   // The same pipeline in one long-lived process, as the extension runs it: no Node start-up per build.
   const inProcess = (builder, mode) =>
@@ -94,13 +96,14 @@ function pipelineSection() {
         'node',
         [
           '-e',
-          `const fs=require('fs');const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bdc-${builder}',builder:'${builder}'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){if(${mode === 'change'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'main.go'))},'// in-process ${builder} '+i+' '+Date.now()+'\\n');const s=process.hrtime.bigint();await c.buildPair(e,p,{...o,noCache:${mode === 'cold'}});t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`,
+          `const fs=require('fs');const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bdc-${builder}',builder:'${builder}'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){if(${mode === 'change'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'main.go'))},'// in-process ${builder} '+i+' '+Date.now()+'\\n');if(${mode === 'runfile'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'Dockerfile.run'))},'LABEL bench.run=${builder}-'+i+'-'+Date.now()+'\\n');const s=process.hrtime.bigint();await c.buildPair(e,p,{...o,noCache:${mode === 'cold'}});t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`,
         ],
         { encoding: 'utf8', env },
       ),
     );
   const modes = {
     warm: 'warm (no change; cache primed once first)',
+    runfile: 'only the runtime Dockerfile changed before each build (a LABEL added to Dockerfile.run / the final stage)',
     change: 'one source file changed before each build (go build re-runs)',
     cold: 'cold (--no-cache: everything re-runs)',
   };
@@ -112,7 +115,9 @@ function pipelineSection() {
     for (const [label, method] of Object.entries(methods)) {
       if (mode === 'warm') timed(method.run(''));
       const change = (i) => `echo '// ${label} ${i} '$(date +%s%N) >> ${q(path.join(method.dir, 'main.go'))} && `;
-      out[mode].push(series(label, (i) => `${mode === 'change' ? change(i) : ''}${method.run(mode === 'cold' ? '--no-cache' : '')}`));
+      const runfile = (i) => `echo 'LABEL bench.run=${i}-'$(date +%s%N) >> ${q(path.join(method.dir, method.runtimeFile))} && `;
+      const before = mode === 'change' ? change : mode === 'runfile' ? runfile : () => '';
+      out[mode].push(series(label, (i) => `${before(i)}${method.run(mode === 'cold' ? '--no-cache' : '')}`));
     }
     for (const builder of ['legacy', 'buildkit']) {
       const runs = inProcess(builder, mode);
@@ -259,7 +264,66 @@ function treeSection() {
   return out;
 }
 
-const runners = { pipeline: pipelineSection, big: bigSection, gate: gateSection, tree: treeSection, discovery: discoverySection, activation: activationSection };
+// Where a no-change CLI build's time goes: Node itself, loading the CLI bundle (with and without V8's
+// code cache), and the whole command.
+function startupSection() {
+  console.log('\n7. CLI start-up (examples/hello-go built once first, so the build is up to date)');
+  const pair = path.join(root, 'examples', 'hello-go');
+  const records = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-records-'));
+  const build = `DOCKERCEPTION_STATE_DIR=${q(records)} node ${q(cli)} build ${q(pair)} --tag bstart >/dev/null 2>&1`;
+  timed(build);
+  const noCache = 'DISABLE_V8_COMPILE_CACHE=1';
+  // Start-up is tens of milliseconds on a noisy machine: three times the repetitions.
+  const many = { reps: reps * 3 };
+  const rows = {
+    node: series('node -e ""', `node -e ""`, many),
+    help: series('dockerception --help', `node ${q(cli)} --help >/dev/null`, many),
+    helpNoCodeCache: series('dockerception --help, no code cache', `${noCache} node ${q(cli)} --help >/dev/null`, many),
+    build: series('dockerception build (up to date)', build, many),
+    buildNoCodeCache: series('dockerception build (up to date), no code cache', `${noCache} ${build}`, many),
+  };
+  // The same build in a process that is already running: the engine's share alone.
+  const inProcess = JSON.parse(
+    execFileSync(
+      'node',
+      ['-e', `const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bstart',recordsDir:${JSON.stringify(records)}};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await c.buildPair(e,p,o);t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`],
+      { encoding: 'utf8', env },
+    ),
+  );
+  rows.inProcess = { label: 'buildPair in a running process (up to date)', median: round(median(inProcess), 3), runs: inProcess.map((x) => round(x, 3)) };
+  console.log(`  ${rows.inProcess.label.padEnd(44)} median ${rows.inProcess.median.toFixed(3)} s`);
+  rmi('bstart', 'bstart-builder');
+  rmSync(records, { recursive: true, force: true });
+  return rows;
+}
+
+// The builder container's run, with no network (the default) and with the engine's default network:
+// forced builds of a pair whose builder only writes a small tar, in one process.
+function networkSection() {
+  console.log('\n8. the builder run, with and without a network');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-net-'));
+  const pair = path.join(dir, 'net');
+  mkdirSync(pair);
+  writeFileSync(path.join(pair, 'Dockerfile'), 'FROM busybox:1.36\nRUN mkdir /o && echo hi > /o/hello.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n');
+  writeFileSync(path.join(pair, 'Dockerfile.run'), 'FROM scratch\nCOPY hello.txt /\n');
+  const out = {};
+  for (const network of ['none', 'default']) {
+    const runs = JSON.parse(
+      execFileSync(
+        'node',
+        ['-e', `const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bnet',builderNetwork:'${network}',force:true,builder:'legacy'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps * 2};i++){const r=await c.buildPair(e,p,o);t.push([r.timings.builderRunMs/1000,r.timings.totalMs/1000])}console.log(JSON.stringify(t))})()`],
+        { encoding: 'utf8', env },
+      ),
+    );
+    out[network] = { builderRun: round(median(runs.map((r) => r[0])), 3), total: round(median(runs.map((r) => r[1])), 3), runs: runs.length };
+    console.log(`  network ${network.padEnd(8)} builder run median ${out[network].builderRun.toFixed(3)} s, whole build ${out[network].total.toFixed(3)} s (${runs.length} builds)`);
+  }
+  rmi('bnet', 'bnet-builder');
+  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
+
+const runners = { startup: startupSection, network: networkSection, pipeline: pipelineSection, big: bigSection, gate: gateSection, tree: treeSection, discovery: discoverySection, activation: activationSection };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = runners[name]();
 
@@ -301,14 +365,31 @@ function markdown(r) {
   const lines = [`# Benchmarks (${r.date.slice(0, 10)}, ${r.reps} repetitions, medians, ${r.machine.cpus} CPUs)`, '', 'Made by `npm run bench`.', ''];
   const p = r.sections.pipeline;
   if (p) {
-    lines.push('## Pipeline on examples/hello-go', '', '| method | warm (s) | × seed | one change (s) | × seed | cold (s) | × seed |', '|---|---:|---:|---:|---:|---:|---:|');
+    lines.push(
+      '## Pipeline on examples/hello-go',
+      '',
+      '| method | no change (s) | × seed | Dockerfile.run changed (s) | × seed | one source changed (s) | × seed | cold (s) | × seed |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
     const cell = (rows, label) => {
       const row = rows?.find((c) => c.label === label);
       return row ? `${row.median.toFixed(2)} | ${row.ratioToSeed.toFixed(2)}` : '– | –';
     };
-    for (const { label } of p.warm ?? p.change ?? p.cold) lines.push(`| ${label} | ${cell(p.warm, label)} | ${cell(p.change, label)} | ${cell(p.cold, label)} |`);
-    const dates = ['warm', 'change', 'cold'].map((mode) => `${mode} ${(p[mode]?.[0]?.measured ?? r.date).slice(0, 16)}`);
+    for (const { label } of p.warm ?? p.change ?? p.cold) lines.push(`| ${label} | ${cell(p.warm, label)} | ${cell(p.runfile, label)} | ${cell(p.change, label)} | ${cell(p.cold, label)} |`);
+    const dates = ['warm', 'runfile', 'change', 'cold'].filter((mode) => p[mode]).map((mode) => `${mode} ${(p[mode]?.[0]?.measured ?? r.date).slice(0, 16)}`);
     lines.push('', `Measured: ${dates.join(', ')} (UTC); ratios are within one mode's run.`);
+    lines.push('');
+  }
+  const st = r.sections.startup;
+  if (st) {
+    lines.push('## CLI start-up (no-change build of examples/hello-go)', '', '| | median (s) |', '|---|---:|');
+    for (const row of Object.values(st).filter((v) => v?.label)) lines.push(`| ${row.label} | ${row.median.toFixed(3)} |`);
+    lines.push('');
+  }
+  const n = r.sections.network;
+  if (n) {
+    lines.push("## The builder's network (forced builds of a tiny pair, in process)", '', '| network | builder run (s) | whole build (s) |', '|---|---:|---:|');
+    for (const [name, row] of Object.entries(n).filter(([k]) => k !== 'measured')) lines.push(`| ${name} | ${row.builderRun.toFixed(3)} | ${row.total.toFixed(3)} |`);
     lines.push('');
   }
   const b = r.sections.big;
