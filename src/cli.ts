@@ -1,10 +1,12 @@
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import type Docker from 'dockerode';
 import {
   BUILDER_SETTINGS,
   DockerceptionError,
   buildPair,
   describeContext,
+  describeFinding,
   describeStep,
   isBuilderSetting,
   connectEngine,
@@ -14,6 +16,9 @@ import {
   inspectPair,
   messageOf,
   pairAt,
+  recordsDir,
+  taggedGrowth,
+  type Growth,
   parseSize,
   sizeTable,
   type ProgressEvent,
@@ -22,8 +27,9 @@ import {
 const USAGE = `Usage:
   dockerception list [DIR] [--json]
       Every Dockerfile / Dockerfile.run pair under DIR (default: the current folder).
-  dockerception inspect [DIR] [--tag NAME] [--host URL] [--json]
-      Where the bytes are: both sizes, the runtime image's layers and its largest files.
+  dockerception inspect [DIR] [--tag NAME] [--diff] [--host URL] [--json]
+      Where the bytes are: both sizes, the runtime image's layers and its largest files, and what the
+      doctor finds in it. --diff: what changed, file by file, since the pair's build before.
   dockerception build [DIR] [options]
       Build the pair in DIR: the builder image, then its stdout tar as the runtime image's context.
       --tag NAME              runtime image name (default: the folder's name); builder is NAME-builder
@@ -38,6 +44,10 @@ const USAGE = `Usage:
                               tar), default, host or a network's name
       --timeout SECONDS       stop the builder container after this long
       --max-runtime-size SIZE fail (and tag nothing) when the runtime image is larger, e.g. 10MB
+      --max-growth SIZE       fail (and tag nothing) when the runtime image grew more than SIZE since
+                              the pair's last build
+      --strict                fail (and tag nothing) when the doctor finds a problem in the runtime
+                              image (a missing loader, ENTRYPOINT, interpreter; another architecture)
       --host URL              engine address (default: DOCKER_HOST, the docker context, the default socket)
       --json                  one JSON object on stdout at the end; progress stays on stderr
 
@@ -68,6 +78,9 @@ function progressPrinter(): (event: ProgressEvent) => void {
         break;
       case 'step':
         process.stderr.write(`${describeStep(event.role, event.step)}\n`);
+        break;
+      case 'finding':
+        process.stderr.write(`  doctor: ${describeFinding(event.finding)}\n`);
         break;
       case 'log':
         if (!/^ ---> |^Removing intermediate container/.test(event.line)) {
@@ -109,6 +122,10 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
   if (values['max-runtime-size'] !== undefined && budget === undefined) {
     throw new UsageError(`--max-runtime-size takes a size such as 10MB or 512KiB, got '${String(values['max-runtime-size'])}'`);
   }
+  const growthBudget = values['max-growth'] === undefined ? undefined : parseSize(String(values['max-growth']));
+  if (values['max-growth'] !== undefined && growthBudget === undefined) {
+    throw new UsageError(`--max-growth takes a size such as 1MB or 512KiB, got '${String(values['max-growth'])}'`);
+  }
   const buildArgs = parseBuildArgs((values['build-arg'] as string[] | undefined) ?? []);
   const builder = (values.builder as string | undefined) ?? 'auto';
   if (!isBuilderSetting(builder)) throw new UsageError(`--builder takes ${BUILDER_SETTINGS.join(', ')}, got '${builder}'`);
@@ -134,14 +151,19 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
       builderNetwork: values['builder-network'] as string | undefined,
       builderTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
       maxRuntimeSize: budget,
+      maxGrowth: growthBudget,
+      strict: Boolean(values.strict),
       signal: abort.signal,
       onEvent: progressPrinter(),
     });
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
-      process.stderr.write(`\n${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s in all.\n\n`);
+      process.stderr.write(`\n${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s in all.\n`);
+      if (result.doctor.length > 0) process.stderr.write(`Doctor: ${result.doctor.length} finding(s) above; the image was tagged (--strict refuses it).\n`);
+      process.stderr.write('\n');
       process.stdout.write(`${sizeTable(result.builder, result.runtime)}\n`);
+      if (result.growth) process.stdout.write(`\n${growthText(result.growth, 10)}\n`);
     }
     return 0;
   } finally {
@@ -150,10 +172,24 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
   }
 }
 
+/** "Since the build of …: +1.2 MB in all" and the largest file changes, for people. */
+function growthText(growth: Growth, limit: number): string {
+  const sign = (n: number) => (n > 0 ? `+${formatBytes(n)}` : n < 0 ? `−${formatBytes(-n)}` : '±0 B');
+  const lines = [`Since the build of ${growth.since.recordedAt} (${formatBytes(growth.since.size)}): ${sign(growth.sizeDelta)} in all`];
+  const shown = growth.changes.slice(0, limit);
+  for (const c of shown) lines.push(`  ${sign(c.delta).padStart(10)}  ${c.path}${c.change === 'added' || c.change === 'removed' ? ` (${c.change})` : ''}`);
+  if (growth.changes.length > shown.length) lines.push(`  … ${growth.changes.length - shown.length} more ('dockerception inspect --diff')`);
+  if (growth.changes.length === 0) lines.push('  no file changed size');
+  if (growth.partial) lines.push('  (a listing holds only the largest files: small changes may be missing)');
+  return lines.join('\n');
+}
+
 async function inspect(dir: string, values: Record<string, unknown>, json: boolean): Promise<number> {
   const pair = await pairAt(dir);
   const engine = await connectEngine({ host: values.host as string | undefined });
-  const result = await inspectPair(engine.docker, (values.tag as string | undefined) ?? pair.name);
+  const tag = (values.tag as string | undefined) ?? pair.name;
+  if (values.diff) return inspectDiff(engine.docker, pair.dir, tag, json);
+  const result = await inspectPair(engine.docker, tag);
   if (json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);
     return 0;
@@ -165,6 +201,23 @@ async function inspect(dir: string, values: Record<string, unknown>, json: boole
   for (const layer of runtime.layers) process.stdout.write(`  ${formatBytes(layer.size).padStart(9)}  ${layer.step}\n`);
   process.stdout.write('\nLargest files:\n');
   for (const file of runtime.largestFiles) process.stdout.write(`  ${formatBytes(file.size).padStart(9)}  ${file.path}\n`);
+  process.stdout.write('\nDoctor:\n');
+  if (result.doctor.length === 0) process.stdout.write('  nothing found\n');
+  for (const finding of result.doctor) process.stdout.write(`  ${describeFinding(finding)}\n`);
+  return 0;
+}
+
+async function inspectDiff(docker: Docker, pairDir: string, tag: string, json: boolean): Promise<number> {
+  const growth = await taggedGrowth(docker, recordsDir(), pairDir, tag);
+  if (!growth) {
+    throw new DockerceptionError(
+      'NO_PAIR',
+      `There is nothing to compare ${tag} with: this machine has no record of a Dockerception build of it after an earlier one. Build the pair twice (the second build is compared with the first).`,
+      'inspect',
+    );
+  }
+  if (json) process.stdout.write(`${JSON.stringify({ diff: growth })}\n`);
+  else process.stdout.write(`${growthText(growth, Number.POSITIVE_INFINITY)}\n`);
   return 0;
 }
 
@@ -184,6 +237,9 @@ export async function main(argv: string[]): Promise<number> {
         'builder-network': { type: 'string' },
         timeout: { type: 'string' },
         'max-runtime-size': { type: 'string' },
+        'max-growth': { type: 'string' },
+        strict: { type: 'boolean' },
+        diff: { type: 'boolean' },
         host: { type: 'string', short: 'H' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },

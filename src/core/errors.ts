@@ -14,9 +14,11 @@ export type ErrorCode =
   | 'CANCELLED'
   | 'ENGINE_UNREACHABLE'
   | 'NO_PAIR'
-  | 'SIZE_BUDGET';
+  | 'SIZE_BUDGET'
+  | 'SIZE_GROWTH'
+  | 'DOCTOR';
 
-export type Phase = 'connect' | 'discover' | 'builder-build' | 'builder-run' | 'runtime-build' | 'tag' | 'inspect';
+export type Phase = 'connect' | 'discover' | 'builder-build' | 'builder-run' | 'runtime-build' | 'doctor' | 'tag' | 'inspect';
 
 export class DockerceptionError extends Error {
   override readonly name = 'DockerceptionError';

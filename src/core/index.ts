@@ -12,3 +12,5 @@ export * from './up-to-date';
 export * from './cleanup';
 export * from './sizes';
 export * from './inspect';
+export * from './doctor';
+export * from './history';

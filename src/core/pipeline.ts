@@ -11,12 +11,15 @@ import { buildImage, connectionLost, type BuildStep } from './image-build';
 import type { Pair } from './pairs';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
 import type { TarSummary } from './tar-gate';
-import { engineIdOf, freshness, recordsDir, sha256, writeRecord, type BuildInputs } from './up-to-date';
+import { examineImage, fileChanges, type Examination, type FileEntry, type Finding } from './doctor';
+import { addPairBuild, buildBefore, growthSince, pairBuilds, pairKey, type Growth, type PairBuild } from './history';
+import { engineIdOf, freshness, readRecord, recordsDir, sha256, writeRecord, type BuildInputs } from './up-to-date';
 
 export type ProgressEvent =
   | { type: 'phase'; phase: Phase; message: string }
   | { type: 'step'; role: 'builder' | 'runtime'; step: BuildStep }
-  | { type: 'log'; source: 'builder-build' | 'builder-stderr' | 'runtime-build'; line: string };
+  | { type: 'log'; source: 'builder-build' | 'builder-stderr' | 'runtime-build'; line: string }
+  | { type: 'finding'; finding: Finding };
 
 export interface BuildOptions {
   /** Runtime image reference; the builder is tagged NAME-builder. Default: the pair's name. */
@@ -38,6 +41,10 @@ export interface BuildOptions {
   builderTimeoutMs?: number;
   /** Fail with SIZE_BUDGET, tagging nothing, when the runtime image is larger (bytes). */
   maxRuntimeSize?: number;
+  /** Fail with SIZE_GROWTH, tagging nothing, when the runtime image grew more than this since the pair's last build (bytes). */
+  maxGrowth?: number;
+  /** Fail with DOCTOR, tagging nothing, when the doctor finds anything (default: findings are warnings). */
+  strict?: boolean;
   signal?: AbortSignal;
   onEvent?: (event: ProgressEvent) => void;
 }
@@ -52,6 +59,10 @@ export interface BuildResult {
   engineBuilder: BuilderChoice;
   /** Nothing changed since the tagged runtime image was built: the builder run and the runtime build were skipped. */
   upToDate: boolean;
+  /** What the doctor found in the runtime image: each would (error) or may (warning) break `docker run`. */
+  doctor: Finding[];
+  /** What changed since the pair's build before this one; absent for a first build. */
+  growth?: Growth;
   timings: { builderBuildMs: number; builderRunMs: number; runtimeBuildMs: number; totalMs: number };
 }
 
@@ -160,6 +171,10 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       if (fresh.upToDate) {
         emit({ type: 'phase', phase: 'tag', message: `Up to date: ${runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder and network; nothing to run (--force runs it anyway)` });
         const [builder, runtime] = await imageSizes(docker, builderId, builderTag, fresh.record.runtimeId, runtimeTag);
+        const builds = await pairBuilds(records, pairKey(inputs.engineId, pair.dir, runtimeTag));
+        const since = buildBefore(builds, runtime.id);
+        const doctor = fresh.record.doctor ?? [];
+        for (const finding of doctor) emit({ type: 'finding', finding });
         return {
           ok: true,
           pair,
@@ -168,6 +183,8 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
           context: fresh.record.context,
           engineBuilder: choice,
           upToDate: true,
+          doctor,
+          growth: since && since.runtimeId !== runtime.id ? await growthSince(records, since, runtime.id, runtime.size) : undefined,
           timings: { builderBuildMs, builderRunMs: 0, runtimeBuildMs: 0, totalMs: Date.now() - started },
         };
       }
@@ -192,11 +209,32 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       emit,
     });
 
-    phase = 'tag';
+    phase = 'doctor';
+    emit({ type: 'phase', phase, message: 'Checking the runtime image: what it runs, what that needs, what changed' });
     const [builder, runtime] = await imageSizes(docker, builderId, builderTag, run.runtimeId, runtimeTag);
-    await tagRuntime(docker, run.runtimeId, runtime, runtimeTag, options.maxRuntimeSize);
+    const exam = await examineImage(docker, run.runtimeId);
+    for (const finding of exam.findings) emit({ type: 'finding', finding });
+    const key = pairKey(inputs.engineId, pair.dir, runtimeTag);
+    const since = (await pairBuilds(records, key)).filter((b) => b.runtimeId !== run.runtimeId).at(-1);
+    const previous = since && (await readRecord(records, since.runtimeId));
+    await guardRuntime(docker, runtime, exam, since && { build: since, files: previous?.files }, options);
+
+    phase = 'tag';
+    const { repo, tag } = splitReference(runtimeTag);
+    await docker.getImage(run.runtimeId).tag({ repo, tag });
     emit({ type: 'phase', phase, message: `Tagged ${runtimeTag}` });
-    await writeRecord(records, { inputs, runtimeId: run.runtimeId, context: run.summary, recordedAt: new Date().toISOString() }).catch(() => undefined);
+    const recordedAt = new Date().toISOString();
+    await writeRecord(records, {
+      inputs,
+      runtimeId: run.runtimeId,
+      context: run.summary,
+      recordedAt,
+      runtimeSize: runtime.size,
+      files: exam.files,
+      filesTruncated: exam.truncated,
+      doctor: exam.findings,
+    }).catch(() => undefined);
+    await addPairBuild(records, key, { runtimeId: run.runtimeId, size: runtime.size, recordedAt }).catch(() => undefined);
     return {
       ok: true,
       pair,
@@ -205,6 +243,8 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       context: run.summary,
       engineBuilder: choice,
       upToDate: false,
+      doctor: exam.findings,
+      growth: since ? await growthSince(records, since, run.runtimeId, runtime.size) : undefined,
       timings: { builderBuildMs, builderRunMs: run.builderRunMs, runtimeBuildMs: run.runtimeBuildMs, totalMs: Date.now() - started },
     };
   } catch (error) {
@@ -252,19 +292,56 @@ async function imageSizes(docker: Docker, builderId: string, builderTag: string,
   return [builder, runtime];
 }
 
-/** Only now, with everything checked, does the runtime image get its name: unless it is over budget. */
-async function tagRuntime(docker: Docker, runtimeId: string, size: ImageSize, runtimeTag: string, maxRuntimeSize: number | undefined): Promise<void> {
-  if (maxRuntimeSize !== undefined && size.size > maxRuntimeSize) {
-    await removeUntaggedImage(docker, runtimeId);
-    throw new DockerceptionError(
-      'SIZE_BUDGET',
-      `The runtime image is ${formatBytes(size.size)}, over the budget of ${formatBytes(maxRuntimeSize)}; it was not tagged. ` +
-        `Make it smaller (see 'dockerception inspect' for its layers and largest files) or raise the budget.`,
-      'tag',
+/**
+ * The checks a runtime image must pass to be tagged: the size budget, the growth budget, and with
+ * `strict` the doctor. A refused image is removed.
+ */
+async function guardRuntime(
+  docker: Docker,
+  runtime: ImageSize,
+  exam: Examination,
+  previous: { build: PairBuild; files?: FileEntry[] } | undefined,
+  options: BuildOptions,
+): Promise<void> {
+  const refuse = async (error: DockerceptionError) => {
+    await removeUntaggedImage(docker, runtime.id);
+    throw error;
+  };
+  const { maxRuntimeSize, maxGrowth } = options;
+  if (maxRuntimeSize !== undefined && runtime.size > maxRuntimeSize) {
+    await refuse(
+      new DockerceptionError(
+        'SIZE_BUDGET',
+        `The runtime image is ${formatBytes(runtime.size)}, over the budget of ${formatBytes(maxRuntimeSize)}; it was not tagged. ` +
+          `Make it smaller (see 'dockerception inspect' for its layers and largest files) or raise the budget.`,
+        'tag',
+      ),
     );
   }
-  const { repo, tag } = splitReference(runtimeTag);
-  await docker.getImage(runtimeId).tag({ repo, tag });
+  if (maxGrowth !== undefined && previous && runtime.size - previous.build.size > maxGrowth) {
+    const changes = previous.files ? fileChanges(previous.files, exam.files).filter((c) => c.delta > 0).slice(0, 5) : [];
+    const largest = changes.length > 0 ? ` Largest growth: ${changes.map((c) => `+${formatBytes(c.delta)} ${c.path}`).join(', ')}.` : '';
+    await refuse(
+      new DockerceptionError(
+        'SIZE_GROWTH',
+        `The runtime image is ${formatBytes(runtime.size)}, ${formatBytes(runtime.size - previous.build.size)} more than the pair's last build ` +
+          `(${formatBytes(previous.build.size)}, ${previous.build.recordedAt}), over the allowed growth of ${formatBytes(maxGrowth)}; it was not tagged.${largest} ` +
+          `Find what grew ('dockerception inspect --diff' after a build without --max-growth), or raise --max-growth.`,
+        'tag',
+      ),
+    );
+  }
+  if (options.strict && exam.findings.length > 0) {
+    await refuse(
+      new DockerceptionError(
+        'DOCTOR',
+        `The doctor found ${exam.findings.length} problem(s) in the runtime image, so it was not tagged (strict mode):\n` +
+          exam.findings.map((f) => `  - ${f.code}: ${f.message}`).join('\n') +
+          `\nFix them, or build without --strict (dockerception.doctor.strict) to tag it with these as warnings.`,
+        'doctor',
+      ),
+    );
+  }
 }
 
 /** Any failure as a DockerceptionError of the phase the user is watching. */

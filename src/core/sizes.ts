@@ -1,3 +1,4 @@
+import prettyBytes from 'pretty-bytes';
 import type Docker from 'dockerode';
 
 export interface ImageSize {
@@ -20,29 +21,38 @@ export async function imageSize(docker: Docker, ref: string, tag = ref): Promise
   }
 }
 
-/** Bytes as people read them: 1000-based like the docker CLI ("612MB", "6.1MB"). */
+/** Bytes as people read them, 1000-based with three significant digits like the docker CLI ("846 MB", "4.46 MB"). */
 export function formatBytes(bytes: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
+  return prettyBytes(bytes);
+}
+
+/** A ratio for people: "1151", "16", "2.5". */
+function times(ratio: number): string {
+  return ratio >= 100 ? String(Math.round(ratio)) : String(Math.round(ratio * 10) / 10);
+}
+
+/** A share in percent with one decimal, never rounded up to 100: "99.9", "37.5", "3". */
+function percent(share: number): string {
+  return String(Math.min(Math.round(share * 1000) / 10, 99.9));
+}
+
+/**
+ * How the runtime image compares with its builder, in words that keep their meaning at the extremes:
+ * "1151× smaller" (not "−100%"), "37.5% smaller", "4% larger", "16× larger", "the same size".
+ */
+export function sizeChange(builderSize: number, runtimeSize: number): string {
+  if (builderSize <= 0 || runtimeSize <= 0 || builderSize === runtimeSize) return builderSize === runtimeSize ? 'the same size' : 'not comparable';
+  if (runtimeSize < builderSize) {
+    const ratio = builderSize / runtimeSize;
+    return ratio >= 10 ? `${times(ratio)}× smaller` : `${percent(1 - 1 / ratio)}% smaller`;
   }
-  const digits = unit === 0 || value >= 100 ? 0 : value >= 10 ? 1 : 2;
-  return `${value.toFixed(digits).replace(/\.0+$|(\.\d*[1-9])0+$/, '$1')} ${units[unit]}`;
+  const ratio = runtimeSize / builderSize;
+  return ratio >= 2 ? `${times(ratio)}× larger` : `${percent(ratio - 1)}% larger`;
 }
 
-/** Share of the builder's size that the runtime image saves, in percent (0–100, one decimal). */
-export function savedPercent(builderSize: number, runtimeSize: number): number {
-  if (builderSize <= 0) return 0;
-  return Math.round((1 - runtimeSize / builderSize) * 1000) / 10;
-}
-
-/** "builder 612 MB → runtime 6.1 MB (−99%)": the one-line summary the tree, status bar and CLI share. */
+/** "builder 786 MB → runtime 683 kB (1151× smaller)": the one-line summary the tree, status bar and CLI share. */
 export function sizeSummary(builderSize: number, runtimeSize: number): string {
-  const saved = builderSize > 0 ? Math.round((1 - runtimeSize / builderSize) * 100) : 0;
-  return `builder ${formatBytes(builderSize)} → runtime ${formatBytes(runtimeSize)} (−${saved}%)`;
+  return `builder ${formatBytes(builderSize)} → runtime ${formatBytes(runtimeSize)} (${sizeChange(builderSize, runtimeSize)})`;
 }
 
 /** Parses "10MB", "6.5 MiB", "1024" (bytes) into bytes; undefined when it is not a size. */
@@ -58,9 +68,9 @@ export function parseSize(text: string): number | undefined {
 /** The side-by-side table printed after a build. */
 export function sizeTable(builder: ImageSize, runtime: ImageSize): string {
   const rows = [
-    ['', 'builder', 'runtime', 'saved'],
+    ['', 'builder', 'runtime', 'runtime is'],
     ['image', builder.tag, runtime.tag, ''],
-    ['size', formatBytes(builder.size), formatBytes(runtime.size), `${savedPercent(builder.size, runtime.size)}%`],
+    ['size', formatBytes(builder.size), formatBytes(runtime.size), sizeChange(builder.size, runtime.size)],
     ['id', builder.id.replace(/^sha256:/, '').slice(0, 12), runtime.id.replace(/^sha256:/, '').slice(0, 12), ''],
   ];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));

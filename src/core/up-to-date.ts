@@ -9,6 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { EngineBuilder } from './builder-choice';
+import type { Finding } from './doctor/checks';
+import type { FileEntry } from './doctor/growth';
 import type { TarSummary } from './tar-gate';
 
 export interface BuildInputs {
@@ -26,6 +28,11 @@ export interface BuildRecord {
   runtimeId: string;
   context: TarSummary;
   recordedAt: string;
+  /** The runtime image's size, files (largest first, bounded) and doctor findings when it was built. */
+  runtimeSize?: number;
+  files?: FileEntry[];
+  filesTruncated?: boolean;
+  doctor?: Finding[];
 }
 
 /** At most this many records are kept; the oldest go first. */

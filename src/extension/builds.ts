@@ -8,6 +8,7 @@ import {
   messageOf,
   sizeSummary,
   type Engine,
+  type Finding,
   type ImageSize,
   type Pair,
   type Phase,
@@ -24,6 +25,8 @@ export interface LastBuild {
   builder?: ImageSize;
   runtime?: ImageSize;
   dockerfileSource?: 'builder-output' | 'pair';
+  /** The doctor's findings for the runtime image. */
+  doctor?: Finding[];
 }
 
 interface Running {
@@ -145,6 +148,8 @@ export class Builds implements vscode.Disposable {
             force: running.force,
             builder: settings.builder,
             builderNetwork: settings.builderNetwork,
+            strict: settings.doctorStrict,
+            maxGrowth: settings.maxGrowth,
             builderTimeoutMs: settings.builderTimeoutSeconds > 0 ? settings.builderTimeoutSeconds * 1000 : undefined,
             signal: abort.signal,
             onEvent: (event) => {
@@ -169,6 +174,7 @@ export class Builds implements vscode.Disposable {
             builder: result.builder,
             runtime: result.runtime,
             dockerfileSource: result.context.dockerfileSource,
+            doctor: result.doctor,
           };
         } catch (error) {
           const known =
@@ -207,7 +213,14 @@ export class Builds implements vscode.Disposable {
     const show = (choice: string | undefined) => {
       if (choice === 'Show Report') void vscode.commands.executeCommand('dockerception.showReport', pair);
     };
-    if (budget !== undefined && record.runtime.size > budget) {
+    const findings = record.doctor ?? [];
+    if (findings.length > 0) {
+      // The image built, and would not run: that outranks its size.
+      const more = findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
+      void vscode.window
+        .showWarningMessage(`Dockerception: ${record.runtime.tag} built, but the doctor found a problem${more}: ${findings[0].message}`, 'Show Report', 'Show Output')
+        .then((choice) => (choice === 'Show Output' ? this.output.show() : show(choice)));
+    } else if (budget !== undefined && record.runtime.size > budget) {
       void vscode.window
         .showWarningMessage(`Dockerception: ${pair.name}'s runtime image is ${formatBytes(record.runtime.size)}, over the dockerception.maxRuntimeSize budget of ${formatBytes(budget)}.`, 'Show Report')
         .then(show);

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { describeContext, describeStep, sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
+import { describeContext, describeFinding, describeStep, formatBytes, sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
 
 /** The "Dockerception" output channel: every phase, both builds' steps as they stream, the builder's
  * stderr, the side-by-side table, and failures with what to do. */
@@ -27,6 +27,9 @@ export class BuildOutput implements vscode.Disposable {
       case 'step':
         this.appendLine(describeStep(event.role, event.step));
         break;
+      case 'finding':
+        this.appendLine(`  doctor: ${describeFinding(event.finding)}`);
+        break;
       case 'log':
         if (!/^ ---> |^Removing intermediate container/.test(event.line)) {
           this.appendLine(`${event.source === 'builder-stderr' ? '  builder| ' : '  '}${event.line}`);
@@ -39,6 +42,11 @@ export class BuildOutput implements vscode.Disposable {
     this.appendLine(`${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s`);
     this.appendLine('');
     for (const line of sizeTable(result.builder, result.runtime).split('\n')) this.appendLine(`  ${line}`);
+    if (result.growth) {
+      const { sizeDelta, changes, since } = result.growth;
+      this.appendLine(`  Since the build of ${new Date(since.recordedAt).toLocaleString()}: ${sizeDelta >= 0 ? '+' : '−'}${formatBytes(Math.abs(sizeDelta))}`);
+      for (const c of changes.slice(0, 5)) this.appendLine(`    ${c.delta >= 0 ? '+' : '−'}${formatBytes(Math.abs(c.delta))}  ${c.path} (${c.change})`);
+    }
   }
 
   failed(error: DockerceptionError): void {

@@ -1,6 +1,6 @@
 // The size report's HTML: pure (no vscode import), so it is tested on its own. No scripts and no remote
 // resources: everything is inline SVG and CSS that uses the theme's colours.
-import { formatBytes, savedPercent, type PairInspection } from '../core';
+import { formatBytes, sizeChange, type Finding, type Growth, type PairInspection } from '../core';
 
 export interface SizePoint {
   at: number;
@@ -13,6 +13,8 @@ export interface ReportModel {
   inspection: PairInspection;
   dockerfileSource?: 'builder-output' | 'pair';
   history: SizePoint[];
+  /** What changed, file by file, since the pair's build before the tagged image. */
+  growth?: Growth;
 }
 
 /** A build whose runtime image grew by more than this share over the build before it is a regression. */
@@ -43,6 +45,32 @@ function chart(title: string, values: number[], marked: number[]): string {
     .join('');
   return `<figure><figcaption>${escape(title)}: ${formatBytes(values[values.length - 1] ?? 0)} now, ${formatBytes(min)}–${formatBytes(max)} over ${values.length} build${values.length === 1 ? '' : 's'}</figcaption>
 <svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escape(title)} across builds"><polyline points="${points}" class="line"/>${dots}</svg></figure>`;
+}
+
+const signed = (n: number) => (n > 0 ? `+${formatBytes(n)}` : n < 0 ? `−${formatBytes(-n)}` : '±0 B');
+
+/** The doctor's findings: each names the file and the fix. */
+function doctorHtml(findings: readonly Finding[]): string {
+  if (findings.length === 0) return '<p class="ok">Nothing found: the ENTRYPOINT is there and executable, and every binary has what it needs to start.</p>';
+  const rows = findings
+    .map((f) => `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${escape(f.code)}</code></td><td><code>${escape(f.path)}</code></td><td>${escape(f.message)}</td></tr>`)
+    .join('');
+  return `<table class="findings"><thead><tr><th>severity</th><th>code</th><th>file</th><th>what happens, and the fix</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+const GROWTH_ROWS = 20;
+
+/** What grew since the build before, largest change first. */
+function growthHtml(growth: Growth | undefined): string {
+  if (!growth) return '<p>No earlier build of this pair is recorded on this machine: the next build is compared with this one.</p>';
+  const rows = growth.changes
+    .slice(0, GROWTH_ROWS)
+    .map((c) => `<tr><td class="num ${c.delta > 0 ? 'grew' : 'shrank'}">${signed(c.delta)}</td><td><code>${escape(c.path)}</code></td><td>${c.change}</td><td class="num">${formatBytes(c.before)} → ${formatBytes(c.after)}</td></tr>`)
+    .join('');
+  const more = growth.changes.length > GROWTH_ROWS ? `<p>… and ${growth.changes.length - GROWTH_ROWS} more changes.</p>` : '';
+  const partial = growth.partial ? '<p>A listing keeps only the largest files: small changes may be missing.</p>' : '';
+  return `<p>Since the build of ${escape(new Date(growth.since.recordedAt).toLocaleString())} (${formatBytes(growth.since.size)}): <strong>${signed(growth.sizeDelta)}</strong> in all.</p>
+${rows ? `<table class="growth"><tbody>${rows}</tbody></table>` : '<p>No file changed size.</p>'}${more}${partial}`;
 }
 
 export function renderReport(model: ReportModel, nonce: string, cspSource: string): string {
@@ -84,11 +112,13 @@ h1 { font-size: 1.4em; font-weight: 600; } h2 { font-size: 1.1em; margin-top: 1.
 table { border-collapse: collapse; } td { padding: 2px 12px 2px 0; vertical-align: top; } td.num { text-align: right; white-space: nowrap; }
 svg .line { fill: none; stroke: var(--vscode-charts-blue); stroke-width: 2; } svg .dot { fill: var(--vscode-charts-blue); }
 svg .regression { fill: var(--vscode-charts-red); } figure { margin: 8px 0; } figcaption { margin-bottom: 4px; }
-.warning { color: var(--vscode-editorWarning-foreground); }
+.warning, tr.warning td:first-child { color: var(--vscode-editorWarning-foreground); }
+tr.error td:first-child { color: var(--vscode-editorError-foreground); font-weight: 600; } .ok { color: var(--vscode-charts-green); }
+th { text-align: left; padding: 2px 12px 2px 0; } .grew { color: var(--vscode-charts-red); } .shrank { color: var(--vscode-charts-green); }
 </style></head>
 <body>
 <h1>${escape(model.pairName)}: where the bytes are</h1>
-<p class="saving">The runtime image is <strong>${savedPercent(builderSize, runtime.size)}%</strong> smaller than its builder.</p>
+<p class="saving">The runtime image is <strong>${sizeChange(builderSize, runtime.size)}</strong> than its builder.</p>
 ${builder ? bar('builder', builder.tag, builder.size, 'builder') : '<p>No builder image is tagged.</p>'}
 ${bar('runtime', runtime.tag, runtime.size, 'runtime')}
 <p>Runtime Dockerfile from ${source}.</p>
@@ -96,6 +126,10 @@ ${bar('runtime', runtime.tag, runtime.size, 'runtime')}
 <table><tbody>${layerRows}</tbody></table>
 <h2>Largest files in the runtime image</h2>
 <table><tbody>${fileRows || '<tr><td>(no files)</td></tr>'}</tbody></table>
+<h2 id="doctor">Doctor</h2>
+${doctorHtml(model.inspection.doctor)}
+<h2 id="what-grew">What grew</h2>
+${growthHtml(model.growth)}
 <h2>Sizes across builds</h2>
 ${historyHtml}
 </body></html>`;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import { inspectPair, messageOf, type Pair } from '../core';
+import { inspectPair, messageOf, recordsDir, taggedGrowth, type Pair } from '../core';
 import type { Builds } from './builds';
 import { renderReport } from './report-html';
 import { readSettings, runtimeTagFor } from './settings';
@@ -39,10 +39,10 @@ export class ReportPanels implements vscode.Disposable {
     const tag = runtimeTagFor(pair, readSettings(vscode.Uri.file(pair.dir)));
     try {
       const { docker } = await this.builds.connect();
-      const inspection = await inspectPair(docker, tag);
+      const [inspection, growth] = await Promise.all([inspectPair(docker, tag), taggedGrowth(docker, recordsDir(), pair.dir, tag)]);
       const nonce = randomBytes(16).toString('base64');
       panel.webview.html = renderReport(
-        { pairName: pair.name, inspection, dockerfileSource: this.builds.last(pair)?.dockerfileSource, history: this.builds.history(pair) },
+        { pairName: pair.name, inspection, dockerfileSource: this.builds.last(pair)?.dockerfileSource, history: this.builds.history(pair), growth },
         nonce,
         panel.webview.cspSource,
       );

@@ -15,11 +15,14 @@ export interface Settings {
   keepBuilderImage: boolean;
   revealOutput: RevealOutput;
   maxRuntimeSize: number | undefined;
+  maxGrowth: number | undefined;
+  doctorStrict: boolean;
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
   const config = vscode.workspace.getConfiguration('dockerception', scope);
   const budget = config.get<string>('maxRuntimeSize', '').trim();
+  const growth = config.get<string>('maxGrowth', '').trim();
   return {
     host: config.get<string>('host', '').trim() || undefined,
     runtimeTagTemplate: config.get<string>('runtimeTag', '${name}'),
@@ -31,6 +34,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
     keepBuilderImage: config.get<boolean>('keepBuilderImage', true),
     revealOutput: config.get<RevealOutput>('revealOutput', 'onFailure'),
     maxRuntimeSize: budget ? parseSize(budget) : undefined,
+    maxGrowth: growth ? parseSize(growth) : undefined,
+    doctorStrict: config.get<boolean>('doctor.strict', false),
   };
 }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { formatBytes, savedPercent, sizeSummary } from '../core';
+import { formatBytes, sizeChange, sizeSummary } from '../core';
 import type { Builds } from './builds';
 
 /**
@@ -45,7 +45,7 @@ export class BuildStatusBar implements vscode.Disposable {
         `**${pair.name}** built in ${(last.ms / 1000).toFixed(1)} s\n\n` +
           `| | image | size |\n|---|---|---:|\n| builder | \`${last.builder.tag}\` | ${formatBytes(last.builder.size)} |\n` +
           `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n\n` +
-          `Saved ${savedPercent(last.builder.size, last.runtime.size)}%. Click to build again, or ` +
+          `The runtime image is ${sizeChange(last.builder.size, last.runtime.size)} than its builder. Click to build again, or ` +
           `[show where the bytes are](command:dockerception.showReport?${encodeURIComponent(JSON.stringify([pair]))}).`,
       );
       tooltip.isTrusted = { enabledCommands: ['dockerception.showReport'] };

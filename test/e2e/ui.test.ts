@@ -3,7 +3,7 @@
 // test-artifacts/e2e/; on a failure the test prints that path and the output channel's last lines.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -114,7 +114,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
     cpSync(path.join(ROOT, 'examples'), workspace, { recursive: true });
     mkdirSync(path.join(workspace, '.vscode'));
     writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dockerception.runtimeTag': 'dc-e2e-${name}' }));
-    for (const name of ['hello-go', 'hello-c']) for (const ref of [TAG(name), `${TAG(name)}-builder`]) removeTag(ref);
+    for (const name of ['hello-go', 'hello-c', 'hello-doctor']) for (const ref of [TAG(name), `${TAG(name)}-builder`]) removeTag(ref);
     server = await startCodeServer({ name: 'e2e', trusted: true, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'window.zoomLevel': 0 } });
     await server.install(VSIX);
     browser = await launchChromium();
@@ -139,7 +139,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       assert.match(text, /builder [\d.]+ MB → runtime [\d.]+ kB/);
       const out = await outputText();
       assert.match(out, /==> Tagged dc-e2e-hello-c/);
-      assert.match(out, /size\s+[\d.]+ MB\s+[\d.]+ kB\s+99\.\d%/);
+      assert.match(out, /size\s+[\d.]+ MB\s+[\d.]+ kB\s+\d+× smaller/);
       assert.ok(imageId(TAG('hello-c')), 'the runtime image is tagged');
     });
   });
@@ -209,7 +209,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       const row = page.locator('.monaco-list-row', { hasText: 'hello-c' }).filter({ hasText: 'builder' }).first();
       await row.waitFor({ timeout: 30_000 });
       const description = await row.locator('.label-description').innerText();
-      assert.match(description, /^builder [\d.]+ MB → runtime [\d.]+ kB \(−100%\)$/);
+      assert.match(description, /^builder [\d.]+ MB → runtime [\d.]+ kB \(\d+× smaller\)$/);
       await row.click();
       const runtimeRow = page.locator('.monaco-list-row[aria-level="2"]', { hasText: 'runtime' }).first();
       await runtimeRow.waitFor();
@@ -236,7 +236,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       const report = page.frameLocator('iframe.webview').frameLocator('#active-frame');
       await report.locator('h1', { hasText: 'hello-go: where the bytes are' }).waitFor({ timeout: 30_000 });
       const text = await report.locator('body').innerText();
-      assert.match(text, /The runtime image is 99\.\d% smaller than its builder/);
+      assert.match(text, /The runtime image is \d+× smaller than its builder/);
       assert.match(text, /846 MB dc-e2e-hello-go-builder:latest/);
       assert.match(text, /4\.46 MB dc-e2e-hello-go/);
       assert.match(text, /Largest files in the runtime image\s+4\.\d+ MB\s+\/app/);
@@ -245,6 +245,38 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       const builderBar = await report.locator('rect.bar.builder').boundingBox();
       const runtimeBar = await report.locator('rect.bar.runtime').boundingBox();
       assert.ok(builderBar && runtimeBar && runtimeBar.width * 50 < builderBar.width, `bars ${runtimeBar?.width} vs ${builderBar?.width}`);
+    });
+  });
+
+  it('7. the doctor names the dynamically linked binary of hello-doctor; after it grows, the report shows what grew', async () => {
+    await attempt('doctor-report', async () => {
+      await openFile('hello-doctor/Dockerfile.run');
+      await runCommand('Dockerception: Build'); // the active editor's pair
+      await page.locator('.notifications-toasts', { hasText: 'but the doctor found a problem' }).first().waitFor({ timeout: 120_000 });
+      const first = imageId(TAG('hello-doctor'));
+      assert.ok(first, 'the doctor warns by default: the image is tagged');
+      assert.match(await outputText(), /doctor: error MISSING_LOADER: \/hello is dynamically linked/);
+
+      // 300 kB of initialised data: the binary grows, and the report says where.
+      appendFileSync(path.join(workspace, 'hello-doctor', 'hello.c'), '\nconst char padding[300000] = {1};\n');
+      await openFile('hello-doctor/Dockerfile.run');
+      await runCommand('Dockerception: Build');
+      await until('hello-doctor to be built again', () => {
+        const id = imageId(TAG('hello-doctor'));
+        return id !== undefined && id !== first;
+      });
+      await runCommand('View: Show Dockerception');
+      const row = page.locator('.monaco-list-row', { hasText: 'hello-doctor' }).first();
+      await row.hover();
+      await row.locator('.action-label[aria-label="Show Report"]').click();
+      const report = page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
+      await report.locator('h1', { hasText: 'hello-doctor: where the bytes are' }).waitFor({ timeout: 30_000 });
+      const text = await report.locator('body').innerText();
+      assert.match(text, /Doctor\s+severity\s+code\s+file[\s\S]*error\s+MISSING_LOADER\s+\/hello\s+\/hello is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/);
+      assert.match(text, /What grew\s+Since the build of .*\(\d+(\.\d+)? kB\): \+\d{3} kB in all\.\s+\+\d{3} kB\s+\/hello\s+grown/);
+      // For the README's picture: the report alone, its Doctor and What grew sections in view.
+      await runCommand('View: Hide Panel');
+      await report.locator('#what-grew').scrollIntoViewIfNeeded();
     });
   });
 });

@@ -96,13 +96,20 @@ describe('engine address', () => {
 });
 
 describe('sizes', () => {
-  it('formats bytes like the docker CLI and rounds the saving once', async () => {
-    const { formatBytes, sizeSummary, parseSize } = await import('../../src/core');
+  it('formats bytes like the docker CLI, and compares sizes in words that keep their meaning at the extremes', async () => {
+    const { formatBytes, sizeChange, sizeSummary, parseSize } = await import('../../src/core');
     assert.equal(formatBytes(846_000_000), '846 MB');
     assert.equal(formatBytes(4_464_640), '4.46 MB');
     assert.equal(formatBytes(682_696), '683 kB');
     assert.equal(formatBytes(6), '6 B');
-    assert.equal(sizeSummary(846_000_000, 4_464_640), 'builder 846 MB → runtime 4.46 MB (−99%)');
+    assert.equal(sizeSummary(846_000_000, 4_464_640), 'builder 846 MB → runtime 4.46 MB (189× smaller)');
+    assert.equal(sizeChange(786_000_000, 683_000), '1151× smaller');
+    assert.equal(sizeChange(100, 62.5), '37.5% smaller');
+    assert.equal(sizeChange(1000, 999), '0.1% smaller');
+    assert.equal(sizeChange(1000, 91), '11× smaller');
+    assert.equal(sizeChange(100, 104), '4% larger');
+    assert.equal(sizeChange(1_000_000, 16_000_000), '16× larger');
+    assert.equal(sizeChange(5, 5), 'the same size');
     assert.equal(parseSize('10MB'), 10_000_000);
     assert.equal(parseSize('512 KiB'), 524_288);
     assert.equal(parseSize('ten'), undefined);

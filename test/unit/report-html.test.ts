@@ -16,6 +16,23 @@ const inspection = {
     ],
     largestFiles: [{ path: '/app', size: 4_464_640 }],
   },
+  doctor: [
+    {
+      code: 'MISSING_LOADER' as const,
+      severity: 'error' as const,
+      path: '/app',
+      message: '/app is dynamically linked: it needs the loader /lib64/ld-linux-x86-64.so.2 <and> libc.so.6',
+    },
+  ],
+};
+const growth = {
+  since: { runtimeId: 'sha256:old', size: 1_264_640, recordedAt: '2026-11-27T08:00:00.000Z' },
+  sizeDelta: 3_200_000,
+  changes: [
+    { path: '/lib/libfoo.so', change: 'added' as const, before: 0, after: 3_200_000, delta: 3_200_000 },
+    { path: '/app', change: 'shrunk' as const, before: 1_264_640, after: 1_264_000, delta: -640 },
+  ],
+  partial: false,
 };
 
 describe('size report', () => {
@@ -26,14 +43,14 @@ describe('size report', () => {
 
   it('renders bars to scale, layers, files and history under a strict CSP', () => {
     const html = renderReport(
-      { pairName: 'app<x>', inspection, dockerfileSource: 'pair', history: [{ at: 1, builder: 846e6, runtime: 4e6 }, { at: 2, builder: 846e6, runtime: 4_464_640 }] },
+      { pairName: 'app<x>', inspection, growth, dockerfileSource: 'pair', history: [{ at: 1, builder: 846e6, runtime: 4e6 }, { at: 2, builder: 846e6, runtime: 4_464_640 }] },
       'NONCE123',
       'vscode-resource:',
     );
     assert.match(html, /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src vscode-resource: data:; style-src 'nonce-NONCE123';">/);
     assert.doesNotMatch(html, /<script|https?:\/\//);
     assert.match(html, /app&#60;x&#62;: where the bytes are/);
-    assert.match(html, /<strong>99\.5%<\/strong> smaller/);
+    assert.match(html, /<strong>189× smaller<\/strong> than its builder/);
     assert.match(html, /<rect class="bar builder" width="480\.0"/);
     assert.match(html, /<rect class="bar runtime" width="2\.5"/);
     assert.doesNotMatch(html, / style="/, 'the CSP blocks inline style attributes');
@@ -42,5 +59,15 @@ describe('size report', () => {
     assert.match(html, /the pair's <code>Dockerfile\.run<\/code>/);
     assert.match(html, /Runtime size regressions .*4 MB → 4\.46 MB/);
     assert.match(html, /class="regression"/);
+    assert.match(html, /<h2 id="doctor">Doctor<\/h2>\n<table class="findings">.*<tr class="error"><td>error<\/td><td><code>MISSING_LOADER<\/code><\/td><td><code>\/app<\/code><\/td><td>\/app is dynamically linked: .*&#60;and&#62; libc\.so\.6/);
+    assert.match(html, /<strong>\+3\.2 MB<\/strong> in all/);
+    assert.match(html, /<td class="num grew">\+3\.2 MB<\/td><td><code>\/lib\/libfoo\.so<\/code><\/td><td>added<\/td>/);
+    assert.match(html, /<td class="num shrank">−640 B<\/td><td><code>\/app<\/code><\/td><td>shrunk/);
+  });
+
+  it('says when the doctor found nothing and when there is no earlier build', () => {
+    const html = renderReport({ pairName: 'app', inspection: { ...inspection, doctor: [] }, history: [] }, 'N', 'vscode-resource:');
+    assert.match(html, /<p class="ok">Nothing found/);
+    assert.match(html, /No earlier build of this pair is recorded/);
   });
 });

@@ -60,7 +60,7 @@ suite('Dockerception in VS Code', () => {
     console.log(`DCMETRIC|vscodeVersion|${vscode.version}`);
     // Images an earlier run tagged would show as built: start from none.
     const { docker } = await api.builds.connect();
-    for (const name of ['quick', 'slow', 'broken', 'created-later', 'kit']) {
+    for (const name of ['quick', 'slow', 'broken', 'created-later', 'kit', 'doctor']) {
       for (const tag of [`dc-vscode-${name}`, `dc-vscode-${name}-builder`]) await docker.getImage(tag).remove().catch(() => undefined);
     }
     api.tree.refresh();
@@ -105,7 +105,7 @@ suite('Dockerception in VS Code', () => {
     assert.ok((record.builder?.size ?? 0) > (record.runtime?.size ?? Infinity), 'builder larger than runtime');
 
     const item = (await pairItems()).find((i) => i.label === 'quick');
-    assert.match(String(item?.description), /^builder [\d.]+ MB → runtime \d+ B \(−100%\)$/);
+    assert.match(String(item?.description), /^builder [\d.]+ MB → runtime \d+ B \(\d+× smaller\)$/);
     assert.equal(item?.contextValue, 'pair.built');
     const children = (await api.tree.getChildren(item)) as PairsTreeNode[];
     assert.deepEqual(
@@ -118,7 +118,7 @@ suite('Dockerception in VS Code', () => {
     const out = api.output.recent.join('\n');
     assert.match(out, /==> Building the builder image dc-vscode-quick-builder:latest/);
     assert.match(out, /\[runtime 2\/\d+\] COPY hello\.txt \/hello\.txt/);
-    assert.match(out, /^\s+size\s+[\d.]+ MB\s+\d+ B\s+100%$/m);
+    assert.match(out, /^\s+size\s+[\d.]+ MB\s+\d+ B\s+\d+× smaller$/m);
     assert.deepEqual(await engineState('dc-vscode-quick'), { containers: 0, tagged: true });
   });
 
@@ -218,6 +218,37 @@ suite('Dockerception in VS Code', () => {
     assert.match(out, /\[builder (stage-0 )?2\/2\] RUN --mount=type=cache,id=dc-vscode-kit,target=\/cache mkdir -p \/o/);
     assert.match(out, /\[runtime 1\/1\] COPY --chmod=0600 kit\.txt \/kit\.txt/);
     assert.deepEqual(await engineState('dc-vscode-kit'), { containers: 0, tagged: true });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the doctor: a dynamically linked binary on scratch is named in the output, the notification and the report; a second build shows what grew', async () => {
+    const dir = path.join(workspaceDir(), 'doctor');
+    mkdirSync(dir, { recursive: true });
+    // /bin/ls of a Debian image is dynamically linked; the padding file is what grows between builds.
+    const builder = (padding: number) =>
+      `FROM gcc:12\nRUN mkdir /o && cp /bin/ls /o/app && head -c ${padding} /dev/zero > /o/padding\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`;
+    writeFileSync(path.join(dir, 'Dockerfile'), builder(1000));
+    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY app padding /\nENTRYPOINT ["/app"]\n');
+    api.tree.refresh();
+    const pair = await until('doctor in the tree', async () => (await api.tree.pairs()).find((p) => p.name === 'doctor'));
+    const first = await api.builds.build(pair);
+    assert.equal(first?.ok, true, first?.error?.message);
+    assert.deepEqual(first?.doctor?.map((f) => f.code), ['MISSING_LOADER']);
+    assert.match(api.output.recent.join('\n'), /doctor: error MISSING_LOADER: \/app is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/);
+
+    writeFileSync(path.join(dir, 'Dockerfile'), builder(2_500_000));
+    const second = await api.builds.build(pair);
+    assert.equal(second?.ok, true, second?.error?.message);
+    assert.match(api.output.recent.join('\n'), /Since the build of .*: \+2\.5 MB\n\s+\+2\.5 MB\s+\/padding \(grown\)/);
+
+    await vscode.commands.executeCommand('dockerception.showReport', pair);
+    const panel = api.reports.panels.get(pair.dir);
+    assert.ok(panel);
+    const html = await until('the report with its doctor section', () => (panel.webview.html.includes('id="doctor"') ? panel.webview.html : undefined));
+    assert.match(html, /<tr class="error"><td>error<\/td><td><code>MISSING_LOADER<\/code><\/td><td><code>\/app<\/code><\/td>/);
+    assert.match(html, /<h2 id="what-grew">What grew<\/h2>\n<p>Since the build of .*<strong>\+2\.5 MB<\/strong> in all/);
+    assert.match(html, /<td class="num grew">\+2\.5 MB<\/td><td><code>\/padding<\/code><\/td><td>grown<\/td>/);
+    panel.dispose();
     rmSync(dir, { recursive: true, force: true });
   });
 
