@@ -19,7 +19,7 @@
 // 6. tree: that 20 000-entry tree end to end through our CLI against the raw `docker run | docker build -` pipe.
 // 7. startup: where a no-change CLI build's time goes (Node, the bundle with and without V8's code cache).
 // 8. network: the builder run with no network (the default) and with the engine's default network.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -32,7 +32,11 @@ const reps = Number(process.env.BENCH_REPS ?? 5);
 execFileSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // --render: measure nothing, write latest.md again from latest.json.
-const sections = process.argv.includes('--render') ? [] : wanted.length > 0 ? wanted : ['startup', 'network', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation'];
+const sections = process.argv.includes('--render')
+  ? []
+  : wanted.length > 0
+    ? wanted
+    : ['startup', 'network', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -57,14 +61,29 @@ function series(label, command, options = {}) {
   const runs = [];
   for (let i = 0; i < (options.reps ?? reps); i++) runs.push(timed(typeof command === 'function' ? command(i) : command, options));
   const seconds = runs.map((r) => r.seconds);
-  const row = { label, median: round(median(seconds), 3), min: round(Math.min(...seconds), 3), max: round(Math.max(...seconds), 3), runs: seconds.map((s) => round(s, 3)) };
+  const row = {
+    label,
+    median: round(median(seconds), 3),
+    min: round(Math.min(...seconds), 3),
+    max: round(Math.max(...seconds), 3),
+    runs: seconds.map((s) => round(s, 3)),
+  };
   if (options.measureRss) row.peakRssMiB = round(Math.max(...runs.map((r) => r.rssKiB)) / 1024, 1);
-  console.log(`  ${label.padEnd(44)} median ${row.median.toFixed(3)} s  (min ${row.min.toFixed(3)}, max ${row.max.toFixed(3)})${row.peakRssMiB ? `  peak RSS ${row.peakRssMiB} MiB` : ''}`);
+  console.log(
+    `  ${label.padEnd(44)} median ${row.median.toFixed(3)} s  (min ${row.min.toFixed(3)}, max ${row.max.toFixed(3)})${row.peakRssMiB ? `  peak RSS ${row.peakRssMiB} MiB` : ''}`,
+  );
   return row;
 }
 
 const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
 const rmi = (...refs) => spawnSync('docker', ['rmi', '-f', ...refs], { stdio: 'ignore' });
+
+/** Runs `body` in a fresh Node process with the compiled core as `c` and a connected engine as `e`;
+ * the body prints one JSON value, which is returned. */
+function inProcess(body) {
+  const script = `const fs=require('fs');const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();${body}})()`;
+  return JSON.parse(execFileSync('node', ['-e', script], { encoding: 'utf8', env }));
+}
 
 function pipelineSection() {
   console.log('\n1. pipeline on examples/hello-go (same engine, same pair), under both builders');
@@ -82,24 +101,34 @@ function pipelineSection() {
   const seedScript = (nc) =>
     `set -e; cd ${q(pair)}; B=$(mktemp -d /tmp/dockerception-bench.XXXXXX); docker build -q ${nc} -t bseed2-builder . >/dev/null; docker run --rm bseed2-builder > $B/ctx.tar; tar -C $B -xf $B/ctx.tar; docker build -q ${nc} -t bseed2 $B >/dev/null; rm -r $B`;
   const methods = {
-    'dockerception CLI (legacy)': { dir: pair, runtimeFile: 'Dockerfile.run', run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdc --builder legacy ${nc} >/dev/null 2>&1` },
-    'dockerception CLI (BuildKit)': { dir: pair, runtimeFile: 'Dockerfile.run', run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdck --builder buildkit ${nc} >/dev/null 2>&1` },
-    'seed one-liner': { dir: pair, runtimeFile: 'Dockerfile.run', run: (nc) => `cd ${q(pair)} && docker build -q ${nc} -t bseed-builder . >/dev/null && docker run --rm bseed-builder | docker build -q ${nc} -t bseed - >/dev/null` },
+    'dockerception CLI (legacy)': {
+      dir: pair,
+      runtimeFile: 'Dockerfile.run',
+      run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdc --builder legacy ${nc} >/dev/null 2>&1`,
+    },
+    'dockerception CLI (BuildKit)': {
+      dir: pair,
+      runtimeFile: 'Dockerfile.run',
+      run: (nc) => `node ${q(cli)} build ${q(pair)} --tag bdck --builder buildkit ${nc} >/dev/null 2>&1`,
+    },
+    'seed one-liner': {
+      dir: pair,
+      runtimeFile: 'Dockerfile.run',
+      run: (nc) =>
+        `cd ${q(pair)} && docker build -q ${nc} -t bseed-builder . >/dev/null && docker run --rm bseed-builder | docker build -q ${nc} -t bseed - >/dev/null`,
+    },
     'seed temp-dir script': { dir: pair, runtimeFile: 'Dockerfile.run', run: seedScript },
     'multi-stage (legacy, docker CLI)': { dir: ms, runtimeFile: 'Dockerfile', run: (nc) => `docker build -q ${nc} -t bms ${q(ms)} >/dev/null` },
-    'multi-stage (BuildKit, API)': { dir: ms, runtimeFile: 'Dockerfile', run: (nc) => `node ${q(path.join(root, 'bench', 'buildkit-build.cjs'))} ${q(ms)} bmsk ${nc}` },
+    'multi-stage (BuildKit, API)': {
+      dir: ms,
+      runtimeFile: 'Dockerfile',
+      run: (nc) => `node ${q(path.join(root, 'bench', 'buildkit-build.cjs'))} ${q(ms)} bmsk ${nc}`,
+    },
   };
   // The same pipeline in one long-lived process, as the extension runs it: no Node start-up per build.
-  const inProcess = (builder, mode) =>
-    JSON.parse(
-      execFileSync(
-        'node',
-        [
-          '-e',
-          `const fs=require('fs');const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bdc-${builder}',builder:'${builder}'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){if(${mode === 'change'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'main.go'))},'// in-process ${builder} '+i+' '+Date.now()+'\\n');if(${mode === 'runfile'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'Dockerfile.run'))},'LABEL bench.run=${builder}-'+i+'-'+Date.now()+'\\n');const s=process.hrtime.bigint();await c.buildPair(e,p,{...o,noCache:${mode === 'cold'}});t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`,
-        ],
-        { encoding: 'utf8', env },
-      ),
+  const inProcessRuns = (builder, mode) =>
+    inProcess(
+      `const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bdc-${builder}',builder:'${builder}'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){if(${mode === 'change'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'main.go'))},'// in-process ${builder} '+i+' '+Date.now()+'\\n');if(${mode === 'runfile'})fs.appendFileSync(${JSON.stringify(path.join(pair, 'Dockerfile.run'))},'LABEL bench.run=${builder}-'+i+'-'+Date.now()+'\\n');const s=process.hrtime.bigint();await c.buildPair(e,p,{...o,noCache:${mode === 'cold'}});t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))`,
     );
   const modes = {
     warm: 'warm (no change; cache primed once first)',
@@ -120,15 +149,36 @@ function pipelineSection() {
       out[mode].push(series(label, (i) => `${before(i)}${method.run(mode === 'cold' ? '--no-cache' : '')}`));
     }
     for (const builder of ['legacy', 'buildkit']) {
-      const runs = inProcess(builder, mode);
-      const row = { label: `dockerception in-process (${builder === 'legacy' ? 'legacy' : 'BuildKit'})`, median: round(median(runs)), min: round(Math.min(...runs)), max: round(Math.max(...runs)), runs: runs.map((s) => round(s)) };
+      const runs = inProcessRuns(builder, mode);
+      const row = {
+        label: `dockerception in-process (${builder === 'legacy' ? 'legacy' : 'BuildKit'})`,
+        median: round(median(runs)),
+        min: round(Math.min(...runs)),
+        max: round(Math.max(...runs)),
+        runs: runs.map((s) => round(s)),
+      };
       console.log(`  ${row.label.padEnd(44)} median ${row.median.toFixed(2)} s  (min ${row.min.toFixed(2)}, max ${row.max.toFixed(2)})`);
       out[mode].push(row);
     }
     const base = out[mode].find((r) => r.label === 'seed one-liner').median;
     for (const row of out[mode]) row.ratioToSeed = round(row.median / base);
   }
-  rmi('bdc', 'bdc-builder', 'bdck', 'bdck-builder', 'bdc-legacy', 'bdc-legacy-builder', 'bdc-buildkit', 'bdc-buildkit-builder', 'bseed', 'bseed-builder', 'bseed2', 'bseed2-builder', 'bms', 'bmsk');
+  rmi(
+    'bdc',
+    'bdc-builder',
+    'bdck',
+    'bdck-builder',
+    'bdc-legacy',
+    'bdc-legacy-builder',
+    'bdc-buildkit',
+    'bdc-buildkit-builder',
+    'bseed',
+    'bseed-builder',
+    'bseed2',
+    'bseed2-builder',
+    'bms',
+    'bmsk',
+  );
   rmSync(dir, { recursive: true, force: true });
   return out;
 }
@@ -140,7 +190,10 @@ function bigSection() {
   const pair = path.join(dir, 'big');
   mkdirSync(pair);
   // Random bytes (not zeros, which would be too kind to every stage), made once at build time.
-  writeFileSync(path.join(pair, 'Dockerfile'), `FROM busybox:1.36\nRUN mkdir /o && head -c ${gib}m /dev/urandom > /o/blob && printf 'FROM scratch\\nLABEL bench=big\\n' > /o/Dockerfile\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`);
+  writeFileSync(
+    path.join(pair, 'Dockerfile'),
+    `FROM busybox:1.36\nRUN mkdir /o && head -c ${gib}m /dev/urandom > /o/blob && printf 'FROM scratch\\nLABEL bench=big\\n' > /o/Dockerfile\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`,
+  );
   // The runtime does not COPY the blob: what is measured is the stream into the engine, not layer writes.
   writeFileSync(path.join(pair, 'Dockerfile.run'), 'FROM scratch\nLABEL bench=big\n');
   timed(`node ${q(cli)} build ${q(pair)} --tag bbig >/dev/null 2>&1`);
@@ -156,7 +209,9 @@ function bigSection() {
     ratioToRaw: round(ours.median / raw.median),
     rssGrowthMiB: round(ours.peakRssMiB - idle.peakRssMiB, 1),
   };
-  console.log(`  throughput ${out.mibPerSecOurs} MiB/s (raw pipe ${out.mibPerSecRaw} MiB/s), ratio ${out.ratioToRaw}; RSS growth over idle CLI ${out.rssGrowthMiB} MiB`);
+  console.log(
+    `  throughput ${out.mibPerSecOurs} MiB/s (raw pipe ${out.mibPerSecRaw} MiB/s), ratio ${out.ratioToRaw}; RSS growth over idle CLI ${out.rssGrowthMiB} MiB`,
+  );
   rmi('bbig', 'bbig-builder', 'bbigraw');
   rmSync(dir, { recursive: true, force: true });
   return out;
@@ -180,8 +235,15 @@ function discoverySection() {
   const found = JSON.parse(execFileSync('node', [cli, 'list', dir, '--json'], { encoding: 'utf8' })).pairs.length;
   const row = series(`dockerception list (${files} files, ${found} pairs)`, `node ${q(cli)} list ${q(dir)} --json >/dev/null`);
   // In-process time, without node's start-up: what the extension's tree pays.
-  const inProcess = execFileSync('node', ['-e', `const {findPairs}=require(${JSON.stringify(path.join(root, 'out/src/core/pairs.js'))});(async()=>{const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await findPairs(${JSON.stringify(dir)});t.push(Number(process.hrtime.bigint()-s)/1e6)}t.sort((a,b)=>a-b);console.log(t[Math.floor(t.length/2)])})()`], { encoding: 'utf8' });
-  const findPairsMs = round(Number(inProcess), 1);
+  const findPairsOutput = execFileSync(
+    'node',
+    [
+      '-e',
+      `const {findPairs}=require(${JSON.stringify(path.join(root, 'out/src/core/pairs.js'))});(async()=>{const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await findPairs(${JSON.stringify(dir)});t.push(Number(process.hrtime.bigint()-s)/1e6)}t.sort((a,b)=>a-b);console.log(t[Math.floor(t.length/2)])})()`,
+    ],
+    { encoding: 'utf8' },
+  );
+  const findPairsMs = round(Number(findPairsOutput), 1);
   console.log(`  findPairs in process: median ${findPairsMs} ms`);
   rmSync(dir, { recursive: true, force: true });
   return { files, pairs: found, cli: row, findPairsMs };
@@ -283,14 +345,10 @@ function startupSection() {
     buildNoCodeCache: series('dockerception build (up to date), no code cache', `${noCache} ${build}`, many),
   };
   // The same build in a process that is already running: the engine's share alone.
-  const inProcess = JSON.parse(
-    execFileSync(
-      'node',
-      ['-e', `const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bstart',recordsDir:${JSON.stringify(records)}};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await c.buildPair(e,p,o);t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))})()`],
-      { encoding: 'utf8', env },
-    ),
+  const warm = inProcess(
+    `const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bstart',recordsDir:${JSON.stringify(records)}};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await c.buildPair(e,p,o);t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))`,
   );
-  rows.inProcess = { label: 'buildPair in a running process (up to date)', median: round(median(inProcess), 3), runs: inProcess.map((x) => round(x, 3)) };
+  rows.inProcess = { label: 'buildPair in a running process (up to date)', median: round(median(warm), 3), runs: warm.map((x) => round(x, 3)) };
   console.log(`  ${rows.inProcess.label.padEnd(44)} median ${rows.inProcess.median.toFixed(3)} s`);
   rmi('bstart', 'bstart-builder');
   rmSync(records, { recursive: true, force: true });
@@ -308,22 +366,29 @@ function networkSection() {
   writeFileSync(path.join(pair, 'Dockerfile.run'), 'FROM scratch\nCOPY hello.txt /\n');
   const out = {};
   for (const network of ['none', 'default']) {
-    const runs = JSON.parse(
-      execFileSync(
-        'node',
-        ['-e', `const c=require(${JSON.stringify(path.join(root, 'out/src/core/index.js'))});(async()=>{const e=await c.connectEngine();const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bnet',builderNetwork:'${network}',force:true,builder:'legacy'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps * 2};i++){const r=await c.buildPair(e,p,o);t.push([r.timings.builderRunMs/1000,r.timings.totalMs/1000])}console.log(JSON.stringify(t))})()`],
-        { encoding: 'utf8', env },
-      ),
+    const runs = inProcess(
+      `const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bnet',builderNetwork:'${network}',force:true,builder:'legacy'};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps * 2};i++){const r=await c.buildPair(e,p,o);t.push([r.timings.builderRunMs/1000,r.timings.totalMs/1000])}console.log(JSON.stringify(t))`,
     );
     out[network] = { builderRun: round(median(runs.map((r) => r[0])), 3), total: round(median(runs.map((r) => r[1])), 3), runs: runs.length };
-    console.log(`  network ${network.padEnd(8)} builder run median ${out[network].builderRun.toFixed(3)} s, whole build ${out[network].total.toFixed(3)} s (${runs.length} builds)`);
+    console.log(
+      `  network ${network.padEnd(8)} builder run median ${out[network].builderRun.toFixed(3)} s, whole build ${out[network].total.toFixed(3)} s (${runs.length} builds)`,
+    );
   }
   rmi('bnet', 'bnet-builder');
   rmSync(dir, { recursive: true, force: true });
   return out;
 }
 
-const runners = { startup: startupSection, network: networkSection, pipeline: pipelineSection, big: bigSection, gate: gateSection, tree: treeSection, discovery: discoverySection, activation: activationSection };
+const runners = {
+  startup: startupSection,
+  network: networkSection,
+  pipeline: pipelineSection,
+  big: bigSection,
+  gate: gateSection,
+  tree: treeSection,
+  discovery: discoverySection,
+  activation: activationSection,
+};
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = runners[name]();
 
@@ -375,7 +440,8 @@ function markdown(r) {
       const row = rows?.find((c) => c.label === label);
       return row ? `${row.median.toFixed(2)} | ${row.ratioToSeed.toFixed(2)}` : '– | –';
     };
-    for (const { label } of p.warm ?? p.change ?? p.cold) lines.push(`| ${label} | ${cell(p.warm, label)} | ${cell(p.runfile, label)} | ${cell(p.change, label)} | ${cell(p.cold, label)} |`);
+    for (const { label } of p.warm ?? p.change ?? p.cold)
+      lines.push(`| ${label} | ${cell(p.warm, label)} | ${cell(p.runfile, label)} | ${cell(p.change, label)} | ${cell(p.cold, label)} |`);
     const dates = ['warm', 'runfile', 'change', 'cold'].filter((mode) => p[mode]).map((mode) => `${mode} ${(p[mode]?.[0]?.measured ?? r.date).slice(0, 16)}`);
     lines.push('', `Measured: ${dates.join(', ')} (UTC); ratios are within one mode's run.`);
     lines.push('');
@@ -389,7 +455,8 @@ function markdown(r) {
   const n = r.sections.network;
   if (n) {
     lines.push("## The builder's network (forced builds of a tiny pair, in process)", '', '| network | builder run (s) | whole build (s) |', '|---|---:|---:|');
-    for (const [name, row] of Object.entries(n).filter(([k]) => k !== 'measured')) lines.push(`| ${name} | ${row.builderRun.toFixed(3)} | ${row.total.toFixed(3)} |`);
+    for (const [name, row] of Object.entries(n).filter(([k]) => k !== 'measured'))
+      lines.push(`| ${name} | ${row.builderRun.toFixed(3)} | ${row.total.toFixed(3)} |`);
     lines.push('');
   }
   const b = r.sections.big;
@@ -397,18 +464,39 @@ function markdown(r) {
     lines.push('## 1 GiB builder output', '', '| | median (s) | MiB/s | peak RSS (MiB) |', '|---|---:|---:|---:|');
     lines.push(`| dockerception build | ${b.ours.median.toFixed(2)} | ${b.mibPerSecOurs} | ${b.ours.peakRssMiB} |`);
     lines.push(`| docker run \\| docker build - | ${b.raw.median.toFixed(2)} | ${b.mibPerSecRaw} | |`);
-    lines.push(`| idle CLI | | | ${b.idle.peakRssMiB} |`, '', `Ratio to the raw pipe: ${b.ratioToRaw}; RSS growth over the idle CLI: ${b.rssGrowthMiB} MiB.`, '');
+    lines.push(
+      `| idle CLI | | | ${b.idle.peakRssMiB} |`,
+      '',
+      `Ratio to the raw pipe: ${b.ratioToRaw}; RSS growth over the idle CLI: ${b.rssGrowthMiB} MiB.`,
+      '',
+    );
   }
   const g = r.sections.gate;
-  if (g) lines.push('## Tar gate alone (in process)', '', `- 1 GiB tar: ${g.bigMiBPerSec} MiB/s`, `- ${g.treeEntries}-entry binary-heavy tree (${g.treeMiB} MiB): ${g.treeMiBPerSec} MiB/s`, '');
+  if (g)
+    lines.push(
+      '## Tar gate alone (in process)',
+      '',
+      `- 1 GiB tar: ${g.bigMiBPerSec} MiB/s`,
+      `- ${g.treeEntries}-entry binary-heavy tree (${g.treeMiB} MiB): ${g.treeMiBPerSec} MiB/s`,
+      '',
+    );
   const t = r.sections.tree;
   if (t) {
     lines.push('## 20 000-entry binary-heavy tree, end to end (warm)', '', '| | median (s) | × |', '|---|---:|---:|');
-    lines.push(`| dockerception build | ${t.ours.median.toFixed(2)} | |`, `| seed one-liner (builder build, run, build -) | ${t.oneLiner.median.toFixed(2)} | ${t.ratioToOneLiner} |`);
+    lines.push(
+      `| dockerception build | ${t.ours.median.toFixed(2)} | |`,
+      `| seed one-liner (builder build, run, build -) | ${t.oneLiner.median.toFixed(2)} | ${t.ratioToOneLiner} |`,
+    );
     lines.push(`| docker run \\| docker build - alone | ${t.raw.median.toFixed(2)} | ${t.ratioToRaw} |`, '');
   }
   const d = r.sections.discovery;
-  if (d) lines.push('## Pair discovery', '', `${d.files} files, ${d.pairs} pairs: \`dockerception list\` ${d.cli.median.toFixed(2)} s (process start included); findPairs in process ${d.findPairsMs} ms.`, '');
+  if (d)
+    lines.push(
+      '## Pair discovery',
+      '',
+      `${d.files} files, ${d.pairs} pairs: \`dockerception list\` ${d.cli.median.toFixed(2)} s (process start included); findPairs in process ${d.findPairsMs} ms.`,
+      '',
+    );
   const a = r.sections.activation;
   if (a) lines.push('## Extension', '', ...Object.entries(a).map(([k, v]) => `- ${k}: ${v}`), '');
   return `${lines.join('\n')}\n`;

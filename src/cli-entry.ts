@@ -5,6 +5,7 @@ import * as nodeModule from 'node:module';
 
 const enableCompileCache = (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache;
 if (enableCompileCache) enableCompileCache();
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only where Node has no cache of its own
 else require('v8-compile-cache');
 
 // Resolved at run time, next to this file: the bundle built from src/cli.ts.

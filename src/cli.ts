@@ -96,7 +96,8 @@ function parseBuildArgs(values: string[]): Record<string, string> {
   for (const value of values) {
     const eq = value.indexOf('=');
     if (eq > 0) args[value.slice(0, eq)] = value.slice(eq + 1);
-    else if (eq < 0 && process.env[value] !== undefined) args[value] = process.env[value] ?? ''; // like docker: K alone takes $K
+    else if (eq < 0 && process.env[value] !== undefined)
+      args[value] = process.env[value] ?? ''; // like docker: K alone takes $K
     else throw new UsageError(`--build-arg takes KEY=VALUE, got '${value}'`);
   }
   return args;

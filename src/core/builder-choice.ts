@@ -29,7 +29,10 @@ export function buildKitSyntax(dockerfile: string): string[] {
     const flags = 'getFlags' in instruction ? (instruction as unknown as { getFlags(): Array<{ getName(): string }> }).getFlags() : [];
     for (const flag of flags) {
       const name = flag.getName();
-      if ((keyword === 'RUN' && ['mount', 'network', 'security'].includes(name)) || ((keyword === 'COPY' || keyword === 'ADD') && ['chmod', 'link', 'parents', 'exclude'].includes(name))) {
+      if (
+        (keyword === 'RUN' && ['mount', 'network', 'security'].includes(name)) ||
+        ((keyword === 'COPY' || keyword === 'ADD') && ['chmod', 'link', 'parents', 'exclude'].includes(name))
+      ) {
         found.add(`${keyword} --${name}`);
       }
     }

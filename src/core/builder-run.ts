@@ -91,11 +91,15 @@ async function createBuilder(docker: Docker, image: string, network: string): Pr
 
 /** A builder the engine could not create or start: no CMD, a CMD that does not exist, an unknown network. */
 function builderStartError(what: 'created' | 'started', error: unknown, network: string): DockerceptionError {
-  const said = messageOf(error).replace(/^\(HTTP code \d+\) [a-z ]+ - /, '').trim();
+  const said = messageOf(error)
+    .replace(/^\(HTTP code \d+\) [a-z ]+ - /, '')
+    .trim();
   const fix = /network/i.test(said)
     ? `The builder network '${network}' is not one the engine has ('docker network ls'): set --builder-network / dockerception.builderNetwork to none, default or an existing network.`
     : `Give the builder's Dockerfile a CMD (or ENTRYPOINT) that writes the runtime context as a tar to stdout, e.g. CMD ["tar", "-c", "-C", "/out", "."], and check that the program it names is in the image.`;
-  return new DockerceptionError('BUILDER_START', `The builder container could not be ${what}: the engine said "${said}". ${fix}`, 'builder-run', { cause: error });
+  return new DockerceptionError('BUILDER_START', `The builder container could not be ${what}: the engine said "${said}". ${fix}`, 'builder-run', {
+    cause: error,
+  });
 }
 
 /**
@@ -131,10 +135,13 @@ function builderVerdict(status: Promise<number>, stderr: StderrTail, options: Bu
     }
     onExit(code);
     if (code === 0) return undefined;
-    const tail = stderr.lines.length > 0 ? ` Its last stderr lines:\n  ${stderr.lines.join('\n  ')}` : ' It wrote nothing to stderr.';
+    // The first line stands alone (a notification shows only it): the code and the last thing said.
+    const last = stderr.lines.at(-1);
+    const said = last === undefined ? ', writing nothing to stderr' : `: "${last.length > 200 ? `${last.slice(0, 200)}…` : last}"`;
+    const tail = stderr.lines.length > 1 ? `\nIts last stderr lines:\n  ${stderr.lines.join('\n  ')}` : '';
     return new DockerceptionError(
       'BUILDER_EXIT',
-      `The builder container exited with code ${code}, so its output was not used and nothing was tagged.${tail}\n` +
+      `The builder container exited with code ${code}${said}. Its output was not used and nothing was tagged.${tail}\n` +
         `Fix the build in the builder's Dockerfile (its CMD runs here), then build again.${networkHint(options.network, stderr.lines)}`,
       'builder-run',
     );

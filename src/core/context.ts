@@ -39,9 +39,7 @@ async function readIgnoreRules(dir: string, dockerfile: string): Promise<IgnoreR
   for (const always of ['.dockerignore', dockerfile]) {
     if (matcher.ignores(always)) matcher.add(`!${always}`);
   }
-  const exceptions = lines
-    .filter((line) => line.startsWith('!'))
-    .map((line) => path.posix.normalize(line.slice(1).trim()).replace(/^\/+/, ''));
+  const exceptions = lines.filter((line) => line.startsWith('!')).map((line) => path.posix.normalize(line.slice(1).trim()).replace(/^\/+/, ''));
   return { ignores: (rel) => matcher.ignores(rel), exceptions };
 }
 

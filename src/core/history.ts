@@ -73,7 +73,13 @@ export async function growthSince(recordsDir: string, since: PairBuild, runtimeI
  * is not an image this pair's history knows, or it has no build before it.
  */
 export async function taggedGrowth(docker: Docker, recordsDir: string, pairDir: string, runtimeTag: string): Promise<Growth | undefined> {
-  const [engineId, image] = await Promise.all([engineIdOf(docker), docker.getImage(runtimeTag).inspect().catch(() => undefined)]);
+  const [engineId, image] = await Promise.all([
+    engineIdOf(docker),
+    docker
+      .getImage(runtimeTag)
+      .inspect()
+      .catch(() => undefined),
+  ]);
   if (!image) return undefined;
   const builds = await pairBuilds(recordsDir, pairKey(engineId, pairDir, runtimeTag));
   if (!builds.some((b) => b.runtimeId === image.Id)) return undefined;

@@ -46,6 +46,9 @@ export async function inspectPair(docker: Docker, runtimeTag: string): Promise<P
     throw new DockerceptionError('NO_PAIR', `There is no image ${runtimeTag} yet: build the pair first ('dockerception build').`, 'inspect');
   }
   const [layers, exam] = await Promise.all([layersOf(docker, runtimeTag), examineImage(docker, runtimeTag)]);
-  const largestFiles = exam.files.filter((f) => f.size > 0).slice(0, LARGEST_FILES).map(({ path, size }) => ({ path, size }));
+  const largestFiles = exam.files
+    .filter((f) => f.size > 0)
+    .slice(0, LARGEST_FILES)
+    .map(({ path, size }) => ({ path, size }));
   return { builder, runtime: { ...runtime, layers, largestFiles }, doctor: exam.findings };
 }

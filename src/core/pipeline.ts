@@ -87,7 +87,11 @@ export function isValidReference(ref: string): boolean {
 }
 
 function cancelled(phase: Phase): DockerceptionError {
-  return new DockerceptionError('CANCELLED', `The build was cancelled during the ${phase.replace('-', ' ')}. Nothing was tagged and the builder container was removed.`, phase);
+  return new DockerceptionError(
+    'CANCELLED',
+    `The build was cancelled during the ${phase.replace('-', ' ')}. Nothing was tagged and the builder container was removed.`,
+    phase,
+  );
 }
 
 /** The names a build uses, checked before anything runs. */
@@ -169,7 +173,11 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       // Like a cached RUN: the builder's CMD would write the same output from the same inputs.
       const fresh = await freshness(docker, records, runtimeTag, inputs);
       if (fresh.upToDate) {
-        emit({ type: 'phase', phase: 'tag', message: `Up to date: ${runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder and network; nothing to run (--force runs it anyway)` });
+        emit({
+          type: 'phase',
+          phase: 'tag',
+          message: `Up to date: ${runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder and network; nothing to run (--force runs it anyway)`,
+        });
         const [builder, runtime] = await imageSizes(docker, builderId, builderTag, fresh.record.runtimeId, runtimeTag);
         const builds = await pairBuilds(records, pairKey(inputs.engineId, pair.dir, runtimeTag));
         const since = buildBefore(builds, runtime.id);
@@ -319,7 +327,11 @@ async function guardRuntime(
     );
   }
   if (maxGrowth !== undefined && previous && runtime.size - previous.build.size > maxGrowth) {
-    const changes = previous.files ? fileChanges(previous.files, exam.files).filter((c) => c.delta > 0).slice(0, 5) : [];
+    const changes = previous.files
+      ? fileChanges(previous.files, exam.files)
+          .filter((c) => c.delta > 0)
+          .slice(0, 5)
+      : [];
     const largest = changes.length > 0 ? ` Largest growth: ${changes.map((c) => `+${formatBytes(c.delta)} ${c.path}`).join(', ')}.` : '';
     await refuse(
       new DockerceptionError(

@@ -74,5 +74,12 @@ export function sizeTable(builder: ImageSize, runtime: ImageSize): string {
     ['id', builder.id.replace(/^sha256:/, '').slice(0, 12), runtime.id.replace(/^sha256:/, '').slice(0, 12), ''],
   ];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
-  return rows.map((row) => row.map((cell, col) => cell.padEnd(widths[col])).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, col) => cell.padEnd(widths[col]))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

@@ -192,7 +192,12 @@ export class TarGate extends Duplex {
     this.release();
     this.inflater?.resume();
     void this.exit(EXIT_GRACE_MS).then((exitError) => {
-      const facts: OutputFacts = { bytes: this.tarBytes, entries: this.entries, head: this.head, stillWriting: !this.inputEnded || this.inflater !== undefined };
+      const facts: OutputFacts = {
+        bytes: this.tarBytes,
+        entries: this.entries,
+        head: this.head,
+        stillWriting: !this.inputEnded || this.inflater !== undefined,
+      };
       this.destroy(builderOutputVerdict(exitError, problem, facts));
     });
   }

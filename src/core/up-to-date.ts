@@ -108,7 +108,11 @@ export function changedInputs(recorded: Pick<BuildRecord, 'inputs' | 'context'>,
 }
 
 function canonical(args: Record<string, string>): string {
-  return JSON.stringify(Object.keys(args).sort().map((key) => [key, args[key]]));
+  return JSON.stringify(
+    Object.keys(args)
+      .sort()
+      .map((key) => [key, args[key]]),
+  );
 }
 
 export type Freshness = { upToDate: true; record: BuildRecord } | { upToDate: false; reason: string };

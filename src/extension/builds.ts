@@ -164,7 +164,10 @@ export class Builds implements vscode.Disposable {
             },
           });
           if (!settings.keepBuilderImage) {
-            await engine.docker.getImage(builderTagFor(tag)).remove().catch(() => undefined);
+            await engine.docker
+              .getImage(builderTagFor(tag))
+              .remove()
+              .catch(() => undefined);
           }
           this.output.succeeded(result);
           return {
@@ -180,7 +183,11 @@ export class Builds implements vscode.Disposable {
           const known =
             error instanceof DockerceptionError
               ? error
-              : new DockerceptionError('RUNTIME_BUILD_FAILED', `Unexpected failure: ${messageOf(error)}`, running.phase === 'connect' ? 'connect' : running.phase);
+              : new DockerceptionError(
+                  'RUNTIME_BUILD_FAILED',
+                  `Unexpected failure: ${messageOf(error)}`,
+                  running.phase === 'connect' ? 'connect' : running.phase,
+                );
           if (known.code === 'ENGINE_UNREACHABLE') this.resetConnection();
           this.output.failed(known);
           return { at: started, ms: Date.now() - started, ok: false, error: { code: known.code, message: known.message } };
@@ -197,9 +204,11 @@ export class Builds implements vscode.Disposable {
     }
     if (!record.ok && record.error?.code !== 'CANCELLED') {
       if (settings.revealOutput !== 'never') this.output.show();
-      void vscode.window.showErrorMessage(`Dockerception: ${pair.name} failed (${record.error?.code}). ${firstLine(record.error?.message)}`, 'Show Output').then((choice) => {
-        if (choice) this.output.show();
-      });
+      void vscode.window
+        .showErrorMessage(`Dockerception: ${pair.name} failed (${record.error?.code}). ${firstLine(record.error?.message)}`, 'Show Output')
+        .then((choice) => {
+          if (choice) this.output.show();
+        });
     } else if (record.error?.code === 'CANCELLED') {
       void vscode.window.showInformationMessage(`Dockerception: the build of ${pair.name} was cancelled; nothing was tagged.`);
     }
@@ -218,11 +227,18 @@ export class Builds implements vscode.Disposable {
       // The image built, and would not run: that outranks its size.
       const more = findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
       void vscode.window
-        .showWarningMessage(`Dockerception: ${record.runtime.tag} built, but the doctor found a problem${more}: ${findings[0].message}`, 'Show Report', 'Show Output')
+        .showWarningMessage(
+          `Dockerception: ${record.runtime.tag} built, but the doctor found a problem${more}: ${findings[0].message}`,
+          'Show Report',
+          'Show Output',
+        )
         .then((choice) => (choice === 'Show Output' ? this.output.show() : show(choice)));
     } else if (budget !== undefined && record.runtime.size > budget) {
       void vscode.window
-        .showWarningMessage(`Dockerception: ${pair.name}'s runtime image is ${formatBytes(record.runtime.size)}, over the dockerception.maxRuntimeSize budget of ${formatBytes(budget)}.`, 'Show Report')
+        .showWarningMessage(
+          `Dockerception: ${pair.name}'s runtime image is ${formatBytes(record.runtime.size)}, over the dockerception.maxRuntimeSize budget of ${formatBytes(budget)}.`,
+          'Show Report',
+        )
         .then(show);
     } else {
       void vscode.window.showInformationMessage(`Dockerception: built ${record.runtime.tag}: ${sizes}`, 'Show Report').then(show);

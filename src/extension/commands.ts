@@ -31,7 +31,9 @@ export function registerCommands(context: vscode.ExtensionContext, builds: Build
     if (activePair) return activePair;
     if (pairs.length === 1) return pairs[0];
     if (pairs.length === 0) {
-      void vscode.window.showWarningMessage(`Dockerception: no pairs in this workspace. A pair is a folder with a builder ${BUILDER_DOCKERFILE} and a runtime ${RUNTIME_DOCKERFILE}.`);
+      void vscode.window.showWarningMessage(
+        `Dockerception: no pairs in this workspace. A pair is a folder with a builder ${BUILDER_DOCKERFILE} and a runtime ${RUNTIME_DOCKERFILE}.`,
+      );
       return undefined;
     }
     const picked = await vscode.window.showQuickPick(
@@ -43,9 +45,11 @@ export function registerCommands(context: vscode.ExtensionContext, builds: Build
 
   function requireTrust(action: string): boolean {
     if (vscode.workspace.isTrusted) return true;
-    void vscode.window.showWarningMessage(`Dockerception: ${action} is disabled in Restricted Mode. Trust this workspace to build and run images.`, 'Manage Workspace Trust').then((choice) => {
-      if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
-    });
+    void vscode.window
+      .showWarningMessage(`Dockerception: ${action} is disabled in Restricted Mode. Trust this workspace to build and run images.`, 'Manage Workspace Trust')
+      .then((choice) => {
+        if (choice) void vscode.commands.executeCommand('workbench.trust.manage');
+      });
     return false;
   }
 
@@ -131,7 +135,9 @@ export function registerCommands(context: vscode.ExtensionContext, builds: Build
       }
     }
     tree.refresh();
-    void vscode.window.showInformationMessage(removed.length > 0 ? `Dockerception: removed ${removed.join(' and ')}.` : 'Dockerception: there was nothing to remove.');
+    void vscode.window.showInformationMessage(
+      removed.length > 0 ? `Dockerception: removed ${removed.join(' and ')}.` : 'Dockerception: there was nothing to remove.',
+    );
   });
   register('dockerception.showReport', async (target) => {
     const pair = await pairOf(target, 'Show Report');
@@ -154,7 +160,10 @@ export function registerCommands(context: vscode.ExtensionContext, builds: Build
           'COPY Dockerfile.run /out/Dockerfile\nCMD ["tar", "-cf", "-", "-C", "/out", "."]\n',
       ),
     );
-    await vscode.workspace.fs.writeFile(vscode.Uri.file(pair.runtimeDockerfile), encoder.encode('# Runtime: only what the app needs.\nFROM scratch\nCOPY hello.txt /hello.txt\n'));
+    await vscode.workspace.fs.writeFile(
+      vscode.Uri.file(pair.runtimeDockerfile),
+      encoder.encode('# Runtime: only what the app needs.\nFROM scratch\nCOPY hello.txt /hello.txt\n'),
+    );
     await vscode.window.showTextDocument(vscode.Uri.file(pair.builderDockerfile));
     tree.refresh();
   });

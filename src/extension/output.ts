@@ -1,5 +1,15 @@
 import * as vscode from 'vscode';
-import { describeContext, describeFinding, describeStep, formatBytes, sizeTable, type BuildResult, type DockerceptionError, type Pair, type ProgressEvent } from '../core';
+import {
+  describeContext,
+  describeFinding,
+  describeStep,
+  formatBytes,
+  sizeTable,
+  type BuildResult,
+  type DockerceptionError,
+  type Pair,
+  type ProgressEvent,
+} from '../core';
 
 /** The "Dockerception" output channel: every phase, both builds' steps as they stream, the builder's
  * stderr, the side-by-side table, and failures with what to do. */

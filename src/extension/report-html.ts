@@ -41,7 +41,10 @@ function chart(title: string, values: number[], marked: number[]): string {
   const y = (v: number) => height - 12 - ((v - (max === min ? 0 : min)) / span) * (height - 24);
   const points = values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   const dots = values
-    .map((v, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${marked.includes(i) ? 4 : 2.5}" class="${marked.includes(i) ? 'regression' : 'dot'}"><title>${formatBytes(v)}</title></circle>`)
+    .map(
+      (v, i) =>
+        `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${marked.includes(i) ? 4 : 2.5}" class="${marked.includes(i) ? 'regression' : 'dot'}"><title>${formatBytes(v)}</title></circle>`,
+    )
     .join('');
   return `<figure><figcaption>${escape(title)}: ${formatBytes(values[values.length - 1] ?? 0)} now, ${formatBytes(min)}–${formatBytes(max)} over ${values.length} build${values.length === 1 ? '' : 's'}</figcaption>
 <svg width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escape(title)} across builds"><polyline points="${points}" class="line"/>${dots}</svg></figure>`;
@@ -53,7 +56,10 @@ const signed = (n: number) => (n > 0 ? `+${formatBytes(n)}` : n < 0 ? `−${form
 function doctorHtml(findings: readonly Finding[]): string {
   if (findings.length === 0) return '<p class="ok">Nothing found: the ENTRYPOINT is there and executable, and every binary has what it needs to start.</p>';
   const rows = findings
-    .map((f) => `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${escape(f.code)}</code></td><td><code>${escape(f.path)}</code></td><td>${escape(f.message)}</td></tr>`)
+    .map(
+      (f) =>
+        `<tr class="${f.severity}"><td>${f.severity}</td><td><code>${escape(f.code)}</code></td><td><code>${escape(f.path)}</code></td><td>${escape(f.message)}</td></tr>`,
+    )
     .join('');
   return `<table class="findings"><thead><tr><th>severity</th><th>code</th><th>file</th><th>what happens, and the fix</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
@@ -65,7 +71,10 @@ function growthHtml(growth: Growth | undefined): string {
   if (!growth) return '<p>No earlier build of this pair is recorded on this machine: the next build is compared with this one.</p>';
   const rows = growth.changes
     .slice(0, GROWTH_ROWS)
-    .map((c) => `<tr><td class="num ${c.delta > 0 ? 'grew' : 'shrank'}">${signed(c.delta)}</td><td><code>${escape(c.path)}</code></td><td>${c.change}</td><td class="num">${formatBytes(c.before)} → ${formatBytes(c.after)}</td></tr>`)
+    .map(
+      (c) =>
+        `<tr><td class="num ${c.delta > 0 ? 'grew' : 'shrank'}">${signed(c.delta)}</td><td><code>${escape(c.path)}</code></td><td>${c.change}</td><td class="num">${formatBytes(c.before)} → ${formatBytes(c.after)}</td></tr>`,
+    )
     .join('');
   const more = growth.changes.length > GROWTH_ROWS ? `<p>… and ${growth.changes.length - GROWTH_ROWS} more changes.</p>` : '';
   const partial = growth.partial ? '<p>A listing keeps only the largest files: small changes may be missing.</p>' : '';
@@ -92,7 +101,15 @@ export function renderReport(model: ReportModel, nonce: string, cspSource: strin
         : 'unknown (not built from this window)';
   const historyHtml =
     model.history.length > 0
-      ? `${chart('Runtime image', model.history.map((h) => h.runtime), marked)}${chart('Builder image', model.history.map((h) => h.builder), [])}
+      ? `${chart(
+          'Runtime image',
+          model.history.map((h) => h.runtime),
+          marked,
+        )}${chart(
+          'Builder image',
+          model.history.map((h) => h.builder),
+          [],
+        )}
 ${marked.length > 0 ? `<p class="warning">Runtime size regressions (more than ${REGRESSION_THRESHOLD * 100}% larger than the build before): ${marked.map((i) => `${new Date(model.history[i].at).toLocaleString()} (${formatBytes(model.history[i - 1].runtime)} → ${formatBytes(model.history[i].runtime)})`).join('; ')}</p>` : '<p>No runtime size regressions.</p>'}`
       : '<p>No builds recorded in this workspace yet.</p>';
 

@@ -1,15 +1,5 @@
 import * as vscode from 'vscode';
-import {
-  builderTagFor,
-  DockerceptionError,
-  findPairs,
-  formatBytes,
-  imageSize,
-  messageOf,
-  sizeSummary,
-  type ImageSize,
-  type Pair,
-} from '../core';
+import { builderTagFor, DockerceptionError, findPairs, formatBytes, imageSize, messageOf, sizeSummary, type ImageSize, type Pair } from '../core';
 import type { Builds, LastBuild } from './builds';
 import { readSettings, runtimeTagFor } from './settings';
 
@@ -64,7 +54,10 @@ export class ImageItem extends vscode.TreeItem {
 
 /** When the last build ran, how long it took and how it ended. */
 export class LastBuildItem extends vscode.TreeItem {
-  constructor(readonly pair: Pair, last: LastBuild) {
+  constructor(
+    readonly pair: Pair,
+    last: LastBuild,
+  ) {
     super('last build', vscode.TreeItemCollapsibleState.None);
     this.id = `${pair.dir}#last`;
     this.contextValue = 'lastBuild';
@@ -149,7 +142,7 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
     return element;
   }
 
-  getParent(element: PairsTreeNode): vscode.ProviderResult<PairsTreeNode> {
+  getParent(_element: PairsTreeNode): vscode.ProviderResult<PairsTreeNode> {
     return undefined; // only needed for reveal of top-level items
   }
 

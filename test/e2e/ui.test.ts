@@ -158,7 +158,10 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       await page.waitForTimeout(300);
       await page.keyboard.press('Enter');
       const text = await waitForBuilt();
-      await statusBar().locator('.statusbar-item', { hasText: /runtime [\d.]+ MB/ }).first().waitFor({ timeout: 120_000 });
+      await statusBar()
+        .locator('.statusbar-item', { hasText: /runtime [\d.]+ MB/ })
+        .first()
+        .waitFor({ timeout: 120_000 });
       assert.ok(imageId(TAG('hello-go')), `hello-go is tagged (status bar: ${text})`);
       assert.match(await outputText(), /==> Tagged dc-e2e-hello-go/);
     });
@@ -168,17 +171,26 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
     await attempt('status-bar-build', async () => {
       removeTag(TAG('hello-c'));
       await openFile('hello-c/Dockerfile.run');
-      await statusBar().locator('.statusbar-item', { hasText: /builder .* → runtime / }).first().click();
+      await statusBar()
+        .locator('.statusbar-item', { hasText: /builder .* → runtime / })
+        .first()
+        .click();
       // The tag was removed above: its return shows the click ran a build that succeeded.
       await until('hello-c to be tagged again', () => imageId(TAG('hello-c')) !== undefined);
-      await statusBar().locator('.statusbar-item', { hasText: /runtime [\d.]+ kB/ }).first().waitFor({ timeout: 30_000 });
+      await statusBar()
+        .locator('.statusbar-item', { hasText: /runtime [\d.]+ kB/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
     });
   });
 
   it('4. a build cancelled from the progress notification leaves no container and no tag', async () => {
     await attempt('cancel-from-notification', async () => {
       // Without the cache the Go compile runs, which leaves time to cancel.
-      writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dockerception.runtimeTag': 'dc-e2e-${name}', 'dockerception.noCache': true }));
+      writeFileSync(
+        path.join(workspace, '.vscode', 'settings.json'),
+        JSON.stringify({ 'dockerception.runtimeTag': 'dc-e2e-${name}', 'dockerception.noCache': true }),
+      );
       removeTag(TAG('hello-go'));
       await openFile('hello-go/Dockerfile'); // the palette command builds the active editor's pair
       await runCommand('Dockerception: Build');
@@ -205,7 +217,11 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       await goRow.hover();
       await goRow.locator('.action-label[aria-label="Build Pair"]').click();
       await until('hello-go to be tagged', () => imageId(TAG('hello-go')) !== undefined);
-      await page.locator('.monaco-list-row', { hasText: 'hello-go' }).filter({ hasText: /builder [\d.]+ MB → runtime [\d.]+ MB/ }).first().waitFor({ timeout: 30_000 });
+      await page
+        .locator('.monaco-list-row', { hasText: 'hello-go' })
+        .filter({ hasText: /builder [\d.]+ MB → runtime [\d.]+ MB/ })
+        .first()
+        .waitFor({ timeout: 30_000 });
       const row = page.locator('.monaco-list-row', { hasText: 'hello-c' }).filter({ hasText: 'builder' }).first();
       await row.waitFor({ timeout: 30_000 });
       const description = await row.locator('.label-description').innerText();
@@ -272,7 +288,10 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       const report = page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
       await report.locator('h1', { hasText: 'hello-doctor: where the bytes are' }).waitFor({ timeout: 30_000 });
       const text = await report.locator('body').innerText();
-      assert.match(text, /Doctor\s+severity\s+code\s+file[\s\S]*error\s+MISSING_LOADER\s+\/hello\s+\/hello is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/);
+      assert.match(
+        text,
+        /Doctor\s+severity\s+code\s+file[\s\S]*error\s+MISSING_LOADER\s+\/hello\s+\/hello is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/,
+      );
       assert.match(text, /What grew\s+Since the build of .*\(\d+(\.\d+)? kB\): \+\d{3} kB in all\.\s+\+\d{3} kB\s+\/hello\s+grown/);
       // For the README's picture: the report alone, its Doctor and What grew sections in view.
       await runCommand('View: Hide Panel');

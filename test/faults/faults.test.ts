@@ -68,7 +68,11 @@ function stopEngine(signal: 'TERM' | 'KILL'): void {
 }
 
 /** A good tar with the runtime Dockerfile in it. */
-const goodTar = () => makeTar([{ name: 'Dockerfile', content: 'FROM scratch\nCOPY hello.txt /hello.txt\n' }, { name: 'hello.txt', content: 'hello\n' }]);
+const goodTar = () =>
+  makeTar([
+    { name: 'Dockerfile', content: 'FROM scratch\nCOPY hello.txt /hello.txt\n' },
+    { name: 'hello.txt', content: 'hello\n' },
+  ]);
 
 describe('hostile builder output', () => {
   let tempBefore: string[] = [];
@@ -80,16 +84,61 @@ describe('hostile builder output', () => {
     { kase: 'not a tar', code: 'NOT_A_TAR', script: 'echo "Build OK: 3 files"\n' },
     { kase: 'empty output', code: 'NOT_A_TAR', script: 'true\n', message: /wrote nothing to stdout/ },
     { kase: 'cut mid-entry', code: 'TRUNCATED_TAR', script: 'head -c 700 /payload/good.tar\n', payload: async () => ({ 'good.tar': await goodTar() }) },
-    { kase: 'whole tar, no end-of-archive blocks', code: 'TRUNCATED_TAR', script: 'head -c 2048 /payload/good.tar\n', payload: async () => ({ 'good.tar': await goodTar() }), message: /no end-of-archive marker/ },
-    { kase: '.. entry name', code: 'UNSAFE_PATH', script: 'cat /payload/evil.tar\n', payload: async () => ({ 'evil.tar': await makeTar([{ name: 'a/../../x', content: 'x' }]) }), message: /climbs out/ },
+    {
+      kase: 'whole tar, no end-of-archive blocks',
+      code: 'TRUNCATED_TAR',
+      script: 'head -c 2048 /payload/good.tar\n',
+      payload: async () => ({ 'good.tar': await goodTar() }),
+      message: /no end-of-archive marker/,
+    },
+    {
+      kase: '.. entry name',
+      code: 'UNSAFE_PATH',
+      script: 'cat /payload/evil.tar\n',
+      payload: async () => ({ 'evil.tar': await makeTar([{ name: 'a/../../x', content: 'x' }]) }),
+      message: /climbs out/,
+    },
     { kase: '10 MiB of zeros', code: 'NOT_A_TAR', script: 'head -c 10485760 /dev/zero\n', message: /empty archive/ },
     { kase: 'bzip2-compressed tar', code: 'NOT_A_TAR', script: 'tar -cf - -C /payload . | bzip2 -c\n', message: /bzip2-compressed[\s\S]*gzip/ },
-    { kase: 'hard link outside', code: 'UNSAFE_PATH', script: 'cat /payload/evil.tar\n', payload: async () => ({ 'evil.tar': await makeTar([{ name: 'h', type: 'link', linkname: '../../etc/shadow' }]) }), message: /hard link/ },
-    { kase: 'symlink outside', code: 'UNSAFE_PATH', script: 'cat /payload/evil.tar\n', payload: async () => ({ 'evil.tar': await makeTar([{ name: 's', type: 'symlink', linkname: '../../../etc' }]) }), message: /symlink/ },
-    { kase: '4 MB of trailing garbage', code: 'TRAILING_DATA', script: 'cat /payload/good.tar; head -c 4000000 /dev/urandom\n', payload: async () => ({ 'good.tar': await goodTar() }) },
-    { kase: 'whole tar, then exit 7', code: 'BUILDER_EXIT', script: 'cat /payload/good.tar; echo "lint failed" >&2; exit 7\n', payload: async () => ({ 'good.tar': await goodTar() }), message: /exited with code 7[\s\S]*lint failed/ },
-    { kase: '580 bytes of text, then exit 1', code: 'BUILDER_EXIT', script: 'i=0; while [ $i -lt 20 ]; do echo "compiling module $i ..."; i=$((i+1)); done | head -c 580; echo "error: linker failed" >&2; exit 1\n', message: /exited with code 1[\s\S]*linker failed/ },
-    { kase: 'exit 1 in the middle of the tar', code: 'BUILDER_EXIT', script: 'head -c 1000 /payload/good.tar; exit 1\n', payload: async () => ({ 'good.tar': await goodTar() }) },
+    {
+      kase: 'hard link outside',
+      code: 'UNSAFE_PATH',
+      script: 'cat /payload/evil.tar\n',
+      payload: async () => ({ 'evil.tar': await makeTar([{ name: 'h', type: 'link', linkname: '../../etc/shadow' }]) }),
+      message: /hard link/,
+    },
+    {
+      kase: 'symlink outside',
+      code: 'UNSAFE_PATH',
+      script: 'cat /payload/evil.tar\n',
+      payload: async () => ({ 'evil.tar': await makeTar([{ name: 's', type: 'symlink', linkname: '../../../etc' }]) }),
+      message: /symlink/,
+    },
+    {
+      kase: '4 MB of trailing garbage',
+      code: 'TRAILING_DATA',
+      script: 'cat /payload/good.tar; head -c 4000000 /dev/urandom\n',
+      payload: async () => ({ 'good.tar': await goodTar() }),
+    },
+    {
+      kase: 'whole tar, then exit 7',
+      code: 'BUILDER_EXIT',
+      script: 'cat /payload/good.tar; echo "lint failed" >&2; exit 7\n',
+      payload: async () => ({ 'good.tar': await goodTar() }),
+      message: /exited with code 7[\s\S]*lint failed/,
+    },
+    {
+      kase: '580 bytes of text, then exit 1',
+      code: 'BUILDER_EXIT',
+      script: 'i=0; while [ $i -lt 20 ]; do echo "compiling module $i ..."; i=$((i+1)); done | head -c 580; echo "error: linker failed" >&2; exit 1\n',
+      message: /exited with code 1[\s\S]*linker failed/,
+    },
+    {
+      kase: 'exit 1 in the middle of the tar',
+      code: 'BUILDER_EXIT',
+      script: 'head -c 1000 /payload/good.tar; exit 1\n',
+      payload: async () => ({ 'good.tar': await goodTar() }),
+    },
     { kase: 'never exits', code: 'TIMEOUT', script: 'while true; do echo still compiling >&2; sleep 1; done\n', args: ['--timeout', '3'] },
   ];
 
@@ -107,9 +156,12 @@ describe('hostile builder output', () => {
   }
 
   it('a stderr flood while streaming still builds, and the flood reaches the progress', async () => {
-    const dir = pair('i=0; while [ $i -lt 20000 ]; do echo "warning: line $i of noise from the compiler" >&2; i=$((i+1)); done & cat /payload/good.tar; wait\n', {
-      payload: { 'good.tar': await goodTar() },
-    });
+    const dir = pair(
+      'i=0; while [ $i -lt 20000 ]; do echo "warning: line $i of noise from the compiler" >&2; i=$((i+1)); done & cat /payload/good.tar; wait\n',
+      {
+        payload: { 'good.tar': await goodTar() },
+      },
+    );
     const result = await runCli(['build', dir, '--tag', 'dc-f-flood', '--json']);
     assert.equal(jsonOf(result).ok, true, result.stderr.slice(-1000));
     assert.match(result.stderr, /builder\| warning: line 19999 of noise/);
@@ -133,13 +185,21 @@ describe('hostile builder output', () => {
     const out = JSON.parse(big.stdout);
     assert.ok(out.context.bytes > 2 * 1024 ** 3, `context ${out.context.bytes} bytes`);
     const growthMiB = (big.kib - idle.kib) / 1024;
-    rows.push({ kase: '2 GiB output', exit: big.status, code: 'ok', message: `builds; peak RSS ${(big.kib / 1024).toFixed(0)} MiB, ${growthMiB.toFixed(0)} MiB above an idle CLI` });
+    rows.push({
+      kase: '2 GiB output',
+      exit: big.status,
+      code: 'ok',
+      message: `builds; peak RSS ${(big.kib / 1024).toFixed(0)} MiB, ${growthMiB.toFixed(0)} MiB above an idle CLI`,
+    });
     assert.ok(growthMiB <= 64, `peak RSS grew ${growthMiB.toFixed(1)} MiB over the idle CLI (${(idle.kib / 1024).toFixed(1)} MiB)`);
     await removeImages('dc-f-2gib', 'dc-f-2gib-builder');
   });
 
   it('leaks no engine temp dir', () => {
-    assert.deepEqual(engineTemp().filter((d) => !tempBefore.includes(d)), []);
+    assert.deepEqual(
+      engineTemp().filter((d) => !tempBefore.includes(d)),
+      [],
+    );
   });
 });
 
@@ -171,7 +231,10 @@ describe('engine faults', () => {
       const dir =
         phase === 'builder-run'
           ? pair('echo started >&2; sleep 60\n')
-          : pair('cat /payload/good.tar\n', { payload: { 'good.tar': await makeTar([{ name: 'hello.txt', content: 'x' }]) }, runtime: `FROM ${BUSYBOX}\nRUN echo runtime-started-$((6*7)) && sleep 30\n` });
+          : pair('cat /payload/good.tar\n', {
+              payload: { 'good.tar': await makeTar([{ name: 'hello.txt', content: 'x' }]) },
+              runtime: `FROM ${BUSYBOX}\nRUN echo runtime-started-$((6*7)) && sleep 30\n`,
+            });
       // Markers the step line itself does not contain: the shell computes them, so they show the step runs.
       const marker = phase === 'builder-run' ? 'builder| started' : 'runtime-started-42';
       let restarted = false;
@@ -186,7 +249,14 @@ describe('engine faults', () => {
         },
       });
       assert.ok(restarted, `never reached the ${phase}:\n${result.stderr.slice(-1500)}`);
-      await expectFailure(`dockerd restarted during the ${phase.replace('-', ' ')}`, result, 'ENGINE_UNREACHABLE', 3, tag, /connection to the Docker engine broke/);
+      await expectFailure(
+        `dockerd restarted during the ${phase.replace('-', ' ')}`,
+        result,
+        'ENGINE_UNREACHABLE',
+        3,
+        tag,
+        /connection to the Docker engine broke/,
+      );
       await removeImages(`${tag}-builder`);
     });
   }
@@ -194,7 +264,10 @@ describe('engine faults', () => {
   it('socket permission denied', { skip: needRoot }, async () => {
     const dir = pair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar() } });
     for (let d = dir; d !== path.dirname(d) && d.startsWith('/tmp/'); d = path.dirname(d)) chmodSync(d, 0o755);
-    const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'build', dir, '--json'], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: '', HOME: '/tmp' } });
+    const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, CLI, 'build', dir, '--json'], {
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_HOST: '', HOME: '/tmp' },
+    });
     const out = JSON.parse(run.stdout.trim());
     rows.push({ kase: 'socket permission denied', exit: run.status, code: out.error?.code, message: out.error?.message });
     assert.equal(out.error.code, 'ENGINE_UNREACHABLE');
@@ -277,7 +350,11 @@ describe('load', () => {
 
 after(() => {
   for (const dir of dirs) removeDir(path.dirname(dir));
-  const table = ['| case | exit | code | what the user sees (first line) |', '|---|---|---|---|', ...rows.map((r) => `| ${r.kase} | ${r.exit} | ${r.code} | ${r.message.replace(/\|/g, '\\|')} |`)];
+  const table = [
+    '| case | exit | code | what the user sees (first line) |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.kase} | ${r.exit} | ${r.code} | ${r.message.replace(/\|/g, '\\|')} |`),
+  ];
   mkdirSync(path.join(ROOT, 'test-artifacts'), { recursive: true });
   writeFileSync(path.join(ROOT, 'test-artifacts', 'faults.md'), `${table.join('\n')}\n`);
 });

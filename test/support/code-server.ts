@@ -78,11 +78,16 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
   const port = await freePort();
   const args = [
     entry,
-    '--auth', 'none',
-    '--bind-addr', `127.0.0.1:${port}`,
-    '--config', config,
-    '--user-data-dir', userDataDir,
-    '--extensions-dir', extensionsDir,
+    '--auth',
+    'none',
+    '--bind-addr',
+    `127.0.0.1:${port}`,
+    '--config',
+    config,
+    '--user-data-dir',
+    userDataDir,
+    '--extensions-dir',
+    extensionsDir,
     '--disable-telemetry',
     '--disable-update-check',
     '--disable-getting-started-override',
@@ -117,7 +122,9 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     remote,
     url: (folder, payload) => `${base}/?folder=${encodeURIComponent(folder)}${payload ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
     install: async (vsix) => {
-      await promisify(execFile)(process.execPath, [entry, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir], { env });
+      await promisify(execFile)(process.execPath, [entry, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir], {
+        env,
+      });
     },
     stop: async () => {
       if (child.exitCode === null) {

@@ -58,4 +58,3 @@ export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'activa
     rmSync(workspace, { recursive: true, force: true });
   }
 }
-

@@ -71,7 +71,8 @@ describe('BuildKit pairs', () => {
   });
 
   it('runs the stages of a two-stage builder in parallel', async () => {
-    const stage = (name: string) => `FROM ${BUSYBOX} AS ${name}\nRUN mkdir /t && cut -d' ' -f1 /proc/uptime > /t/${name}.start && sleep 2 && cut -d' ' -f1 /proc/uptime > /t/${name}.end\n`;
+    const stage = (name: string) =>
+      `FROM ${BUSYBOX} AS ${name}\nRUN mkdir /t && cut -d' ' -f1 /proc/uptime > /t/${name}.start && sleep 2 && cut -d' ' -f1 /proc/uptime > /t/${name}.end\n`;
     const dir = pair('', {
       builder: `${stage('one')}${stage('two')}FROM ${BUSYBOX}\nCOPY --from=one /t /o\nCOPY --from=two /t /o\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`,
       runtime: `FROM ${BUSYBOX}\nCOPY . /t/\nCMD ["sh", "-c", "cat /t/one.start /t/one.end /t/two.start /t/two.end"]\n`,

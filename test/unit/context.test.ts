@@ -59,7 +59,17 @@ describe('builder context and .dockerignore', () => {
     for (const kept of ['./a.txt', './build/keep.txt', './src/app.log', './docs/a/c.md']) {
       assert.ok(listed.includes(kept), `${kept} should be sent`);
     }
-    for (const dropped of ['./b.log', './build/out.bin', './build/sub', './docs/a/b.tmp', './docs/readme.tmp', './secret.key', './secrets', './node_modules', './absolute-style']) {
+    for (const dropped of [
+      './b.log',
+      './build/out.bin',
+      './build/sub',
+      './docs/a/b.tmp',
+      './docs/readme.tmp',
+      './secret.key',
+      './secrets',
+      './node_modules',
+      './absolute-style',
+    ]) {
       assert.ok(!listed.includes(dropped), `${dropped} should not be sent`);
     }
   });

@@ -47,7 +47,8 @@ const cases: Case[] = [
   { name: 'absolute entry names', tar: () => makeTar([DOCKERFILE, { name: '/abs/file', content: 'x' }, { name: '/a/../b', content: 'y' }]), expect: 'build' },
   {
     name: 'PAX long names and link targets',
-    tar: () => makeTar([DOCKERFILE, { name: `${'long-dir/'.repeat(20)}file`, content: 'deep' }, { name: 'l', type: 'symlink', linkname: `/${'t'.repeat(150)}` }]),
+    tar: () =>
+      makeTar([DOCKERFILE, { name: `${'long-dir/'.repeat(20)}file`, content: 'deep' }, { name: 'l', type: 'symlink', linkname: `/${'t'.repeat(150)}` }]),
     expect: 'build',
   },
   {
@@ -63,18 +64,57 @@ const cases: Case[] = [
   { name: 'gzip-compressed tar', tar: async () => gzipSync(await makeTar([DOCKERFILE, hello])), expect: 'build' },
   {
     name: 'zero-heavy files (2 KiB zero runs)',
-    tar: () => makeTar([DOCKERFILE, ...Array.from({ length: 50 }, (_, i) => ({ name: `obj/${i}.o`, content: Buffer.concat([Buffer.from(`obj${i}`), Buffer.alloc(2048), Buffer.from('end')]) }))]),
+    tar: () =>
+      makeTar([
+        DOCKERFILE,
+        ...Array.from({ length: 50 }, (_, i) => ({
+          name: `obj/${i}.o`,
+          content: Buffer.concat([Buffer.from(`obj${i}`), Buffer.alloc(2048), Buffer.from('end')]),
+        })),
+      ]),
     expect: 'build',
   },
-  { name: 'a file ending in 9 MiB of zeros', tar: () => makeTar([DOCKERFILE, { name: 'tail.bin', content: Buffer.concat([Buffer.from('data'), Buffer.alloc(9 * 1024 * 1024)]) }]), expect: 'build' },
+  {
+    name: 'a file ending in 9 MiB of zeros',
+    tar: () => makeTar([DOCKERFILE, { name: 'tail.bin', content: Buffer.concat([Buffer.from('data'), Buffer.alloc(9 * 1024 * 1024)]) }]),
+    expect: 'build',
+  },
   { name: 'one zero block, then the end', tar: () => withoutEnd([DOCKERFILE, hello], 512), expect: 'build' },
-  { name: 'symlink climbing out', tar: () => makeTar([DOCKERFILE, hello, { name: 's', type: 'symlink', linkname: '../../x' }]), expect: { ours: 'UNSAFE_PATH', dockerBuilds: true, why: 'Docker confines it (chrooted untar); no working builder writes it' } },
-  { name: 'hard link climbing out', tar: () => makeTar([DOCKERFILE, hello, { name: 'h', type: 'link', linkname: '../a.txt' }]), expect: { ours: 'UNSAFE_PATH', dockerBuilds: true, why: 'as above' } },
-  { name: "name climbing out with '..'", tar: () => makeTar([DOCKERFILE, hello, { name: 'a/../../esc', content: 'x' }]), expect: { ours: 'UNSAFE_PATH', dockerBuilds: true, why: 'Docker moves it to the root; we refuse rather than build what was not meant' } },
-  { name: 'cut in the middle of an entry', tar: async () => (await makeTar([DOCKERFILE, { name: 'big', content: Buffer.alloc(5000, 1) }])).subarray(0, 3000), expect: { ours: 'TRUNCATED_TAR', dockerBuilds: false, why: 'Docker refuses it too' } },
-  { name: 'no end-of-archive blocks', tar: () => withoutEnd([DOCKERFILE, hello], 0), expect: { ours: 'TRUNCATED_TAR', dockerBuilds: true, why: 'Docker builds whatever arrived; a tar without its end was cut off' } },
-  { name: 'text after the tar', tar: async () => Buffer.concat([await makeTar([DOCKERFILE, hello]), Buffer.from('build done\n')]), expect: { ours: 'TRAILING_DATA', dockerBuilds: true, why: 'Docker ignores it; it means logs went to stdout' } },
-  { name: 'not a tar', tar: async () => Buffer.from('Build OK: 3 files\n'.repeat(40)), expect: { ours: 'NOT_A_TAR', dockerBuilds: false, why: 'Docker refuses it too' } },
+  {
+    name: 'symlink climbing out',
+    tar: () => makeTar([DOCKERFILE, hello, { name: 's', type: 'symlink', linkname: '../../x' }]),
+    expect: { ours: 'UNSAFE_PATH', dockerBuilds: true, why: 'Docker confines it (chrooted untar); no working builder writes it' },
+  },
+  {
+    name: 'hard link climbing out',
+    tar: () => makeTar([DOCKERFILE, hello, { name: 'h', type: 'link', linkname: '../a.txt' }]),
+    expect: { ours: 'UNSAFE_PATH', dockerBuilds: true, why: 'as above' },
+  },
+  {
+    name: "name climbing out with '..'",
+    tar: () => makeTar([DOCKERFILE, hello, { name: 'a/../../esc', content: 'x' }]),
+    expect: { ours: 'UNSAFE_PATH', dockerBuilds: true, why: 'Docker moves it to the root; we refuse rather than build what was not meant' },
+  },
+  {
+    name: 'cut in the middle of an entry',
+    tar: async () => (await makeTar([DOCKERFILE, { name: 'big', content: Buffer.alloc(5000, 1) }])).subarray(0, 3000),
+    expect: { ours: 'TRUNCATED_TAR', dockerBuilds: false, why: 'Docker refuses it too' },
+  },
+  {
+    name: 'no end-of-archive blocks',
+    tar: () => withoutEnd([DOCKERFILE, hello], 0),
+    expect: { ours: 'TRUNCATED_TAR', dockerBuilds: true, why: 'Docker builds whatever arrived; a tar without its end was cut off' },
+  },
+  {
+    name: 'text after the tar',
+    tar: async () => Buffer.concat([await makeTar([DOCKERFILE, hello]), Buffer.from('build done\n')]),
+    expect: { ours: 'TRAILING_DATA', dockerBuilds: true, why: 'Docker ignores it; it means logs went to stdout' },
+  },
+  {
+    name: 'not a tar',
+    tar: async () => Buffer.from('Build OK: 3 files\n'.repeat(40)),
+    expect: { ours: 'NOT_A_TAR', dockerBuilds: false, why: 'Docker refuses it too' },
+  },
   {
     name: 'bzip2-compressed tar',
     tar: async () => execFileSync('bzip2', ['-c'], { input: await makeTar([DOCKERFILE, hello]) }),
@@ -128,10 +168,17 @@ describe('differential: the pipeline against docker build -', () => {
       const dockerTag = `dc-diff-docker-${i}`;
       const oursTag = `dc-diff-ours-${i}`;
       tags.push(dockerTag, oursTag, `${oursTag}-builder`);
-      const piped = spawnSync('docker', ['build', '-q', '-t', dockerTag, '-'], { input: archive, env: { ...process.env, DOCKER_BUILDKIT: '0' }, encoding: 'utf8' });
+      const piped = spawnSync('docker', ['build', '-q', '-t', dockerTag, '-'], {
+        input: archive,
+        env: { ...process.env, DOCKER_BUILDKIT: '0' },
+        encoding: 'utf8',
+      });
       const dockerBuilt = piped.status === 0;
 
-      const dir = makeBuilderPair('', { builder: `FROM ${BUSYBOX}\nCOPY payload /payload\nCMD ["cat", "/payload/case.tar"]\n`, payload: { 'case.tar': archive } });
+      const dir = makeBuilderPair('', {
+        builder: `FROM ${BUSYBOX}\nCOPY payload /payload\nCMD ["cat", "/payload/case.tar"]\n`,
+        payload: { 'case.tar': archive },
+      });
       dirs.push(dir);
       const engine = await testEngine();
       let ours: string;
@@ -142,7 +189,9 @@ describe('differential: the pipeline against docker build -', () => {
         if (!(error instanceof DockerceptionError)) throw error;
         ours = error.code;
       }
-      rows.push(`| ${c.name} | ${dockerBuilt ? 'builds' : 'refuses'} | ${ours === 'builds' ? 'builds, same files' : ours} | ${c.expect === 'build' ? '' : c.expect.why} |`);
+      rows.push(
+        `| ${c.name} | ${dockerBuilt ? 'builds' : 'refuses'} | ${ours === 'builds' ? 'builds, same files' : ours} | ${c.expect === 'build' ? '' : c.expect.why} |`,
+      );
 
       if (c.expect === 'build') {
         assert.ok(dockerBuilt, `docker build - refused it: ${piped.stderr}`);

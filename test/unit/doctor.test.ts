@@ -82,11 +82,20 @@ describe('doctor findings', () => {
     assert.equal(finding.code, 'MISSING_LOADER');
     assert.equal(finding.severity, 'error');
     assert.equal(finding.path, '/app');
-    assert.match(finding.message, /\/app is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2 and the library libc\.so\.6.*CGO_ENABLED=0; C: -static/);
+    assert.match(
+      finding.message,
+      /\/app is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2 and the library libc\.so\.6.*CGO_ENABLED=0; C: -static/,
+    );
   });
 
   it('with the loader but not a library: MISSING_LIBRARY; with both (through a /lib64 symlink), nothing', () => {
-    const base = [file('/app', { elf: dynamic }), dir('/lib'), dir('/lib/x86_64-linux-gnu'), file('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'), link('/lib64', 'lib/x86_64-linux-gnu')];
+    const base = [
+      file('/app', { elf: dynamic }),
+      dir('/lib'),
+      dir('/lib/x86_64-linux-gnu'),
+      file('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'),
+      link('/lib64', 'lib/x86_64-linux-gnu'),
+    ];
     assert.deepEqual(codes(base, amd64()), ['MISSING_LIBRARY /app']);
     assert.deepEqual(codes([...base, file('/lib/x86_64-linux-gnu/libc.so.6')], amd64()), []);
     const withRunPath = { ...dynamic, needed: ['libfoo.so'], runPath: ['/opt/foo'] };
@@ -113,7 +122,7 @@ describe('doctor findings', () => {
     assert.deepEqual(codes(files, { architecture: 'amd64' }), [], 'no command: nothing to check');
   });
 
-  it("a script whose #! interpreter is missing, directly or through /usr/bin/env", () => {
+  it('a script whose #! interpreter is missing, directly or through /usr/bin/env', () => {
     assert.deepEqual(codes([file('/app', { shebang: '/bin/sh' })], amd64()), ['MISSING_INTERPRETER /app']);
     assert.deepEqual(codes([file('/app', { shebang: '/bin/sh' }), dir('/bin'), file('/bin/sh')], amd64()), []);
     const env = [file('/app', { shebang: '/usr/bin/env python3' }), dir('/usr'), dir('/usr/bin'), file('/usr/bin/env')];
@@ -151,7 +160,13 @@ describe('what grew', () => {
 
   it('keeps regular files only, largest first, and says when it had to cut the listing', () => {
     const files = [file('/b', { size: 5 }), dir('/d'), file('/a', { size: 9 }), link('/l', '/a')];
-    assert.deepEqual(listingOf(files), { files: [{ path: '/a', size: 9, mode: 0o755 }, { path: '/b', size: 5, mode: 0o755 }], truncated: false });
+    assert.deepEqual(listingOf(files), {
+      files: [
+        { path: '/a', size: 9, mode: 0o755 },
+        { path: '/b', size: 5, mode: 0o755 },
+      ],
+      truncated: false,
+    });
     const many = Array.from({ length: 2001 }, (_, i) => file(`/f${i}`, { size: i }));
     const listing = listingOf(many);
     assert.equal(listing.files.length, 2000);

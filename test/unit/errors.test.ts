@@ -5,7 +5,11 @@ import * as net from 'node:net';
 import { describe, it } from 'node:test';
 import { exitCodeFor, isConnectionError } from '../../src/core/errors';
 
-const errorOf = async (action: () => Promise<unknown>): Promise<unknown> => action().then(() => assert.fail('expected a failure'), (error: unknown) => error);
+const errorOf = async (action: () => Promise<unknown>): Promise<unknown> =>
+  action().then(
+    () => assert.fail('expected a failure'),
+    (error: unknown) => error,
+  );
 
 describe('connection errors', () => {
   it('a socket that is not there is a connection error; a missing local file is not', async () => {
@@ -26,9 +30,6 @@ describe('connection errors', () => {
   });
 
   it('maps codes to the exit codes the README lists', () => {
-    assert.deepEqual(
-      (['NO_PAIR', 'ENGINE_UNREACHABLE', 'CANCELLED', 'BUILDER_START', 'BUILDER_EXIT'] as const).map(exitCodeFor),
-      [2, 3, 130, 1, 1],
-    );
+    assert.deepEqual((['NO_PAIR', 'ENGINE_UNREACHABLE', 'CANCELLED', 'BUILDER_START', 'BUILDER_EXIT'] as const).map(exitCodeFor), [2, 3, 130, 1, 1]);
   });
 });

@@ -101,7 +101,10 @@ export interface CliResult {
 }
 
 /** Runs the bundled CLI; onStderr sees progress as it arrives (to act mid-run, e.g. send SIGINT). */
-export function runCli(args: string[], options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; cwd?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: options.env ?? process.env, cwd: options.cwd ?? ROOT });
     let stdout = '';

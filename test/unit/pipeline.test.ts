@@ -32,58 +32,71 @@ function engineTempDirs(): string[] {
   }
 }
 
-for (const builder of BUILDERS) describe(`examples through the CLI (${builder})`, () => {
-  const goTag = `dc-test-hello-go-${builder}`;
-  after(() => removeImages(goTag, `${goTag}-builder`, 'dc-test-hello-c', 'dc-test-hello-c-builder'));
+for (const builder of BUILDERS)
+  describe(`examples through the CLI (${builder})`, () => {
+    const goTag = `dc-test-hello-go-${builder}`;
+    after(() => removeImages(goTag, `${goTag}-builder`, 'dc-test-hello-c', 'dc-test-hello-c-builder'));
 
-  it('hello-go: the seed example with a scratch runtime under 7 MB, sizes side by side', async () => {
-    const result = await runCli(['build', 'examples/hello-go', '--tag', goTag, '--builder', builder, '--json']);
-    assert.equal(result.code, 0, result.stderr);
-    const out = jsonOf(result);
-    assert.equal(out.ok, true);
-    assert.equal(out.runtime.tag, goTag);
-    assert.equal(out.builder.tag, `${goTag}-builder:latest`);
-    assert.equal(out.engineBuilder.builder, builder);
-    assert.match(result.stderr, new RegExp(`Building with ${builder === 'buildkit' ? 'BuildKit' : 'the legacy builder'}: the builder setting says ${builder}`));
-    assert.ok(out.runtime.size > 1_000_000 && out.runtime.size <= 7_000_000, `runtime ${out.runtime.size} bytes`);
-    assert.ok(out.builder.size > 100 * out.runtime.size, `builder ${out.builder.size} vs runtime ${out.runtime.size}`);
-    assert.equal(out.context.dockerfileSource, 'builder-output');
-    assert.equal(out.context.entries, 2);
-    for (const key of ['builderBuildMs', 'builderRunMs', 'runtimeBuildMs', 'totalMs']) assert.equal(typeof out.timings[key], 'number', key);
-    const inspect = JSON.parse(await docker('image', 'inspect', goTag))[0];
-    assert.equal(inspect.Id, out.runtime.id);
-    assert.deepEqual(Object.keys(inspect.Config.ExposedPorts), ['8001/tcp']);
-    assert.match(result.stderr, /\[builder \d+\/\d+\] RUN .*go build/);
-    assert.match(result.stderr, /\[runtime \d+\/\d+\] COPY app \/app/); // BuildKit does not count FROM scratch as a step
+    it('hello-go: the seed example with a scratch runtime under 7 MB, sizes side by side', async () => {
+      const result = await runCli(['build', 'examples/hello-go', '--tag', goTag, '--builder', builder, '--json']);
+      assert.equal(result.code, 0, result.stderr);
+      const out = jsonOf(result);
+      assert.equal(out.ok, true);
+      assert.equal(out.runtime.tag, goTag);
+      assert.equal(out.builder.tag, `${goTag}-builder:latest`);
+      assert.equal(out.engineBuilder.builder, builder);
+      assert.match(
+        result.stderr,
+        new RegExp(`Building with ${builder === 'buildkit' ? 'BuildKit' : 'the legacy builder'}: the builder setting says ${builder}`),
+      );
+      assert.ok(out.runtime.size > 1_000_000 && out.runtime.size <= 7_000_000, `runtime ${out.runtime.size} bytes`);
+      assert.ok(out.builder.size > 100 * out.runtime.size, `builder ${out.builder.size} vs runtime ${out.runtime.size}`);
+      assert.equal(out.context.dockerfileSource, 'builder-output');
+      assert.equal(out.context.entries, 2);
+      for (const key of ['builderBuildMs', 'builderRunMs', 'runtimeBuildMs', 'totalMs']) assert.equal(typeof out.timings[key], 'number', key);
+      const inspect = JSON.parse(await docker('image', 'inspect', goTag))[0];
+      assert.equal(inspect.Id, out.runtime.id);
+      assert.deepEqual(Object.keys(inspect.Config.ExposedPorts), ['8001/tcp']);
+      assert.match(result.stderr, /\[builder \d+\/\d+\] RUN .*go build/);
+      assert.match(result.stderr, /\[runtime \d+\/\d+\] COPY app \/app/); // BuildKit does not count FROM scratch as a step
 
-    // Where the bytes are: the layers add up to the image, and the binary is the largest file.
-    const inspected = await runCli(['inspect', 'examples/hello-go', '--tag', goTag, '--json']);
-    assert.equal(inspected.code, 0, inspected.stderr);
-    const report = jsonOf(inspected);
-    assert.equal(report.runtime.size, out.runtime.size);
-    assert.equal(report.builder.size, out.builder.size);
-    assert.equal(report.runtime.layers.reduce((sum: number, l: { size: number }) => sum + l.size, 0), out.runtime.size);
-    assert.ok(report.runtime.layers.some((l: { step: string; size: number }) => /^COPY /.test(l.step) && l.size > 1_000_000), JSON.stringify(report.runtime.layers));
-    assert.deepEqual(report.runtime.largestFiles.map((f: { path: string }) => f.path), ['/app']);
-    assert.ok(report.runtime.largestFiles[0].size <= out.runtime.size && report.runtime.largestFiles[0].size > 0.95 * out.runtime.size);
-    assert.deepEqual(await leftovers(), [], 'the export container is removed');
-    const human = await runCli(['inspect', 'examples/hello-go', '--tag', goTag]);
-    assert.match(human.stdout, /Runtime layers \(oldest first\):\n[\s\S]*COPY [\s\S]*Largest files:\n\s+[\d.]+ MB\s+\/app/);
-    assert.deepEqual(await contextCacheRecords(), [], 'no build-context records left in the build cache');
+      // Where the bytes are: the layers add up to the image, and the binary is the largest file.
+      const inspected = await runCli(['inspect', 'examples/hello-go', '--tag', goTag, '--json']);
+      assert.equal(inspected.code, 0, inspected.stderr);
+      const report = jsonOf(inspected);
+      assert.equal(report.runtime.size, out.runtime.size);
+      assert.equal(report.builder.size, out.builder.size);
+      assert.equal(
+        report.runtime.layers.reduce((sum: number, l: { size: number }) => sum + l.size, 0),
+        out.runtime.size,
+      );
+      assert.ok(
+        report.runtime.layers.some((l: { step: string; size: number }) => /^COPY /.test(l.step) && l.size > 1_000_000),
+        JSON.stringify(report.runtime.layers),
+      );
+      assert.deepEqual(
+        report.runtime.largestFiles.map((f: { path: string }) => f.path),
+        ['/app'],
+      );
+      assert.ok(report.runtime.largestFiles[0].size <= out.runtime.size && report.runtime.largestFiles[0].size > 0.95 * out.runtime.size);
+      assert.deepEqual(await leftovers(), [], 'the export container is removed');
+      const human = await runCli(['inspect', 'examples/hello-go', '--tag', goTag]);
+      assert.match(human.stdout, /Runtime layers \(oldest first\):\n[\s\S]*COPY [\s\S]*Largest files:\n\s+[\d.]+ MB\s+\/app/);
+      assert.deepEqual(await contextCacheRecords(), [], 'no build-context records left in the build cache');
+    });
+
+    it('hello-c: a builder that writes only the binary gets the pair Dockerfile.run; the image runs', async () => {
+      const result = await runCli(['build', 'examples/hello-c', '--tag', 'dc-test-hello-c', '--builder', builder]);
+      assert.equal(result.code, 0, result.stderr);
+      // Human mode: the side-by-side table on stdout, progress on stderr.
+      assert.match(result.stdout, /^\s+builder\s+runtime\s+runtime is$/m);
+      assert.match(result.stdout, /^image\s+dc-test-hello-c-builder:latest\s+dc-test-hello-c$/m);
+      // gcc's 786 MB against a ~700 kB binary: a ratio, not a "−100%" that says nothing.
+      assert.match(result.stdout, /^size\s+\d[\d.]* MB\s+\d[\d.]* kB\s+\d{3,4}× smaller$/m);
+      assert.match(result.stderr, /Runtime Dockerfile from the pair's Dockerfile\.run/);
+      assert.equal((await docker('run', '--rm', 'dc-test-hello-c')).trim(), 'Hello from a Dockerception runtime image built with gcc.');
+    });
   });
-
-  it('hello-c: a builder that writes only the binary gets the pair Dockerfile.run; the image runs', async () => {
-    const result = await runCli(['build', 'examples/hello-c', '--tag', 'dc-test-hello-c', '--builder', builder]);
-    assert.equal(result.code, 0, result.stderr);
-    // Human mode: the side-by-side table on stdout, progress on stderr.
-    assert.match(result.stdout, /^\s+builder\s+runtime\s+runtime is$/m);
-    assert.match(result.stdout, /^image\s+dc-test-hello-c-builder:latest\s+dc-test-hello-c$/m);
-    // gcc's 786 MB against a ~700 kB binary: a ratio, not a "−100%" that says nothing.
-    assert.match(result.stdout, /^size\s+\d[\d.]* MB\s+\d[\d.]* kB\s+\d{3,4}× smaller$/m);
-    assert.match(result.stderr, /Runtime Dockerfile from the pair's Dockerfile\.run/);
-    assert.equal((await docker('run', '--rm', 'dc-test-hello-c')).trim(), 'Hello from a Dockerception runtime image built with gcc.');
-  });
-});
 
 describe('builder outputs docker build - accepts', () => {
   const dirs: string[] = [];
@@ -93,9 +106,12 @@ describe('builder outputs docker build - accepts', () => {
   });
 
   it('a rootfs with absolute symlinks (bin/sh -> /bin/busybox) builds, and the image runs', async () => {
-    const dir = makeBuilderPair('mkdir -p /o/bin /o/etc && cp /bin/busybox /o/bin/ && ln -s /bin/busybox /o/bin/sh && ln /o/bin/busybox /o/bin/ash && echo ok > /o/etc/motd && tar -C /o -cf - .\n', {
-      runtime: 'FROM scratch\nCOPY . /\nENTRYPOINT ["/bin/sh", "-c", "cat /etc/motd; ls -l /bin/sh | grep -o \'sh -> .*\'"]\n',
-    });
+    const dir = makeBuilderPair(
+      'mkdir -p /o/bin /o/etc && cp /bin/busybox /o/bin/ && ln -s /bin/busybox /o/bin/sh && ln /o/bin/busybox /o/bin/ash && echo ok > /o/etc/motd && tar -C /o -cf - .\n',
+      {
+        runtime: 'FROM scratch\nCOPY . /\nENTRYPOINT ["/bin/sh", "-c", "cat /etc/motd; ls -l /bin/sh | grep -o \'sh -> .*\'"]\n',
+      },
+    );
     dirs.push(dir);
     const result = await runCli(['build', dir, '--tag', 'dc-test-rootfs', '--json']);
     assert.equal(result.code, 0, result.stderr);
@@ -114,201 +130,214 @@ describe('builder outputs docker build - accepts', () => {
   });
 });
 
-for (const builder of BUILDERS) describe(`every error code, provoked for real (${builder})`, () => {
-  const goodTar = makeTar([{ name: 'hello.txt', content: 'hello\n' }]);
-  const dirs: string[] = [];
-  let tempBefore: string[] = [];
-  before(() => {
-    tempBefore = engineTempDirs();
-  });
-  after(() => {
-    for (const dir of dirs) removeDir(path.dirname(dir));
-  });
-
-  interface Case {
-    code: string;
-    exit: number;
-    message: RegExp;
-    pair: () => Promise<string>;
-    args?: string[];
-  }
-  const cases: Case[] = [
-    {
-      code: 'BUILDER_BUILD_FAILED',
-      exit: 1,
-      message: /builder image failed to build at step 2\/\d+ \(RUN echo compiling && exit 3\).*(returned a non-zero code|exit code): 3[\s\S]*Last output:\n  compiling/,
-      pair: async () => makeBuilderPair('', { builder: `FROM ${BUSYBOX}\nRUN echo compiling && exit 3\n` }),
-    },
-    {
-      code: 'BUILDER_EXIT',
-      exit: 1,
-      message: /exited with code 7[\s\S]*compile error: boom/,
-      pair: async () => makeBuilderPair('cat /payload/good.tar; echo "compile error: boom" >&2; exit 7\n', { payload: { 'good.tar': await goodTar } }),
-    },
-    {
-      code: 'BUILDER_START',
-      exit: 1,
-      message: /builder container could not be created: the engine said "No command specified"\. Give the builder's Dockerfile a CMD/,
-      pair: async () => makeBuilderPair('', { builder: 'FROM scratch\nCOPY payload /payload\n' }),
-    },
-    {
-      code: 'NOT_A_TAR',
-      exit: 1,
-      message: /stdout is not a tar archive/,
-      pair: async () => makeBuilderPair('echo "this is not a tar"\n'),
-    },
-    {
-      code: 'TRUNCATED_TAR',
-      exit: 1,
-      message: /middle of an entry/,
-      pair: async () => makeBuilderPair('mkdir -p /o && head -c 5000 /dev/urandom > /o/hello.txt && tar -cf - -C /o . | head -c 3000\n'),
-    },
-    {
-      code: 'UNSAFE_PATH',
-      exit: 1,
-      message: /name '\.\.\/escape' climbs out of the context/,
-      pair: async () =>
-        makeBuilderPair('cat /payload/evil.tar\n', { payload: { 'evil.tar': await makeTar([{ name: 'hello.txt', content: 'x' }, { name: '../escape', content: 'x' }]) } }),
-    },
-    {
-      code: 'TRAILING_DATA',
-      exit: 1,
-      message: /bytes after the end of its tar/,
-      pair: async () => makeBuilderPair('cat /payload/good.tar; echo "build finished"\n', { payload: { 'good.tar': await goodTar } }),
-    },
-    {
-      code: 'RUNTIME_BUILD_FAILED',
-      exit: 1,
-      message: /runtime image failed to build at step 2\/\d+ \(RUN exit 4\)/,
-      pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar }, runtime: `FROM ${BUSYBOX}\nRUN exit 4\n` }),
-    },
-    {
-      code: 'TIMEOUT',
-      exit: 1,
-      message: /longer than the 2 s timeout/,
-      pair: async () => makeBuilderPair('echo working >&2; sleep 300\n'),
-      args: ['--timeout', '2'],
-    },
-    {
-      code: 'SIZE_BUDGET',
-      exit: 1,
-      message: /over the budget of 1 B; it was not tagged/,
-      pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } }),
-      args: ['--max-runtime-size', '1B'],
-    },
-    {
-      code: 'ENGINE_UNREACHABLE',
-      exit: 3,
-      message: /Cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock/,
-      pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } }),
-      args: ['--host', 'unix:///nonexistent/docker.sock'],
-    },
-    {
-      code: 'NO_PAIR',
-      exit: 2,
-      message: /Dockerfile\.run is missing/,
-      pair: async () => path.join(makeDir({ 'x/Dockerfile': 'FROM scratch\n' }), 'x'),
-    },
-  ];
-
-  for (const testCase of cases) {
-    it(`${testCase.code}: exit ${testCase.exit}, a message that says what to do, nothing tagged, nothing left`, async () => {
-      const dir = await testCase.pair();
-      dirs.push(dir);
-      const tag = `dc-t-${testCase.code.toLowerCase().replace(/_/g, '-')}-${builder}`;
-      await removeImages(tag); // a tag left by an earlier, interrupted run must not pass for ours
-      const result = await runCli(['build', dir, '--tag', tag, '--json', '--builder', builder, ...(testCase.args ?? [])]);
-      const out = jsonOf(result);
-      assert.equal(out.ok, false, result.stderr);
-      assert.equal(out.error.code, testCase.code, out.error.message);
-      assert.match(out.error.message, testCase.message);
-      assert.equal(result.code, testCase.exit);
-      assert.match(result.stderr, new RegExp(`dockerception: ${testCase.code}: `));
-      assert.equal(await imageExists(tag), false, `${tag} must not be tagged`);
-      assert.deepEqual(await leftovers(), []);
-      if (testCase.code !== 'ENGINE_UNREACHABLE') assert.deepEqual(await contextCacheRecords(), [], 'build-context records left');
-      await removeImages(`${tag}-builder`);
+for (const builder of BUILDERS)
+  describe(`every error code, provoked for real (${builder})`, () => {
+    const goodTar = makeTar([{ name: 'hello.txt', content: 'hello\n' }]);
+    const dirs: string[] = [];
+    let tempBefore: string[] = [];
+    before(() => {
+      tempBefore = engineTempDirs();
     });
-  }
+    after(() => {
+      for (const dir of dirs) removeDir(path.dirname(dir));
+    });
 
-  it('leaks no engine temp dirs, and the next build succeeds', async () => {
-    assert.deepEqual(engineTempDirs().filter((d) => !tempBefore.includes(d)), []);
-    const dir = makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } });
-    dirs.push(dir);
-    const result = await runCli(['build', dir, '--tag', `dc-t-after-${builder}`, '--json', '--builder', builder]);
-    assert.equal(jsonOf(result).ok, true, result.stderr);
-    assert.equal(await imageExists(`dc-t-after-${builder}`), true);
-    await removeImages(`dc-t-after-${builder}`, `dc-t-after-${builder}-builder`);
-  });
-});
-
-for (const builder of BUILDERS) describe(`cancelling (${builder})`, () => {
-  const dirs: string[] = [];
-  after(() => {
-    for (const dir of dirs) removeDir(path.dirname(dir));
-  });
-
-  it('SIGINT during the builder run: exit 130, CANCELLED, container removed, nothing tagged', async () => {
-    const dir = makeBuilderPair('echo started >&2; sleep 300\n');
-    dirs.push(dir);
-    const started = Date.now();
-    let sent = false;
-    const result = await runCli(['build', dir, '--tag', `dc-t-sigint-${builder}`, '--json', '--builder', builder], {
-      onStderr: (text, child) => {
-        if (!sent && text.includes('builder| started')) {
-          sent = true;
-          child.kill('SIGINT');
-        }
+    interface Case {
+      code: string;
+      exit: number;
+      message: RegExp;
+      pair: () => Promise<string>;
+      args?: string[];
+    }
+    const cases: Case[] = [
+      {
+        code: 'BUILDER_BUILD_FAILED',
+        exit: 1,
+        message:
+          /builder image failed to build at step 2\/\d+ \(RUN echo compiling && exit 3\).*(returned a non-zero code|exit code): 3[\s\S]*Last output:\n {2}compiling/,
+        pair: async () => makeBuilderPair('', { builder: `FROM ${BUSYBOX}\nRUN echo compiling && exit 3\n` }),
       },
+      {
+        code: 'BUILDER_EXIT',
+        exit: 1,
+        message: /exited with code 7[\s\S]*compile error: boom/,
+        pair: async () => makeBuilderPair('cat /payload/good.tar; echo "compile error: boom" >&2; exit 7\n', { payload: { 'good.tar': await goodTar } }),
+      },
+      {
+        code: 'BUILDER_START',
+        exit: 1,
+        message: /builder container could not be created: the engine said "No command specified"\. Give the builder's Dockerfile a CMD/,
+        pair: async () => makeBuilderPair('', { builder: 'FROM scratch\nCOPY payload /payload\n' }),
+      },
+      {
+        code: 'NOT_A_TAR',
+        exit: 1,
+        message: /stdout is not a tar archive/,
+        pair: async () => makeBuilderPair('echo "this is not a tar"\n'),
+      },
+      {
+        code: 'TRUNCATED_TAR',
+        exit: 1,
+        message: /middle of an entry/,
+        pair: async () => makeBuilderPair('mkdir -p /o && head -c 5000 /dev/urandom > /o/hello.txt && tar -cf - -C /o . | head -c 3000\n'),
+      },
+      {
+        code: 'UNSAFE_PATH',
+        exit: 1,
+        message: /name '\.\.\/escape' climbs out of the context/,
+        pair: async () =>
+          makeBuilderPair('cat /payload/evil.tar\n', {
+            payload: {
+              'evil.tar': await makeTar([
+                { name: 'hello.txt', content: 'x' },
+                { name: '../escape', content: 'x' },
+              ]),
+            },
+          }),
+      },
+      {
+        code: 'TRAILING_DATA',
+        exit: 1,
+        message: /bytes after the end of its tar/,
+        pair: async () => makeBuilderPair('cat /payload/good.tar; echo "build finished"\n', { payload: { 'good.tar': await goodTar } }),
+      },
+      {
+        code: 'RUNTIME_BUILD_FAILED',
+        exit: 1,
+        message: /runtime image failed to build at step 2\/\d+ \(RUN exit 4\)/,
+        pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar }, runtime: `FROM ${BUSYBOX}\nRUN exit 4\n` }),
+      },
+      {
+        code: 'TIMEOUT',
+        exit: 1,
+        message: /longer than the 2 s timeout/,
+        pair: async () => makeBuilderPair('echo working >&2; sleep 300\n'),
+        args: ['--timeout', '2'],
+      },
+      {
+        code: 'SIZE_BUDGET',
+        exit: 1,
+        message: /over the budget of 1 B; it was not tagged/,
+        pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } }),
+        args: ['--max-runtime-size', '1B'],
+      },
+      {
+        code: 'ENGINE_UNREACHABLE',
+        exit: 3,
+        message: /Cannot reach the Docker engine at unix:\/\/\/nonexistent\/docker\.sock/,
+        pair: async () => makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } }),
+        args: ['--host', 'unix:///nonexistent/docker.sock'],
+      },
+      {
+        code: 'NO_PAIR',
+        exit: 2,
+        message: /Dockerfile\.run is missing/,
+        pair: async () => path.join(makeDir({ 'x/Dockerfile': 'FROM scratch\n' }), 'x'),
+      },
+    ];
+
+    for (const testCase of cases) {
+      it(`${testCase.code}: exit ${testCase.exit}, a message that says what to do, nothing tagged, nothing left`, async () => {
+        const dir = await testCase.pair();
+        dirs.push(dir);
+        const tag = `dc-t-${testCase.code.toLowerCase().replace(/_/g, '-')}-${builder}`;
+        await removeImages(tag); // a tag left by an earlier, interrupted run must not pass for ours
+        const result = await runCli(['build', dir, '--tag', tag, '--json', '--builder', builder, ...(testCase.args ?? [])]);
+        const out = jsonOf(result);
+        assert.equal(out.ok, false, result.stderr);
+        assert.equal(out.error.code, testCase.code, out.error.message);
+        assert.match(out.error.message, testCase.message);
+        assert.equal(result.code, testCase.exit);
+        assert.match(result.stderr, new RegExp(`dockerception: ${testCase.code}: `));
+        assert.equal(await imageExists(tag), false, `${tag} must not be tagged`);
+        assert.deepEqual(await leftovers(), []);
+        if (testCase.code !== 'ENGINE_UNREACHABLE') assert.deepEqual(await contextCacheRecords(), [], 'build-context records left');
+        await removeImages(`${tag}-builder`);
+      });
+    }
+
+    it('leaks no engine temp dirs, and the next build succeeds', async () => {
+      assert.deepEqual(
+        engineTempDirs().filter((d) => !tempBefore.includes(d)),
+        [],
+      );
+      const dir = makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar } });
+      dirs.push(dir);
+      const result = await runCli(['build', dir, '--tag', `dc-t-after-${builder}`, '--json', '--builder', builder]);
+      assert.equal(jsonOf(result).ok, true, result.stderr);
+      assert.equal(await imageExists(`dc-t-after-${builder}`), true);
+      await removeImages(`dc-t-after-${builder}`, `dc-t-after-${builder}-builder`);
     });
-    assert.ok(sent, `never saw the builder start:\n${result.stderr}`);
-    assert.equal(result.code, 130, result.stderr);
-    assert.equal(jsonOf(result).error.code, 'CANCELLED');
-    assert.ok(Date.now() - started < 60_000);
-    assert.equal(await imageExists(`dc-t-sigint-${builder}`), false);
-    assert.deepEqual(await leftovers(), []);
-    assert.deepEqual(await contextCacheRecords(), []);
-    await removeImages(`dc-t-sigint-${builder}-builder`);
   });
 
-  it('an AbortSignal (the extension\'s Cancel) in each phase rejects with CANCELLED and leaves nothing', async () => {
-    const engine = await testEngine();
-    const phases: Array<['builder-build' | 'builder-run' | 'runtime-build', string, string]> = [
-      ['builder-build', `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`, 'FROM scratch\n'],
-      ['builder-run', `FROM ${BUSYBOX}\nCMD ["sleep", "300"]\n`, 'FROM scratch\n'],
-      ['runtime-build', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`],
-    ];
-    for (const [phase, builderFile, runtime] of phases) {
-      const dir = makeBuilderPair('', { builder: builderFile, runtime });
+for (const builder of BUILDERS)
+  describe(`cancelling (${builder})`, () => {
+    const dirs: string[] = [];
+    after(() => {
+      for (const dir of dirs) removeDir(path.dirname(dir));
+    });
+
+    it('SIGINT during the builder run: exit 130, CANCELLED, container removed, nothing tagged', async () => {
+      const dir = makeBuilderPair('echo started >&2; sleep 300\n');
       dirs.push(dir);
-      const abort = new AbortController();
-      const tag = `dc-t-abort-${phase}-${builder}`;
-      const run = buildPair(engine, await pairAt(dir), {
-        tag,
-        builder,
-        signal: abort.signal,
-        onEvent: (event) => {
-          // Cancel once the phase is under way: for the builds, once their RUN step prints (step-42 is
-          // computed by the shell, so it is the step's output, not its instruction line).
-          const underWay =
-            (phase === 'builder-build' && event.type === 'log' && event.source === 'builder-build' && event.line.trim() === 'step-42') ||
-            (phase === 'builder-run' && event.type === 'phase' && event.phase === 'builder-run') ||
-            (phase === 'runtime-build' && event.type === 'log' && event.source === 'runtime-build' && event.line.trim() === 'step-42');
-          if (underWay) setTimeout(() => abort.abort(), 300);
+      const started = Date.now();
+      let sent = false;
+      const result = await runCli(['build', dir, '--tag', `dc-t-sigint-${builder}`, '--json', '--builder', builder], {
+        onStderr: (text, child) => {
+          if (!sent && text.includes('builder| started')) {
+            sent = true;
+            child.kill('SIGINT');
+          }
         },
       });
-      await assert.rejects(run, (error: DockerceptionError) => {
-        assert.equal(error.code, 'CANCELLED', `${phase}: ${error.message}`);
-        assert.equal(error.phase, phase);
-        return true;
-      });
-      assert.equal(await imageExists(tag), false);
-      assert.deepEqual(await leftovers(), [], phase);
-      assert.deepEqual(await contextCacheRecords(), [], `${phase}: build-context records left`);
-      await removeImages(`${tag}-builder`);
-    }
+      assert.ok(sent, `never saw the builder start:\n${result.stderr}`);
+      assert.equal(result.code, 130, result.stderr);
+      assert.equal(jsonOf(result).error.code, 'CANCELLED');
+      assert.ok(Date.now() - started < 60_000);
+      assert.equal(await imageExists(`dc-t-sigint-${builder}`), false);
+      assert.deepEqual(await leftovers(), []);
+      assert.deepEqual(await contextCacheRecords(), []);
+      await removeImages(`dc-t-sigint-${builder}-builder`);
+    });
+
+    it("an AbortSignal (the extension's Cancel) in each phase rejects with CANCELLED and leaves nothing", async () => {
+      const engine = await testEngine();
+      const phases: Array<['builder-build' | 'builder-run' | 'runtime-build', string, string]> = [
+        ['builder-build', `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`, 'FROM scratch\n'],
+        ['builder-run', `FROM ${BUSYBOX}\nCMD ["sleep", "300"]\n`, 'FROM scratch\n'],
+        ['runtime-build', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`],
+      ];
+      for (const [phase, builderFile, runtime] of phases) {
+        const dir = makeBuilderPair('', { builder: builderFile, runtime });
+        dirs.push(dir);
+        const abort = new AbortController();
+        const tag = `dc-t-abort-${phase}-${builder}`;
+        const run = buildPair(engine, await pairAt(dir), {
+          tag,
+          builder,
+          signal: abort.signal,
+          onEvent: (event) => {
+            // Cancel once the phase is under way: for the builds, once their RUN step prints (step-42 is
+            // computed by the shell, so it is the step's output, not its instruction line).
+            const underWay =
+              (phase === 'builder-build' && event.type === 'log' && event.source === 'builder-build' && event.line.trim() === 'step-42') ||
+              (phase === 'builder-run' && event.type === 'phase' && event.phase === 'builder-run') ||
+              (phase === 'runtime-build' && event.type === 'log' && event.source === 'runtime-build' && event.line.trim() === 'step-42');
+            if (underWay) setTimeout(() => abort.abort(), 300);
+          },
+        });
+        await assert.rejects(run, (error: DockerceptionError) => {
+          assert.equal(error.code, 'CANCELLED', `${phase}: ${error.message}`);
+          assert.equal(error.phase, phase);
+          return true;
+        });
+        assert.equal(await imageExists(tag), false);
+        assert.deepEqual(await leftovers(), [], phase);
+        assert.deepEqual(await contextCacheRecords(), [], `${phase}: build-context records left`);
+        await removeImages(`${tag}-builder`);
+      }
+    });
   });
-});
 
 describe('rebuilding: up to date only when nothing changed', () => {
   const dirs: string[] = [];
@@ -354,6 +383,15 @@ describe('rebuilding: up to date only when nothing changed', () => {
     assert.doesNotMatch(again.phases, /Running dc-t-rebuild-builder/);
     assert.deepEqual(again.result.context, first.result.context);
     assert.equal((await docker('run', '--rm', tag)).trim(), 'version 1\nplain');
+
+    // Nothing else counts: a file the builder context leaves out (.dockerignore) changes nothing.
+    // (payload/ is what the builder COPYs: a change there that is not ignored makes a new builder image.)
+    writeFileSync(path.join(dir, '.dockerignore'), 'payload/notes.txt\n');
+    for (const draft of ['draft 1\n', 'draft 2\n']) {
+      writeFileSync(path.join(dir, 'payload', 'notes.txt'), draft);
+      const ignored = await rebuild(dir);
+      assert.equal(ignored.result.upToDate, true, ignored.phases);
+    }
     assert.deepEqual(await leftovers(), []);
   });
 
@@ -419,9 +457,12 @@ describe('rebuilding: up to date only when nothing changed', () => {
   });
 
   it('a changed Dockerfile.run is up to date when the builder writes its own Dockerfile (which is used instead)', async () => {
-    const dir = makeBuilderPair('mkdir -p /o && cp /payload/source.txt /o/ && printf "FROM scratch\\nCOPY source.txt /\\n" > /o/Dockerfile && tar -cf - -C /o .\n', {
-      payload: { 'source.txt': 'own\n' },
-    });
+    const dir = makeBuilderPair(
+      'mkdir -p /o && cp /payload/source.txt /o/ && printf "FROM scratch\\nCOPY source.txt /\\n" > /o/Dockerfile && tar -cf - -C /o .\n',
+      {
+        payload: { 'source.txt': 'own\n' },
+      },
+    );
     dirs.push(dir);
     assert.equal((await rebuild(dir)).result.context.dockerfileSource, 'builder-output');
     appendFileSync(path.join(dir, 'Dockerfile.run'), '# unused\n');
@@ -496,7 +537,7 @@ describe("the builder's network", () => {
     assert.deepEqual(await leftovers(), []);
   });
 
-  it("a builder image with a VOLUME leaves no volume behind", async () => {
+  it('a builder image with a VOLUME leaves no volume behind', async () => {
     const dir = makeBuilderPair('mkdir -p /o && echo hi > /o/hello.txt && tar -cf - -C /o .\n', {
       builder: `FROM ${BUSYBOX}\nVOLUME /data\nCOPY payload /payload\nCMD ["sh", "/payload/run.sh"]\n`,
     });

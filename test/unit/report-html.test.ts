@@ -43,7 +43,16 @@ describe('size report', () => {
 
   it('renders bars to scale, layers, files and history under a strict CSP', () => {
     const html = renderReport(
-      { pairName: 'app<x>', inspection, growth, dockerfileSource: 'pair', history: [{ at: 1, builder: 846e6, runtime: 4e6 }, { at: 2, builder: 846e6, runtime: 4_464_640 }] },
+      {
+        pairName: 'app<x>',
+        inspection,
+        growth,
+        dockerfileSource: 'pair',
+        history: [
+          { at: 1, builder: 846e6, runtime: 4e6 },
+          { at: 2, builder: 846e6, runtime: 4_464_640 },
+        ],
+      },
       'NONCE123',
       'vscode-resource:',
     );
@@ -59,7 +68,10 @@ describe('size report', () => {
     assert.match(html, /the pair's <code>Dockerfile\.run<\/code>/);
     assert.match(html, /Runtime size regressions .*4 MB → 4\.46 MB/);
     assert.match(html, /class="regression"/);
-    assert.match(html, /<h2 id="doctor">Doctor<\/h2>\n<table class="findings">.*<tr class="error"><td>error<\/td><td><code>MISSING_LOADER<\/code><\/td><td><code>\/app<\/code><\/td><td>\/app is dynamically linked: .*&#60;and&#62; libc\.so\.6/);
+    assert.match(
+      html,
+      /<h2 id="doctor">Doctor<\/h2>\n<table class="findings">.*<tr class="error"><td>error<\/td><td><code>MISSING_LOADER<\/code><\/td><td><code>\/app<\/code><\/td><td>\/app is dynamically linked: .*&#60;and&#62; libc\.so\.6/,
+    );
     assert.match(html, /<strong>\+3\.2 MB<\/strong> in all/);
     assert.match(html, /<td class="num grew">\+3\.2 MB<\/td><td><code>\/lib\/libfoo\.so<\/code><\/td><td>added<\/td>/);
     assert.match(html, /<td class="num shrank">−640 B<\/td><td><code>\/app<\/code><\/td><td>shrunk/);

@@ -21,8 +21,7 @@ export async function throughGate(input: Buffer, options: { exitCode?: number; c
   for (let at = 0; at < input.length; at += chunkSize) chunks.push(input.subarray(at, at + chunkSize));
   const gate = new TarGate({
     fallbackDockerfile: Buffer.from('FROM scratch\n'),
-    exitVerdict: async () =>
-      options.exitCode ? new DockerceptionError('BUILDER_EXIT', `exited ${options.exitCode}`, 'builder-run') : undefined,
+    exitVerdict: async () => (options.exitCode ? new DockerceptionError('BUILDER_EXIT', `exited ${options.exitCode}`, 'builder-run') : undefined),
   });
   const out: Buffer[] = [];
   const sink = new Writable({
@@ -66,7 +65,13 @@ describe('TarGate', () => {
   });
 
   it('accepts ./-prefixed names (busybox tar) and extra zero padding after the end', async () => {
-    const input = Buffer.concat([await makeTar([{ name: './', type: 'directory' }, { ...dockerfile, name: './Dockerfile' }]), Buffer.alloc(9216)]);
+    const input = Buffer.concat([
+      await makeTar([
+        { name: './', type: 'directory' },
+        { ...dockerfile, name: './Dockerfile' },
+      ]),
+      Buffer.alloc(9216),
+    ]);
     const run = await throughGate(input);
     assert.equal(run.error, undefined);
     assert.equal(run.gate.summary?.dockerfileSource, 'builder-output');
@@ -171,7 +176,10 @@ describe('TarGate', () => {
   });
 
   it('names bzip2 and xz output and says what to do', async () => {
-    for (const [format, head] of [['bzip2', Buffer.from('BZh91AY&SY')], ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2])]] as const) {
+    for (const [format, head] of [
+      ['bzip2', Buffer.from('BZh91AY&SY')],
+      ['xz', Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 1, 2])],
+    ] as const) {
       const run = await throughGate(Buffer.concat([head, Buffer.alloc(3000, 5)]));
       assert.equal(run.error?.code, 'NOT_A_TAR', format);
       assert.match(run.error?.message ?? '', new RegExp(`${format}-compressed[\\s\\S]*gzip`), format);

@@ -78,24 +78,33 @@ describe('tar reader', () => {
     for (const chunkSize of [1, 7, 512, 513, archive.length]) {
       const { reader, entries } = read(archive, chunkSize);
       assert.equal(reader.problem, undefined, `chunk ${chunkSize}`);
-      assert.deepEqual(entries.map((e) => [e.name, e.type, e.size]), [
-        ['Dockerfile', 'file', 13],
-        [longName, 'file', 700],
-        ['l', 'symlink', 0],
-        ['d/', 'directory', 0],
-      ]);
+      assert.deepEqual(
+        entries.map((e) => [e.name, e.type, e.size]),
+        [
+          ['Dockerfile', 'file', 13],
+          [longName, 'file', 700],
+          ['l', 'symlink', 0],
+          ['d/', 'directory', 0],
+        ],
+      );
       assert.equal(entries[2].linkname, longLink);
       assert.equal(reader.endOfArchive, archive.length - 1024);
     }
   });
 
   it('gives header-only types no data, whatever their size field says (as Go does)', async () => {
-    const archive = await makeTar([{ name: 's', type: 'symlink', linkname: 'x' }, { name: 'f', content: 'y' }]);
+    const archive = await makeTar([
+      { name: 's', type: 'symlink', linkname: 'x' },
+      { name: 'f', content: 'y' },
+    ]);
     archive.write('00000001000\0', 124, 'latin1'); // a symlink claiming 512 bytes of data
     writeChecksum(archive, 0);
     const { reader, entries } = read(archive);
     assert.equal(reader.problem, undefined);
-    assert.deepEqual(entries.map((e) => e.name), ['s', 'f']);
+    assert.deepEqual(
+      entries.map((e) => e.name),
+      ['s', 'f'],
+    );
   });
 
   it('holds from the first zero byte at a header position, and nowhere inside data', async () => {
@@ -125,7 +134,10 @@ describe('tar reader', () => {
   });
 
   it('stops at an entry its caller refuses', async () => {
-    const archive = await makeTar([{ name: 'a', content: 'x' }, { name: 'b', content: 'y' }]);
+    const archive = await makeTar([
+      { name: 'a', content: 'x' },
+      { name: 'b', content: 'y' },
+    ]);
     const reader = new TarReader((entry) => (entry.name === 'a' ? 'no a' : undefined));
     reader.write(archive);
     assert.equal(reader.problem?.kind, 'refused-entry');

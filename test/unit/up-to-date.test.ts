@@ -6,7 +6,14 @@ import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { changedInputs, readRecord, writeRecord, type BuildInputs, type BuildRecord } from '../../src/core/up-to-date';
 
-const inputs: BuildInputs = { engineId: 'e1', builderImageId: 'sha256:b1', builder: 'legacy', buildArgs: { A: '1', B: '2' }, runtimeDockerfileSha256: 'r1', builderNetwork: 'none' };
+const inputs: BuildInputs = {
+  engineId: 'e1',
+  builderImageId: 'sha256:b1',
+  builder: 'legacy',
+  buildArgs: { A: '1', B: '2' },
+  runtimeDockerfileSha256: 'r1',
+  builderNetwork: 'none',
+};
 const built = (dockerfileSource: 'pair' | 'builder-output') => ({ inputs, context: { bytes: 1, entries: 1, dockerfileSource } });
 
 describe('build records', () => {
@@ -37,7 +44,12 @@ describe('build records', () => {
   it('writes and reads a record by runtime image id, and keeps at most 500', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-records-'));
     try {
-      const record = (i: number): BuildRecord => ({ inputs, runtimeId: `sha256:${i}`, context: { bytes: 1, entries: 1, dockerfileSource: 'pair' }, recordedAt: '' });
+      const record = (i: number): BuildRecord => ({
+        inputs,
+        runtimeId: `sha256:${i}`,
+        context: { bytes: 1, entries: 1, dockerfileSource: 'pair' },
+        recordedAt: '',
+      });
       await writeRecord(dir, record(1));
       assert.deepEqual(await readRecord(dir, 'sha256:1'), record(1));
       assert.equal(await readRecord(dir, 'sha256:2'), undefined);

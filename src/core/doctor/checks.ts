@@ -17,7 +17,17 @@ export interface Finding {
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** Where the loader looks for libraries when the binary names no run path (glibc, musl). */
-const LIBRARY_DIRS = ['/lib', '/usr/lib', '/lib64', '/usr/lib64', '/usr/local/lib', '/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu'];
+const LIBRARY_DIRS = [
+  '/lib',
+  '/usr/lib',
+  '/lib64',
+  '/usr/lib64',
+  '/usr/local/lib',
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib/aarch64-linux-gnu',
+  '/usr/lib/aarch64-linux-gnu',
+];
 const MAX_LINKS = 40;
 
 /** The image's files by path, resolving symlinks as the kernel would. */
@@ -45,7 +55,7 @@ export class FileTree {
         continue;
       }
       current = next;
-      if (pending.length === 0) return file.type === 'link' && file.linkTarget ? this.byPath.get(file.linkTarget) ?? file : file;
+      if (pending.length === 0) return file.type === 'link' && file.linkTarget ? (this.byPath.get(file.linkTarget) ?? file) : file;
     }
     return this.byPath.get('/') ?? { path: '/', type: 'directory', size: 0, mode: 0o755 };
   }

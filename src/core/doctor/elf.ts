@@ -36,7 +36,17 @@ export function isElf(head: Buffer): boolean {
 }
 
 /** Named machines, for messages; others are shown by number. */
-export const MACHINES: Record<number, string> = { 3: 'x86 (386)', 8: 'MIPS', 20: 'PowerPC', 21: 'PowerPC 64', 22: 's390x', 40: 'ARM', 62: 'x86-64', 183: 'AArch64', 243: 'RISC-V' };
+export const MACHINES: Record<number, string> = {
+  3: 'x86 (386)',
+  8: 'MIPS',
+  20: 'PowerPC',
+  21: 'PowerPC 64',
+  22: 's390x',
+  40: 'ARM',
+  62: 'x86-64',
+  183: 'AArch64',
+  243: 'RISC-V',
+};
 
 /** The ELF machine of a Docker platform architecture; undefined for one not known here. */
 export function machineOfArchitecture(architecture: string): number | undefined {

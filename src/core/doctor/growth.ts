@@ -36,7 +36,8 @@ export function fileChanges(before: readonly FileEntry[], after: readonly FileEn
     const was = old.get(file.path);
     old.delete(file.path);
     if (was === undefined) changes.push({ path: file.path, change: 'added', before: 0, after: file.size, delta: file.size });
-    else if (was !== file.size) changes.push({ path: file.path, change: file.size > was ? 'grown' : 'shrunk', before: was, after: file.size, delta: file.size - was });
+    else if (was !== file.size)
+      changes.push({ path: file.path, change: file.size > was ? 'grown' : 'shrunk', before: was, after: file.size, delta: file.size - was });
   }
   for (const [path, size] of old) changes.push({ path, change: 'removed', before: size, after: 0, delta: -size });
   return changes.sort((a, b) => Math.abs(b.delta) - Math.abs(a.delta) || a.path.localeCompare(b.path));

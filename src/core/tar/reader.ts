@@ -168,7 +168,8 @@ export class TarReader {
   private endMeta(header: RawHeader, data: Buffer, end: number): void {
     try {
       if (header.typeflag === 'x') for (const [key, value] of parsePax(data)) this.pax.set(key, value);
-      else if (header.typeflag === 'g') parsePax(data); // global records: checked, then ignored like Docker does
+      else if (header.typeflag === 'g')
+        parsePax(data); // global records: checked, then ignored like Docker does
       else if (header.typeflag === 'L') this.longName = cString(data);
       else this.longLink = cString(data);
     } catch (error) {

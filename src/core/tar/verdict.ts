@@ -6,7 +6,8 @@ import { unsupportedCompressionAdvice, type Compression } from './compression';
 import type { TarProblem } from './reader';
 
 /** Problems found before or around the tar itself: its compression. */
-export type OutputProblem = TarProblem | { kind: 'unsupported-compression'; format: Compression } | { kind: 'bad-compression'; format: Compression; detail: string };
+export type OutputProblem =
+  TarProblem | { kind: 'unsupported-compression'; format: Compression } | { kind: 'bad-compression'; format: Compression; detail: string };
 
 export interface OutputFacts {
   /** Bytes of tar read (after decompression), and how many entries they held. */
@@ -20,7 +21,11 @@ export interface OutputFacts {
 }
 
 /** The error for a builder run: its exit status outranks what its output looks like. */
-export function builderOutputVerdict(exitError: DockerceptionError | undefined, problem: OutputProblem | undefined, facts: OutputFacts): DockerceptionError | undefined {
+export function builderOutputVerdict(
+  exitError: DockerceptionError | undefined,
+  problem: OutputProblem | undefined,
+  facts: OutputFacts,
+): DockerceptionError | undefined {
   if (exitError) return exitError;
   return problem && outputError(problem, facts);
 }

@@ -61,7 +61,11 @@ suite('Dockerception in VS Code', () => {
     // Images an earlier run tagged would show as built: start from none.
     const { docker } = await api.builds.connect();
     for (const name of ['quick', 'slow', 'broken', 'created-later', 'kit', 'doctor']) {
-      for (const tag of [`dc-vscode-${name}`, `dc-vscode-${name}-builder`]) await docker.getImage(tag).remove().catch(() => undefined);
+      for (const tag of [`dc-vscode-${name}`, `dc-vscode-${name}-builder`])
+        await docker
+          .getImage(tag)
+          .remove()
+          .catch(() => undefined);
     }
     api.tree.refresh();
   });
@@ -98,7 +102,12 @@ suite('Dockerception in VS Code', () => {
   test('"Dockerception: Build" builds the pair of the active editor; tree, status bar and output show the sizes', async () => {
     const quick = await pairNamed('quick');
     await vscode.window.showTextDocument(vscode.Uri.file(quick.runtimeDockerfile));
-    const record = await vscode.commands.executeCommand<{ ok: boolean; builder?: { size: number }; runtime?: { size: number; tag: string }; error?: { message: string } }>('dockerception.build');
+    const record = await vscode.commands.executeCommand<{
+      ok: boolean;
+      builder?: { size: number };
+      runtime?: { size: number; tag: string };
+      error?: { message: string };
+    }>('dockerception.build');
     assert.ok(record, 'the command resolves to the build record');
     assert.equal(record.ok, true, record.error?.message);
     assert.equal(record.runtime?.tag, 'dc-vscode-quick');
@@ -210,7 +219,10 @@ suite('Dockerception in VS Code', () => {
     writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY --chmod=0600 kit.txt /kit.txt\n');
     api.tree.refresh();
     const kit = await until('kit in the tree', async () => (await api.tree.pairs()).find((p) => p.name === 'kit'));
-    const record = await vscode.commands.executeCommand<{ ok: boolean; error?: { message: string } }>('dockerception.buildPair', vscode.Uri.file(kit.builderDockerfile));
+    const record = await vscode.commands.executeCommand<{ ok: boolean; error?: { message: string } }>(
+      'dockerception.buildPair',
+      vscode.Uri.file(kit.builderDockerfile),
+    );
     assert.equal(record?.ok, true, record?.error?.message);
     const out = api.output.recent.join('\n');
     assert.match(out, /==> Building with BuildKit: the builder Dockerfile uses RUN --mount/);
@@ -233,8 +245,14 @@ suite('Dockerception in VS Code', () => {
     const pair = await until('doctor in the tree', async () => (await api.tree.pairs()).find((p) => p.name === 'doctor'));
     const first = await api.builds.build(pair);
     assert.equal(first?.ok, true, first?.error?.message);
-    assert.deepEqual(first?.doctor?.map((f) => f.code), ['MISSING_LOADER']);
-    assert.match(api.output.recent.join('\n'), /doctor: error MISSING_LOADER: \/app is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/);
+    assert.deepEqual(
+      first?.doctor?.map((f) => f.code),
+      ['MISSING_LOADER'],
+    );
+    assert.match(
+      api.output.recent.join('\n'),
+      /doctor: error MISSING_LOADER: \/app is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/,
+    );
 
     writeFileSync(path.join(dir, 'Dockerfile'), builder(2_500_000));
     const second = await api.builds.build(pair);
