@@ -27,13 +27,20 @@ export function activate(context: vscode.ExtensionContext): DockerceptionApi {
   tree.attach(view);
   const statusBar = new BuildStatusBar(builds);
   const reports = new ReportPanels(builds);
-  registerCommands(context, builds, tree, output, reports);
+  registerCommands(context, { builds, tree, output, reports });
   context.subscriptions.push(output, builds, tree, view, statusBar, reports);
+  stopBuilds = (timeoutMs) => builds.stopAll(timeoutMs);
   // Returned for the extension's own tests, which look at the state behind what the UI shows.
   const activationMs = performance.now() - (globalThis.__dockerceptionLoadStart ?? performance.now());
   return { builds, tree, output, statusBar, reports, activationMs };
 }
 
-export function deactivate(): void {
-  // Everything is disposed through context.subscriptions; running builds are cancelled by Builds.dispose.
+let stopBuilds: ((timeoutMs: number) => Promise<void>) | undefined;
+
+/**
+ * On a window reload or close: cancel running builds and wait until their builder containers are
+ * removed, within VS Code's few seconds for deactivation. The rest is disposed through subscriptions.
+ */
+export async function deactivate(): Promise<void> {
+  await stopBuilds?.(4000);
 }

@@ -19,6 +19,8 @@ export interface ResolveOptions {
   /** --host on the command line, or the extension's setting. */
   host?: string;
   hostSource?: 'flag' | 'setting';
+  /** Where messages appear: the CLI names its flags, the extension its settings. */
+  surface?: 'cli' | 'vscode';
   env?: NodeJS.ProcessEnv;
   homeDir?: string;
 }
@@ -109,17 +111,28 @@ export function dockerOptions(address: EngineAddress): Docker.DockerOptions {
   }
 }
 
+/** Where an address came from and how to change it, in the words of the surface the user is on. */
+function whereFrom(address: EngineAddress, surface: 'cli' | 'vscode'): string {
+  const explicit = surface === 'cli' ? 'pass --host' : 'set the dockerception.host setting';
+  if (address.source === 'flag')
+    return ' It comes from --host; pass another address, or leave it out to use DOCKER_HOST, the docker context or the default socket.';
+  if (address.source === 'setting')
+    return ' It comes from the dockerception.host setting; change it, or clear it to use DOCKER_HOST, the docker context or the default socket.';
+  if (address.source === 'DOCKER_HOST') return ` It comes from DOCKER_HOST; change or unset it, or ${explicit}.`;
+  if (address.source.startsWith('context ')) {
+    return ` It comes from the docker ${address.source.replace('context ', "context '")}'; run 'docker context use default' (or another context), or ${explicit}.`;
+  }
+  return ` To use another engine, ${explicit}, DOCKER_HOST or a docker context.`;
+}
+
 /** How to fix an unreachable engine, by what the connection attempt said. */
-function unreachableHint(address: EngineAddress, cause: string): string {
-  const where =
-    address.source === 'default'
-      ? ''
-      : ` It comes from ${address.source}; change or unset that (--host, DOCKER_HOST, 'docker context use', or the dockerception.host setting) to use another engine.`;
+function unreachableHint(address: EngineAddress, cause: string, surface: 'cli' | 'vscode'): string {
+  const where = whereFrom(address, surface);
   if (/EACCES|permission denied/i.test(cause)) {
     return `Permission denied on the socket: add your user to the 'docker' group (then log in again), or run as root.${where}`;
   }
   if (/ENOENT|ECONNREFUSED/i.test(cause)) {
-    return `Nothing is listening there: start Docker (e.g. 'sudo systemctl start docker', or 'npm run setup' in this repository).${where}`;
+    return `Nothing is listening there: start Docker (e.g. 'sudo systemctl start docker').${where}`;
   }
   return `Check that the engine runs and answers 'docker info'.${where}`;
 }
@@ -149,7 +162,7 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
     const cause = abort.signal.aborted ? `no answer within ${timeoutMs / 1000} s` : messageOf(error);
     throw new DockerceptionError(
       'ENGINE_UNREACHABLE',
-      `Cannot reach the Docker engine at ${address.url} (${cause}). ${unreachableHint(address, cause)}`,
+      `Cannot reach the Docker engine at ${address.url} (${cause}). ${unreachableHint(address, cause, options.surface ?? 'cli')}`,
       'connect',
       { cause: error },
     );

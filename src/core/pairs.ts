@@ -103,3 +103,20 @@ export async function findPairs(root: string): Promise<Pair[]> {
   await visit(path.resolve(root));
   return pairs.sort((a, b) => a.dir.localeCompare(b.dir));
 }
+
+/**
+ * Names that tell pairs apart in a workspace (several roots, nested folders): a pair keeps its folder's
+ * name unless another pair has the same one; those take as many of the folders above them as it takes
+ * to differ ("svc-a/api" and "svc-b/api" become "svc-a-api" and "svc-b-api").
+ */
+export function distinctNames(pairs: readonly Pair[]): Pair[] {
+  const named = pairs.map((pair) => ({ ...pair }));
+  const parts = named.map((pair) => pair.dir.split(/[\\/]+/).filter(Boolean));
+  for (let depth = 2; ; depth++) {
+    const counts = new Map<string, number>();
+    for (const pair of named) counts.set(pair.name, (counts.get(pair.name) ?? 0) + 1);
+    const colliding = named.map((pair, i) => ((counts.get(pair.name) ?? 0) > 1 && parts[i].length >= depth ? i : -1)).filter((i) => i >= 0);
+    if (colliding.length === 0) return named;
+    for (const i of colliding) named[i].name = imageNameFor(parts[i].slice(-depth).join('-'));
+  }
+}

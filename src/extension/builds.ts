@@ -68,7 +68,7 @@ export class Builds implements vscode.Disposable {
   connect(): Promise<Engine> {
     const host = readSettings().host;
     if (!this.engine || this.engine.host !== host) {
-      const engine = connectEngine({ host, hostSource: 'setting' });
+      const engine = connectEngine({ host, hostSource: 'setting', surface: 'vscode' });
       this.engine = { host, engine };
       engine.catch(() => {
         if (this.engine?.engine === engine) this.engine = undefined;
@@ -121,6 +121,16 @@ export class Builds implements vscode.Disposable {
     return running.done;
   }
 
+  /**
+   * Cancels every running build and waits (at most `timeoutMs`) until each has removed its builder
+   * container: a window that reloads or closes leaves nothing behind.
+   */
+  async stopAll(timeoutMs: number): Promise<void> {
+    const done = [...this.running.values()].map((r) => r.done.catch(() => undefined));
+    this.cancel();
+    await Promise.race([Promise.all(done), new Promise((resolve) => setTimeout(resolve, timeoutMs))]);
+  }
+
   cancel(pair?: Pair): boolean {
     const targets = pair ? [this.running.get(pair.dir)].filter((r): r is Running => !!r) : [...this.running.values()];
     for (const target of targets) target.abort.abort();
@@ -153,7 +163,7 @@ export class Builds implements vscode.Disposable {
             builderTimeoutMs: settings.builderTimeoutSeconds > 0 ? settings.builderTimeoutSeconds * 1000 : undefined,
             signal: abort.signal,
             onEvent: (event) => {
-              this.output.event(event);
+              this.output.event(pair, event);
               if (event.type === 'phase') {
                 running.phase = event.phase;
                 progress.report({ message: event.message });
@@ -189,7 +199,7 @@ export class Builds implements vscode.Disposable {
                   running.phase === 'connect' ? 'connect' : running.phase,
                 );
           if (known.code === 'ENGINE_UNREACHABLE') this.resetConnection();
-          this.output.failed(known);
+          this.output.failed(running.pair, known);
           return { at: started, ms: Date.now() - started, ok: false, error: { code: known.code, message: known.message } };
         }
       },

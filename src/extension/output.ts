@@ -24,31 +24,42 @@ export class BuildOutput implements vscode.Disposable {
     if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
   }
 
+  /** Builds whose lines are coming in: with more than one, each line says whose it is. */
+  private readonly active = new Set<string>();
+
   started(pair: Pair, tag: string): void {
+    this.active.add(pair.dir);
     this.appendLine('');
     this.appendLine(`━━ ${new Date().toLocaleTimeString()}  Building ${pair.name} → ${tag}  (${pair.dir})`);
   }
 
-  event(event: ProgressEvent): void {
+  event(pair: Pair, event: ProgressEvent): void {
+    const line = this.lineOf(event);
+    if (line === undefined) return;
+    this.appendLine(this.active.size > 1 ? `[${pair.name}] ${line}` : line);
+  }
+
+  private lineOf(event: ProgressEvent): string | undefined {
     switch (event.type) {
       case 'phase':
-        this.appendLine(`==> ${event.message}`);
-        break;
+        return `==> ${event.message}`;
       case 'step':
-        this.appendLine(describeStep(event.role, event.step));
-        break;
+        return describeStep(event.role, event.step);
       case 'finding':
-        this.appendLine(`  doctor: ${describeFinding(event.finding)}`);
-        break;
+        return `  doctor: ${describeFinding(event.finding)}`;
       case 'log':
-        if (!/^ ---> |^Removing intermediate container/.test(event.line)) {
-          this.appendLine(`${event.source === 'builder-stderr' ? '  builder| ' : '  '}${event.line}`);
-        }
-        break;
+        if (/^ ---> |^Removing intermediate container/.test(event.line)) return undefined;
+        return `${event.source === 'builder-stderr' ? '  builder| ' : '  '}${event.line}`;
     }
   }
 
+  /** A build of `pair` ended (however): its lines stop coming. */
+  finished(pair: Pair): void {
+    this.active.delete(pair.dir);
+  }
+
   succeeded(result: BuildResult): void {
+    this.finished(result.pair);
     this.appendLine(`${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s`);
     this.appendLine('');
     for (const line of sizeTable(result.builder, result.runtime).split('\n')) this.appendLine(`  ${line}`);
@@ -59,9 +70,10 @@ export class BuildOutput implements vscode.Disposable {
     }
   }
 
-  failed(error: DockerceptionError): void {
+  failed(pair: Pair, error: DockerceptionError): void {
+    this.finished(pair);
     this.appendLine('');
-    this.appendLine(`✖ ${error.code} (${error.phase}): ${error.message}`);
+    this.appendLine(`✖ ${this.active.size > 0 ? `${pair.name}: ` : ''}${error.code} (${error.phase}): ${error.message}`);
   }
 
   show(): void {

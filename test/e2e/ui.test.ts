@@ -114,7 +114,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
     cpSync(path.join(ROOT, 'examples'), workspace, { recursive: true });
     mkdirSync(path.join(workspace, '.vscode'));
     writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify({ 'dockerception.runtimeTag': 'dc-e2e-${name}' }));
-    for (const name of ['hello-go', 'hello-c', 'hello-doctor']) for (const ref of [TAG(name), `${TAG(name)}-builder`]) removeTag(ref);
+    for (const name of ['hello-go', 'hello-c', 'hello-doctor', 'zz-slow']) for (const ref of [TAG(name), `${TAG(name)}-builder`]) removeTag(ref);
     server = await startCodeServer({ name: 'e2e', trusted: true, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'window.zoomLevel': 0 } });
     await server.install(VSIX);
     browser = await launchChromium();
@@ -296,6 +296,27 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       // For the README's picture: the report alone, its Doctor and What grew sections in view.
       await runCommand('View: Hide Panel');
       await report.locator('#what-grew').scrollIntoViewIfNeeded();
+    });
+  });
+
+  it('8. a window reload during a build removes its builder container before the extension host goes', async () => {
+    await attempt('reload-during-build', async () => {
+      const dir = path.join(workspace, 'zz-slow');
+      mkdirSync(dir);
+      writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["sh", "-c", "echo working >&2; sleep 600"]\n');
+      writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\n');
+      try {
+        await openFile('zz-slow/Dockerfile.run');
+        await runCommand('Dockerception: Build');
+        await until('the builder container to run', () => leftovers().length > 0, 60_000);
+        await runCommand('Developer: Reload Window');
+        await until('the builder container to be gone', () => leftovers().length === 0, 30_000);
+        await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+        await statusBar().locator('.statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+        assert.equal(imageId(TAG('zz-slow')), undefined, 'nothing tagged');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 });

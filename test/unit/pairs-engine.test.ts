@@ -85,6 +85,17 @@ describe('engine address', () => {
       assert.equal(error.code, 'ENGINE_UNREACHABLE');
       assert.match(error.message, /unix:\/\/\/nonexistent\/docker\.sock/);
       assert.match(error.message, /start Docker/);
+      assert.match(error.message, /It comes from --host; pass another address/);
+      return true;
+    });
+    // In VS Code the same failure names the setting, never a CLI flag.
+    await assert.rejects(connectEngine({ host: 'unix:///nonexistent/docker.sock', hostSource: 'setting', surface: 'vscode' }), (error: DockerceptionError) => {
+      assert.match(error.message, /It comes from the dockerception\.host setting; change it, or clear it/);
+      assert.doesNotMatch(error.message, /--host|npm run/);
+      return true;
+    });
+    await assert.rejects(connectEngine({ env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' }, surface: 'vscode' }), (error: DockerceptionError) => {
+      assert.match(error.message, /It comes from DOCKER_HOST; change or unset it, or set the dockerception\.host setting\./);
       return true;
     });
   });

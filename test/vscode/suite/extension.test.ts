@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DockerceptionApi } from '../../../src/extension';
 import { LABEL_RUN, type Pair } from '../../../src/core';
-import type { PairItem, PairsTreeNode } from '../../../src/extension/tree';
+import type { PairNode, PairsTreeNode } from '../../../src/extension/tree';
 
 const EXTENSION_ID = 'dockerception.dockerception';
 let api: DockerceptionApi;
@@ -18,10 +18,23 @@ function workspaceDir(): string {
   return folder.uri.fsPath;
 }
 
-async function pairItems(): Promise<PairItem[]> {
-  const items = await api.tree.getChildren();
-  // (Not instanceof: this file and the extension's bundle load separate copies of the classes.)
-  return items.filter((item): item is PairItem => String(item.contextValue).startsWith('pair'));
+interface Row {
+  node: PairsTreeNode;
+  item: vscode.TreeItem;
+  label: string;
+}
+
+/** The view's top-level rows as VS Code draws them: each node and the item the provider makes of it. */
+async function rows(parent?: PairsTreeNode): Promise<Row[]> {
+  const nodes = (await api.tree.getChildren(parent)) ?? [];
+  return nodes.map((node) => {
+    const item = api.tree.getTreeItem(node) as vscode.TreeItem;
+    return { node, item, label: String(item.label) };
+  });
+}
+
+async function pairRows(): Promise<Array<Row & { node: PairNode }>> {
+  return (await rows()).filter((row): row is Row & { node: PairNode } => row.node.kind === 'pair');
 }
 
 async function pairNamed(name: string): Promise<Pair> {
@@ -60,7 +73,7 @@ suite('Dockerception in VS Code', () => {
     console.log(`DCMETRIC|vscodeVersion|${vscode.version}`);
     // Images an earlier run tagged would show as built: start from none.
     const { docker } = await api.builds.connect();
-    for (const name of ['quick', 'slow', 'broken', 'created-later', 'kit', 'doctor']) {
+    for (const name of ['quick', 'slow', 'broken', 'created-later', 'kit', 'doctor', 'slow-too', 'a-api', 'b-api', 'shared']) {
       for (const tag of [`dc-vscode-${name}`, `dc-vscode-${name}-builder`])
         await docker
           .getImage(tag)
@@ -70,33 +83,26 @@ suite('Dockerception in VS Code', () => {
     api.tree.refresh();
   });
 
-  test('registers every command', async () => {
+  test('registers every command the manifest declares, and declares every command it registers', async () => {
     const all = await vscode.commands.getCommands(true);
-    for (const id of [
-      'dockerception.build',
-      'dockerception.buildPair',
-      'dockerception.refresh',
-      'dockerception.showOutput',
-      'dockerception.cancelBuild',
-      'dockerception.runRuntimeImage',
-      'dockerception.openBuilderDockerfile',
-      'dockerception.openRuntimeDockerfile',
-      'dockerception.copyImageTag',
-      'dockerception.removeImages',
-      'dockerception.createExamplePair',
-    ]) {
-      assert.ok(all.includes(id), `${id} is registered`);
-    }
+    const declared = (vscode.extensions.getExtension(EXTENSION_ID)?.packageJSON.contributes.commands as Array<{ command: string }>).map((c) => c.command);
+    assert.ok(declared.length >= 14, `${declared.length} commands declared`);
+    for (const id of declared) assert.ok(all.includes(id), `${id} is registered`);
+    assert.deepEqual(
+      // (dockerception.pairs.* are the commands VS Code makes for the view itself.)
+      all.filter((id) => id.startsWith('dockerception.') && !id.startsWith('dockerception.pairs.')).sort(),
+      [...declared].sort(),
+    );
   });
 
   test('the tree shows the fixture workspace pairs', async () => {
-    const items = await pairItems();
+    const items = await pairRows();
     assert.deepEqual(
-      items.map((item) => item.label),
+      items.map((row) => row.label),
       ['quick', 'slow'],
     );
-    assert.equal(items[0].contextValue, 'pair');
-    assert.equal(items[0].description, 'not built yet');
+    assert.equal(items[0].item.contextValue, 'pair');
+    assert.equal(items[0].item.description, 'not built yet');
   });
 
   test('"Dockerception: Build" builds the pair of the active editor; tree, status bar and output show the sizes', async () => {
@@ -113,15 +119,16 @@ suite('Dockerception in VS Code', () => {
     assert.equal(record.runtime?.tag, 'dc-vscode-quick');
     assert.ok((record.builder?.size ?? 0) > (record.runtime?.size ?? Infinity), 'builder larger than runtime');
 
-    const item = (await pairItems()).find((i) => i.label === 'quick');
-    assert.match(String(item?.description), /^builder [\d.]+ MB → runtime \d+ B \(\d+× smaller\)$/);
-    assert.equal(item?.contextValue, 'pair.built');
-    const children = (await api.tree.getChildren(item)) as PairsTreeNode[];
+    const row = (await pairRows()).find((r) => r.label === 'quick');
+    assert.ok(row);
+    assert.match(String(row.item.description), /^builder [\d.]+ MB → runtime \d+ B \(\d+× smaller\)$/);
+    assert.equal(row.item.contextValue, 'pair.built');
+    const children = await rows(row.node);
     assert.deepEqual(
       children.map((c) => c.label),
       ['builder', 'runtime', 'last build'],
     );
-    assert.match(String(children[1].description), /^\d+ B · dc-vscode-quick$/);
+    assert.match(String(children[1].item.description), /^\d+ B · dc-vscode-quick$/);
 
     assert.match(api.statusBar.item.text, /^\$\(package\) builder [\d.]+ MB → runtime \d+ B$/);
     const out = api.output.recent.join('\n');
@@ -149,14 +156,15 @@ suite('Dockerception in VS Code', () => {
   });
 
   test('Open Builder / Runtime Dockerfile and Run Runtime Image act on the pair of a tree item', async () => {
-    const item = (await pairItems()).find((i) => i.label === 'quick');
-    assert.ok(item);
-    await vscode.commands.executeCommand('dockerception.openBuilderDockerfile', item);
-    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, item.pair.builderDockerfile);
-    await vscode.commands.executeCommand('dockerception.openRuntimeDockerfile', item);
-    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, item.pair.runtimeDockerfile);
+    // A menu command receives the tree's node, as VS Code passes it.
+    const node = (await pairRows()).find((r) => r.label === 'quick')?.node;
+    assert.ok(node);
+    await vscode.commands.executeCommand('dockerception.openBuilderDockerfile', node);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, node.pair.builderDockerfile);
+    await vscode.commands.executeCommand('dockerception.openRuntimeDockerfile', node);
+    assert.equal(vscode.window.activeTextEditor?.document.uri.fsPath, node.pair.runtimeDockerfile);
     const before = vscode.window.terminals.length;
-    await vscode.commands.executeCommand('dockerception.runRuntimeImage', item);
+    await vscode.commands.executeCommand('dockerception.runRuntimeImage', node);
     const terminal = await until('the run terminal', () => vscode.window.terminals.find((t) => t.name === 'Dockerception: quick'));
     assert.equal(vscode.window.terminals.length, before + 1);
     terminal.dispose();
@@ -186,15 +194,104 @@ suite('Dockerception in VS Code', () => {
     assert.match(api.statusBar.item.text, /slow: cancelled/);
   });
 
-  test('two different pairs build at once', async () => {
+  test('stopAll (what deactivate runs) returns only once the builder container is removed', async () => {
+    const slow = await pairNamed('slow');
+    const done = api.builds.build(slow);
+    await until('the slow builder to run', () => api.builds.phaseOf(slow) === 'builder-run');
+    assert.equal((await engineState('dc-vscode-slow')).containers, 1);
+    await api.builds.stopAll(10_000);
+    assert.deepEqual(await engineState('dc-vscode-slow'), { containers: 0, tagged: false }, 'removed before stopAll returned');
+    assert.equal((await done)?.error?.code, 'CANCELLED');
+  });
+
+  test('two different pairs build at once; their output lines say whose they are', async () => {
     const [quick, slow] = [await pairNamed('quick'), await pairNamed('slow')];
     const slowDone = api.builds.build(slow);
     await until('the slow builder to run', () => api.builds.phaseOf(slow) === 'builder-run');
-    const quickRecord = await api.builds.build(quick);
+    const quickRecord = await api.builds.build(quick, { force: true });
     assert.equal(quickRecord?.ok, true, quickRecord?.error?.message);
     assert.ok(api.builds.isRunning(slow), 'slow is still building while quick finished');
+    assert.match(api.output.recent.join('\n'), /^\[quick\] ==> Running dc-vscode-quick-builder:latest/m);
     api.builds.cancel(slow);
     assert.equal((await slowDone)?.error?.code, 'CANCELLED');
+  });
+
+  test("Cancel Build with two builds running cancels the active editor's pair only", async () => {
+    const dir = path.join(workspaceDir(), 'slow-too');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["sh", "-c", "sleep 600"]\n');
+    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\n');
+    api.tree.refresh();
+    const [slow, slowToo] = [
+      await pairNamed('slow'),
+      await until('slow-too in the tree', async () => (await api.tree.pairs()).find((p) => p.name === 'slow-too')),
+    ];
+    const done = [api.builds.build(slow), api.builds.build(slowToo)];
+    await until('both builders to run', () => api.builds.phaseOf(slow) === 'builder-run' && api.builds.phaseOf(slowToo) === 'builder-run');
+    await vscode.window.showTextDocument(vscode.Uri.file(slowToo.runtimeDockerfile));
+    await vscode.commands.executeCommand('dockerception.cancelBuild');
+    assert.equal((await done[1])?.error?.code, 'CANCELLED');
+    assert.ok(api.builds.isRunning(slow), 'the other build goes on');
+    api.builds.cancel(slow);
+    await done[0];
+    assert.deepEqual(await engineState('dc-vscode-slow-too'), { containers: 0, tagged: false });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('pairs with the same folder name get names and tags of their own; a shared runtimeTag is refused, not overwritten', async () => {
+    for (const side of ['a', 'b']) {
+      const dir = path.join(workspaceDir(), 'twins', side, 'api');
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, 'Dockerfile'), `FROM busybox:1.36\nRUN mkdir /o && echo ${side} > /o/side.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`);
+      writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY side.txt /\n');
+    }
+    api.tree.refresh();
+    const names = await until('both twins in the tree', async () => {
+      const labels = (await pairRows()).map((r) => r.label).filter((l) => l.endsWith('api'));
+      return labels.length === 2 ? labels : undefined;
+    });
+    assert.deepEqual(names, ['a-api', 'b-api']);
+    const a = await pairNamed('a-api');
+    const record = await api.builds.build(a);
+    assert.equal(record?.runtime?.tag, 'dc-vscode-a-api');
+    const b = (await pairRows()).find((r) => r.label === 'b-api');
+    assert.equal(b?.item.description, 'not built yet', 'b-api shows only its own images');
+
+    const config = vscode.workspace.getConfiguration('dockerception', vscode.Uri.file(a.dir));
+    await config.update('runtimeTag', 'dc-vscode-shared', vscode.ConfigurationTarget.WorkspaceFolder);
+    try {
+      const refused = await vscode.commands.executeCommand('dockerception.buildPair', vscode.Uri.file(a.builderDockerfile));
+      assert.equal(refused, undefined, 'nothing is built');
+      assert.equal((await engineState('dc-vscode-shared')).tagged, false);
+    } finally {
+      await config.update('runtimeTag', 'dc-vscode-${name}', vscode.ConfigurationTarget.WorkspaceFolder);
+    }
+    rmSync(path.join(workspaceDir(), 'twins'), { recursive: true, force: true });
+  });
+
+  test('an unreachable engine keeps the pairs listed, with the reason on top, in words for VS Code', async () => {
+    const config = vscode.workspace.getConfiguration('dockerception');
+    await config.update('host', 'unix:///nonexistent/dockerception.sock', vscode.ConfigurationTarget.Workspace);
+    try {
+      api.tree.refresh();
+      const all = await until('the engine row', async () => {
+        const current = await rows();
+        return current[0]?.node.kind === 'engine' ? current : undefined;
+      });
+      assert.equal(all[0].label, 'Docker engine unreachable');
+      const tooltip = (all[0].item.tooltip as vscode.MarkdownString).value;
+      assert.match(tooltip, /unix:\/\/\/nonexistent\/dockerception\.sock.*It comes from the dockerception\.host setting/);
+      assert.doesNotMatch(tooltip, /--host|npm run/);
+      assert.equal(all[0].item.command?.command, 'dockerception.refresh');
+      assert.deepEqual(
+        all.slice(1).map((r) => [r.label, r.item.description]),
+        (await api.tree.pairs()).map((p) => [p.name, 'engine unreachable']),
+      );
+    } finally {
+      await config.update('host', undefined, vscode.ConfigurationTarget.Workspace);
+      api.builds.resetConnection();
+      api.tree.refresh();
+    }
   });
 
   test('a new pair created on disk appears in the tree', async () => {
@@ -203,10 +300,10 @@ suite('Dockerception in VS Code', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n');
     writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY passwd /passwd\n');
-    await until('created-later in the tree', async () => (await pairItems()).some((item) => item.label === 'created-later'), 20_000);
+    await until('created-later in the tree', async () => (await pairRows()).some((row) => row.label === 'created-later'), 20_000);
     // And deleting the folder as a whole takes it out again.
     rmSync(dir, { recursive: true, force: true });
-    await until('created-later gone from the tree', async () => !(await pairItems()).some((item) => item.label === 'created-later'), 20_000);
+    await until('created-later gone from the tree', async () => !(await pairRows()).some((row) => row.label === 'created-later'), 20_000);
   });
 
   test('a BuildKit pair builds from a right-click: the output says BuildKit and why, and shows its steps', async () => {

@@ -1,0 +1,45 @@
+// The registry: each command id and the function (one per file here) that runs it, taking the
+// extension's parts and what the command was invoked with.
+import * as vscode from 'vscode';
+import { build } from './build';
+import { cancelBuild } from './cancel-build';
+import type { CommandContext, Target } from './context';
+import { copyImageTag } from './copy-image-tag';
+import { createExamplePair } from './create-example-pair';
+import { openDockerfile } from './open-dockerfile';
+import { removeImages } from './remove-images';
+import { runRuntimeImage } from './run-runtime-image';
+import { pairOf } from './context';
+
+export type { CommandContext } from './context';
+
+type Command = (context: CommandContext, target: Target) => unknown;
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  'dockerception.build': (c, t) => build(c, t, { force: false }),
+  'dockerception.buildPair': (c, t) => build(c, t, { force: false }),
+  'dockerception.buildForce': (c, t) => build(c, t, { force: true }),
+  'dockerception.cancelBuild': cancelBuild,
+  'dockerception.refresh': (c) => {
+    c.builds.resetConnection();
+    c.tree.refresh();
+  },
+  'dockerception.showOutput': (c) => c.output.show(),
+  'dockerception.openEngineSetting': () => vscode.commands.executeCommand('workbench.action.openSettings', 'dockerception.host'),
+  'dockerception.showReport': async (c, t) => {
+    const pair = await pairOf(c, t, 'Show Report');
+    if (pair) await c.reports.show(pair);
+  },
+  'dockerception.openBuilderDockerfile': (c, t) => openDockerfile(c, t, 'builder'),
+  'dockerception.openRuntimeDockerfile': (c, t) => openDockerfile(c, t, 'runtime'),
+  'dockerception.copyImageTag': copyImageTag,
+  'dockerception.runRuntimeImage': runRuntimeImage,
+  'dockerception.removeImages': removeImages,
+  'dockerception.createExamplePair': (c) => createExamplePair(c),
+};
+
+export function registerCommands(extension: vscode.ExtensionContext, context: CommandContext): void {
+  for (const [id, command] of Object.entries(COMMANDS)) {
+    extension.subscriptions.push(vscode.commands.registerCommand(id, (target: Target) => command(context, target)));
+  }
+}

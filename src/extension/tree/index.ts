@@ -1,0 +1,3 @@
+export { PairsTree } from './pairs-tree';
+export { PairDiscovery, discoverPairs } from './pair-discovery';
+export type { EngineNode, ImageNode, LastBuildNode, PairNode, PairsTreeNode } from './nodes';
