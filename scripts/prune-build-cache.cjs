@@ -1,4 +1,4 @@
-// Removes the build-cache records made since a moment (seconds since the epoch): what a test run's
+// Removes the build-cache records made since a moment (seconds since the epoch): what a test or bench run's
 // BuildKit builds left (layers of throw-away pairs), and nothing older. Newer records go first, since
 // they may depend on older ones. Uses the compiled core (npm test compiles it first).
 //   node scripts/prune-build-cache.cjs SINCE_EPOCH_SECONDS
@@ -17,5 +17,5 @@ const docker = new Docker();
     records.sort((a, b) => Date.parse(b.CreatedAt ?? '') - Date.parse(a.CreatedAt ?? ''));
     for (const record of records) removed += await pruneRecord(docker, record.ID, { all: true }).catch(() => 0);
   }
-  console.log(`removed ${removed} build-cache record(s) the tests made`);
+  console.log(`removed ${removed} build-cache record(s) made since ${new Date(since).toISOString()}`);
 })().catch((error) => console.log(`build cache not pruned: ${error.message}`));

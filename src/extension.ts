@@ -7,35 +7,49 @@ import { ReportPanels } from './extension/report';
 import { BuildStatusBar } from './extension/status-bar';
 import { PairsTree } from './extension/tree';
 
+/**
+ * What the extension's own tests look at, handed out only when VS Code runs it under test
+ * (ExtensionMode.Test): the parts behind the UI, the output channel's lines, the status-bar item.
+ */
 export interface DockerceptionApi {
   builds: Builds;
   tree: PairsTree;
-  output: BuildOutput;
-  statusBar: BuildStatusBar;
-  reports: ReportPanels;
+  statusBar: vscode.StatusBarItem;
+  /** Every line written to the output channel, oldest first (the last 1000). */
+  outputLines: string[];
   /** Milliseconds from the bundle starting to load to the end of activate(). */
   activationMs: number;
 }
 
 declare const globalThis: { __dockerceptionLoadStart?: number };
 
-export function activate(context: vscode.ExtensionContext): DockerceptionApi {
-  const output = new BuildOutput();
+let stopBuilds: ((timeoutMs: number) => Promise<void>) | undefined;
+
+export function activate(context: vscode.ExtensionContext): DockerceptionApi | undefined {
+  const underTest = context.extensionMode === vscode.ExtensionMode.Test;
+  const outputLines: string[] = [];
+  const output = new BuildOutput(
+    underTest
+      ? (line) => {
+          outputLines.push(line);
+          if (outputLines.length > 1000) outputLines.splice(0, outputLines.length - 1000);
+        }
+      : undefined,
+  );
   const builds = new Builds(context.workspaceState, output);
   const tree = new PairsTree(builds);
   const view = vscode.window.createTreeView('dockerception.pairs', { treeDataProvider: tree, showCollapseAll: true });
   tree.attach(view);
-  const statusBar = new BuildStatusBar(builds);
+  const statusItem = vscode.window.createStatusBarItem('dockerception.status', vscode.StatusBarAlignment.Left, 50);
+  const statusBar = new BuildStatusBar(builds, statusItem);
   const reports = new ReportPanels(builds);
   registerCommands(context, { builds, tree, output, reports });
   context.subscriptions.push(output, builds, tree, view, statusBar, reports);
   stopBuilds = (timeoutMs) => builds.stopAll(timeoutMs);
-  // Returned for the extension's own tests, which look at the state behind what the UI shows.
+  if (!underTest) return undefined;
   const activationMs = performance.now() - (globalThis.__dockerceptionLoadStart ?? performance.now());
-  return { builds, tree, output, statusBar, reports, activationMs };
+  return { builds, tree, statusBar: statusItem, outputLines, activationMs };
 }
-
-let stopBuilds: ((timeoutMs: number) => Promise<void>) | undefined;
 
 /**
  * On a window reload or close: cancel running builds and wait until their builder containers are

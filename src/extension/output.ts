@@ -15,13 +15,13 @@ import {
  * stderr, the side-by-side table, and failures with what to do. */
 export class BuildOutput implements vscode.Disposable {
   private readonly channel = vscode.window.createOutputChannel('Dockerception');
-  /** The channel's last lines: VS Code offers no way to read a channel back, and the tests must. */
-  readonly recent: string[] = [];
+
+  /** observe: sees every line written (VS Code offers no way to read a channel back). */
+  constructor(private readonly observe?: (line: string) => void) {}
 
   private appendLine(line: string): void {
     this.channel.appendLine(line);
-    this.recent.push(line);
-    if (this.recent.length > 1000) this.recent.splice(0, this.recent.length - 1000);
+    this.observe?.(line);
   }
 
   /** Builds whose lines are coming in: with more than one, each line says whose it is. */

@@ -7,8 +7,8 @@ import { readSettings, runtimeTagFor } from './settings';
 
 /** The size report of a pair, one webview panel per pair, refreshed after each of its builds. */
 export class ReportPanels implements vscode.Disposable {
-  /** Open panels by pair folder; read by the extension's tests. */
-  readonly panels = new Map<string, vscode.WebviewPanel>();
+  /** Open panels by pair folder. */
+  private readonly panels = new Map<string, vscode.WebviewPanel>();
   private readonly subscription: vscode.Disposable;
 
   constructor(private readonly builds: Builds) {

@@ -7,11 +7,12 @@ import type { Builds } from './builds';
  * sizes side by side after a success, and opens the output after a failure.
  */
 export class BuildStatusBar implements vscode.Disposable {
-  /** Read by the extension's tests; nothing else should touch it. */
-  readonly item = vscode.window.createStatusBarItem('dockerception.status', vscode.StatusBarAlignment.Left, 50);
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly builds: Builds) {
+  constructor(
+    private readonly builds: Builds,
+    private readonly item: vscode.StatusBarItem,
+  ) {
     this.item.name = 'Dockerception';
     this.subscription = builds.onDidChange((pair) => {
       if (pair) void this.update(pair);

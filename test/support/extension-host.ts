@@ -15,8 +15,9 @@ export interface SuiteOutcome {
 
 export const SUITE_TIMEOUT_MS = 6 * 60_000;
 
-export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'activation'): Promise<SuiteOutcome> {
-  const workspace = makeFixtureWorkspace();
+/** Runs one suite in a fresh code-server window on `workspace` (default: a new fixture workspace, removed after). */
+export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'activation' | 'scale', given?: string): Promise<SuiteOutcome> {
+  const workspace = given ?? makeFixtureWorkspace();
   const server = await startCodeServer({ name: `ext-${suite}`, trusted: suite !== 'untrusted', env: { DC_SUITE: suite } });
   const browser = await launchChromium();
   const outcome: SuiteOutcome = { exitCode: undefined, results: [], metrics: {}, log: [] };
@@ -55,6 +56,6 @@ export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'activa
     writeFileSync(path.join(ARTIFACTS, 'logs', `extension-host-${suite}.log`), outcome.log.join('\n'));
     await browser.close();
     await server.stop();
-    rmSync(workspace, { recursive: true, force: true });
+    if (!given) rmSync(workspace, { recursive: true, force: true });
   }
 }

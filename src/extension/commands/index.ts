@@ -28,7 +28,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'dockerception.openEngineSetting': () => vscode.commands.executeCommand('workbench.action.openSettings', 'dockerception.host'),
   'dockerception.showReport': async (c, t) => {
     const pair = await pairOf(c, t, 'Show Report');
-    if (pair) await c.reports.show(pair);
+    return pair ? c.reports.show(pair) : undefined;
   },
   'dockerception.openBuilderDockerfile': (c, t) => openDockerfile(c, t, 'builder'),
   'dockerception.openRuntimeDockerfile': (c, t) => openDockerfile(c, t, 'runtime'),

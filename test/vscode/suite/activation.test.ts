@@ -8,6 +8,7 @@ suite('activation', () => {
     const extension = vscode.extensions.getExtension<DockerceptionApi>('dockerception.dockerception');
     assert.ok(extension);
     const api = await extension.activate();
+    assert.ok(api, 'under test (ExtensionMode.Test) the extension hands out its test API');
     assert.ok(api.activationMs > 0);
     console.log(`DCMETRIC|activationMs|${api.activationMs.toFixed(1)}`);
   });

@@ -69,6 +69,7 @@ suite('Dockerception in VS Code', () => {
     const extension = vscode.extensions.getExtension<DockerceptionApi>(EXTENSION_ID);
     assert.ok(extension, `${EXTENSION_ID} is installed`);
     api = await extension.activate();
+    assert.ok(api, 'under test (ExtensionMode.Test) the extension hands out its test API');
     console.log(`DCMETRIC|activationMs|${api.activationMs.toFixed(1)}`);
     console.log(`DCMETRIC|vscodeVersion|${vscode.version}`);
     // Images an earlier run tagged would show as built: start from none.
@@ -130,8 +131,8 @@ suite('Dockerception in VS Code', () => {
     );
     assert.match(String(children[1].item.description), /^\d+ B · dc-vscode-quick$/);
 
-    assert.match(api.statusBar.item.text, /^\$\(package\) builder [\d.]+ MB → runtime \d+ B$/);
-    const out = api.output.recent.join('\n');
+    assert.match(api.statusBar.text, /^\$\(package\) builder [\d.]+ MB → runtime \d+ B$/);
+    const out = api.outputLines.join('\n');
     assert.match(out, /==> Building the builder image dc-vscode-quick-builder:latest/);
     assert.match(out, /\[runtime 2\/\d+\] COPY hello\.txt \/hello\.txt/);
     assert.match(out, /^\s+size\s+[\d.]+ MB\s+\d+ B\s+\d+× smaller$/m);
@@ -140,8 +141,7 @@ suite('Dockerception in VS Code', () => {
 
   test('Show Report opens the size report with the numbers of the real build', async () => {
     const quick = await pairNamed('quick');
-    await vscode.commands.executeCommand('dockerception.showReport', quick);
-    const panel = api.reports.panels.get(quick.dir);
+    const panel = await vscode.commands.executeCommand<vscode.WebviewPanel | undefined>('dockerception.showReport', quick);
     assert.ok(panel, 'a report panel is open for quick');
     const html = await until('the report to render', () => (panel.webview.html.includes('where the bytes are') ? panel.webview.html : undefined));
     const runtime = api.builds.last(quick)?.runtime;
@@ -185,20 +185,21 @@ suite('Dockerception in VS Code', () => {
     const slow = await pairNamed('slow');
     const done = vscode.commands.executeCommand<{ ok: boolean; error?: { code: string } }>('dockerception.buildPair', vscode.Uri.file(slow.builderDockerfile));
     await until('the slow builder to run', () => api.builds.phaseOf(slow) === 'builder-run');
-    assert.match(api.statusBar.item.text, /^\$\(sync~spin\) slow: builder run/);
+    assert.match(api.statusBar.text, /^\$\(sync~spin\) slow: builder run/);
     await vscode.commands.executeCommand('dockerception.cancelBuild');
     const record = await done;
     assert.equal(record?.ok, false);
     assert.equal(record?.error?.code, 'CANCELLED');
     assert.deepEqual(await engineState('dc-vscode-slow'), { containers: 0, tagged: false });
-    assert.match(api.statusBar.item.text, /slow: cancelled/);
+    assert.match(api.statusBar.text, /slow: cancelled/);
   });
 
   test('stopAll (what deactivate runs) returns only once the builder container is removed', async () => {
     const slow = await pairNamed('slow');
     const done = api.builds.build(slow);
     await until('the slow builder to run', () => api.builds.phaseOf(slow) === 'builder-run');
-    assert.equal((await engineState('dc-vscode-slow')).containers, 1);
+    // The phase is announced just before the container is created: wait for the container itself.
+    await until('the builder container', async () => ((await engineState('dc-vscode-slow')).containers === 1 ? true : undefined));
     await api.builds.stopAll(10_000);
     assert.deepEqual(await engineState('dc-vscode-slow'), { containers: 0, tagged: false }, 'removed before stopAll returned');
     assert.equal((await done)?.error?.code, 'CANCELLED');
@@ -211,7 +212,7 @@ suite('Dockerception in VS Code', () => {
     const quickRecord = await api.builds.build(quick, { force: true });
     assert.equal(quickRecord?.ok, true, quickRecord?.error?.message);
     assert.ok(api.builds.isRunning(slow), 'slow is still building while quick finished');
-    assert.match(api.output.recent.join('\n'), /^\[quick\] ==> Running dc-vscode-quick-builder:latest/m);
+    assert.match(api.outputLines.join('\n'), /^\[quick\] ==> Running dc-vscode-quick-builder:latest/m);
     api.builds.cancel(slow);
     assert.equal((await slowDone)?.error?.code, 'CANCELLED');
   });
@@ -321,7 +322,7 @@ suite('Dockerception in VS Code', () => {
       vscode.Uri.file(kit.builderDockerfile),
     );
     assert.equal(record?.ok, true, record?.error?.message);
-    const out = api.output.recent.join('\n');
+    const out = api.outputLines.join('\n');
     assert.match(out, /==> Building with BuildKit: the builder Dockerfile uses RUN --mount/);
     // BuildKit may prefix a step with its stage's name (stage-0 for an unnamed one).
     assert.match(out, /\[builder (stage-0 )?2\/2\] RUN --mount=type=cache,id=dc-vscode-kit,target=\/cache mkdir -p \/o/);
@@ -346,18 +347,14 @@ suite('Dockerception in VS Code', () => {
       first?.doctor?.map((f) => f.code),
       ['MISSING_LOADER'],
     );
-    assert.match(
-      api.output.recent.join('\n'),
-      /doctor: error MISSING_LOADER: \/app is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/,
-    );
+    assert.match(api.outputLines.join('\n'), /doctor: error MISSING_LOADER: \/app is dynamically linked: it needs the loader \/lib64\/ld-linux-x86-64\.so\.2/);
 
     writeFileSync(path.join(dir, 'Dockerfile'), builder(2_500_000));
     const second = await api.builds.build(pair);
     assert.equal(second?.ok, true, second?.error?.message);
-    assert.match(api.output.recent.join('\n'), /Since the build of .*: \+2\.5 MB\n\s+\+2\.5 MB\s+\/padding \(grown\)/);
+    assert.match(api.outputLines.join('\n'), /Since the build of .*: \+2\.5 MB\n\s+\+2\.5 MB\s+\/padding \(grown\)/);
 
-    await vscode.commands.executeCommand('dockerception.showReport', pair);
-    const panel = api.reports.panels.get(pair.dir);
+    const panel = await vscode.commands.executeCommand<vscode.WebviewPanel | undefined>('dockerception.showReport', pair);
     assert.ok(panel);
     const html = await until('the report with its doctor section', () => (panel.webview.html.includes('id="doctor"') ? panel.webview.html : undefined));
     assert.match(html, /<tr class="error"><td>error<\/td><td><code>MISSING_LOADER<\/code><\/td><td><code>\/app<\/code><\/td>/);
@@ -376,9 +373,9 @@ suite('Dockerception in VS Code', () => {
     const broken = await pairNamed('broken');
     const record = await api.builds.build(broken);
     assert.equal(record?.error?.code, 'BUILDER_EXIT');
-    assert.match(api.statusBar.item.text, /^\$\(error\) broken: BUILDER_EXIT$/);
-    assert.equal(api.statusBar.item.command, 'dockerception.showOutput');
-    assert.match(api.output.recent.join('\n'), /✖ BUILDER_EXIT \(builder-run\): The builder container exited with code 3[\s\S]*oops/);
+    assert.match(api.statusBar.text, /^\$\(error\) broken: BUILDER_EXIT$/);
+    assert.equal(api.statusBar.command, 'dockerception.showOutput');
+    assert.match(api.outputLines.join('\n'), /✖ BUILDER_EXIT \(builder-run\): The builder container exited with code 3[\s\S]*oops/);
     assert.deepEqual(await engineState('dc-vscode-broken'), { containers: 0, tagged: false });
   });
 });

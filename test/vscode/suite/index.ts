@@ -7,7 +7,12 @@ import Mocha from 'mocha';
 export function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'tdd', timeout: 120_000, color: false, reporter: 'spec' });
   const suite = process.env.DC_SUITE ?? 'trusted';
-  const files: Record<string, string> = { trusted: 'extension.test.js', untrusted: 'untrusted.test.js', activation: 'activation.test.js' };
+  const files: Record<string, string> = {
+    trusted: 'extension.test.js',
+    untrusted: 'untrusted.test.js',
+    activation: 'activation.test.js',
+    scale: 'scale.test.js',
+  };
   mocha.addFile(path.join(__dirname, files[suite] ?? files.trusted));
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => (failures > 0 ? reject(new Error(`${failures} extension test(s) failed`)) : resolve()));

@@ -9,6 +9,7 @@ suite('Dockerception in Restricted Mode', () => {
     const extension = vscode.extensions.getExtension<DockerceptionApi>('dockerception.dockerception');
     assert.ok(extension);
     api = await extension.activate();
+    assert.ok(api, 'under test (ExtensionMode.Test) the extension hands out its test API');
   });
 
   test('the workspace is untrusted, and the tree still lists the pairs', async () => {
