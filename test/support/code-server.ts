@@ -120,7 +120,9 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
     extensionsDir,
     logFile,
     remote,
-    url: (folder, payload) => `${base}/?folder=${encodeURIComponent(folder)}${payload ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
+    // A .code-workspace file opens as a (multi-root) workspace, anything else as a folder.
+    url: (folder, payload) =>
+      `${base}/?${folder.endsWith('.code-workspace') ? 'workspace' : 'folder'}=${encodeURIComponent(folder)}${payload ? `&payload=${encodeURIComponent(JSON.stringify(payload))}` : ''}`,
     install: async (vsix) => {
       await promisify(execFile)(process.execPath, [entry, '--install-extension', vsix, '--extensions-dir', extensionsDir, '--user-data-dir', userDataDir], {
         env,
@@ -154,6 +156,32 @@ export function launchChromium(): Promise<Browser> {
       '--disable-dev-shm-usage',
     ],
   });
+}
+
+/**
+ * A multi-root workspace (its .code-workspace file is returned): roots svc-a and svc-b, each with a pair
+ * in a folder named api; svc-b sets its own runtimeTag in its folder settings.
+ */
+export function makeMultiRootWorkspace(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-multiroot-'));
+  const pair = (side: string) => ({
+    [`svc-${side}/api/Dockerfile`]: `FROM busybox:1.36\nRUN mkdir /o && echo ${side} > /o/side.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`,
+    [`svc-${side}/api/Dockerfile.run`]: 'FROM busybox:1.36\nCOPY side.txt /\nCMD ["cat", "/side.txt"]\n',
+  });
+  const files: Record<string, string> = {
+    ...pair('a'),
+    ...pair('b'),
+    'svc-b/.vscode/settings.json': JSON.stringify({ 'dockerception.runtimeTag': 'dc-mr-b-${name}' }),
+    'services.code-workspace': JSON.stringify({
+      folders: [{ path: 'svc-a' }, { path: 'svc-b' }],
+      settings: { 'dockerception.runtimeTag': 'dc-mr-${name}' },
+    }),
+  };
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
+  return path.join(dir, 'services.code-workspace');
 }
 
 /** A fixture workspace of busybox pairs: `quick` builds in a second, `slow` never ends by itself. */

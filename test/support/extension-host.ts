@@ -4,7 +4,7 @@
 // comes back as a DCTEST line, each measurement as a DCMETRIC line.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { ARTIFACTS, ROOT, launchChromium, makeFixtureWorkspace, startCodeServer } from './code-server';
+import { ARTIFACTS, ROOT, launchChromium, makeFixtureWorkspace, makeMultiRootWorkspace, startCodeServer } from './code-server';
 
 export interface SuiteOutcome {
   exitCode: number | undefined;
@@ -16,8 +16,8 @@ export interface SuiteOutcome {
 export const SUITE_TIMEOUT_MS = 6 * 60_000;
 
 /** Runs one suite in a fresh code-server window on `workspace` (default: a new fixture workspace, removed after). */
-export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'activation' | 'scale', given?: string): Promise<SuiteOutcome> {
-  const workspace = given ?? makeFixtureWorkspace();
+export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'multiroot' | 'activation' | 'scale', given?: string): Promise<SuiteOutcome> {
+  const workspace = given ?? (suite === 'multiroot' ? makeMultiRootWorkspace() : makeFixtureWorkspace());
   const server = await startCodeServer({ name: `ext-${suite}`, trusted: suite !== 'untrusted', env: { DC_SUITE: suite } });
   const browser = await launchChromium();
   const outcome: SuiteOutcome = { exitCode: undefined, results: [], metrics: {}, log: [] };
@@ -56,6 +56,6 @@ export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'activa
     writeFileSync(path.join(ARTIFACTS, 'logs', `extension-host-${suite}.log`), outcome.log.join('\n'));
     await browser.close();
     await server.stop();
-    if (!given) rmSync(workspace, { recursive: true, force: true });
+    if (!given) rmSync(workspace.endsWith('.code-workspace') ? path.dirname(workspace) : workspace, { recursive: true, force: true });
   }
 }

@@ -12,6 +12,7 @@ export function run(): Promise<void> {
     untrusted: 'untrusted.test.js',
     activation: 'activation.test.js',
     scale: 'scale.test.js',
+    multiroot: 'multiroot.test.js',
   };
   mocha.addFile(path.join(__dirname, files[suite] ?? files.trusted));
   return new Promise((resolve, reject) => {
