@@ -57,6 +57,6 @@ suite('Dockerception in a multi-root workspace', () => {
   });
 
   test('the output says which pair, tag and folder each build is', async () => {
-    assert.match(api.outputLines.join('\n'), /Building svc-b-api → dc-mr-b-svc-b-api  \(.*svc-b\/api\)/);
+    assert.match(api.outputLines.join('\n'), /Building svc-b-api → dc-mr-b-svc-b-api {2}\(.*svc-b\/api\)/);
   });
 });
