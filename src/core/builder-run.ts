@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import type { EngineBuilder } from './builder-choice';
 import { LABEL_RUN, removeContainer, removeUntaggedImage } from './cleanup';
 import { AttachDemux, LineSplitter } from './demux';
-import { DockerceptionError, messageOf, type Phase } from './errors';
+import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
 import { buildImage, connectionLost } from './image-build';
 import type { ProgressEvent } from './pipeline';
 import { TarGate, type ExitVerdict, type TarSummary } from './tar-gate';
@@ -89,8 +89,12 @@ async function createBuilder(docker: Docker, image: string, network: string): Pr
   }
 }
 
-/** A builder the engine could not create or start: no CMD, a CMD that does not exist, an unknown network. */
+/**
+ * A builder the engine could not create or start: no CMD, a CMD that does not exist, an unknown network.
+ * A broken connection is not the builder's fault: it is reported as the engine's.
+ */
 function builderStartError(what: 'created' | 'started', error: unknown, network: string): DockerceptionError {
+  if (isConnectionError(error)) return connectionLost('builder-run', error);
   const said = messageOf(error)
     .replace(/^\(HTTP code \d+\) [a-z ]+ - /, '')
     .trim();
