@@ -6,16 +6,25 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DockerceptionApi } from '../../../src/extension';
+import { activateForTest, EXTENSION_ID } from './activate';
 import { LABEL_RUN, type Pair } from '../../../src/core';
 import type { PairNode, PairsTreeNode } from '../../../src/extension/tree';
 
-const EXTENSION_ID = 'dockerception.dockerception';
 let api: DockerceptionApi;
 
 function workspaceDir(): string {
   const folder = vscode.workspace.workspaceFolders?.[0];
   assert.ok(folder, 'the launcher opens a fixture folder');
   return folder.uri.fsPath;
+}
+
+/** Writes a pair into the fixture workspace (folder relative to it) and returns its folder. */
+function writePair(relative: string, builder: string, runtime: string): string {
+  const dir = path.join(workspaceDir(), relative);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'Dockerfile'), builder);
+  writeFileSync(path.join(dir, 'Dockerfile.run'), runtime);
+  return dir;
 }
 
 interface Row {
@@ -66,10 +75,7 @@ async function engineState(tag: string): Promise<{ containers: number; tagged: b
 
 suite('Dockerception in VS Code', () => {
   suiteSetup(async () => {
-    const extension = vscode.extensions.getExtension<DockerceptionApi>(EXTENSION_ID);
-    assert.ok(extension, `${EXTENSION_ID} is installed`);
-    api = await extension.activate();
-    assert.ok(api, 'under test (ExtensionMode.Test) the extension hands out its test API');
+    api = await activateForTest();
     console.log(`DCMETRIC|activationMs|${api.activationMs.toFixed(1)}`);
     console.log(`DCMETRIC|vscodeVersion|${vscode.version}`);
     // Images an earlier run tagged would show as built: start from none.
@@ -218,10 +224,7 @@ suite('Dockerception in VS Code', () => {
   });
 
   test("Cancel Build with two builds running cancels the active editor's pair only", async () => {
-    const dir = path.join(workspaceDir(), 'slow-too');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["sh", "-c", "sleep 600"]\n');
-    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\n');
+    const dir = writePair('slow-too', 'FROM busybox:1.36\nCMD ["sh", "-c", "sleep 600"]\n', 'FROM scratch\n');
     api.tree.refresh();
     const [slow, slowToo] = [
       await pairNamed('slow'),
@@ -241,10 +244,11 @@ suite('Dockerception in VS Code', () => {
 
   test('pairs with the same folder name get names and tags of their own; a shared runtimeTag is refused, not overwritten', async () => {
     for (const side of ['a', 'b']) {
-      const dir = path.join(workspaceDir(), 'twins', side, 'api');
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(path.join(dir, 'Dockerfile'), `FROM busybox:1.36\nRUN mkdir /o && echo ${side} > /o/side.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`);
-      writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY side.txt /\n');
+      writePair(
+        path.join('twins', side, 'api'),
+        `FROM busybox:1.36\nRUN mkdir /o && echo ${side} > /o/side.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`,
+        'FROM scratch\nCOPY side.txt /\n',
+      );
     }
     api.tree.refresh();
     const names = await until('both twins in the tree', async () => {
@@ -297,10 +301,7 @@ suite('Dockerception in VS Code', () => {
 
   test('a new pair created on disk appears in the tree', async () => {
     // Written at once, as a copy or a git checkout would: the watcher may report only the folder.
-    const dir = path.join(workspaceDir(), 'created-later');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n');
-    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY passwd /passwd\n');
+    const dir = writePair('created-later', 'FROM busybox:1.36\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n', 'FROM scratch\nCOPY passwd /passwd\n');
     await until('created-later in the tree', async () => (await pairRows()).some((row) => row.label === 'created-later'), 20_000);
     // And deleting the folder as a whole takes it out again.
     rmSync(dir, { recursive: true, force: true });
@@ -308,13 +309,11 @@ suite('Dockerception in VS Code', () => {
   });
 
   test('a BuildKit pair builds from a right-click: the output says BuildKit and why, and shows its steps', async () => {
-    const dir = path.join(workspaceDir(), 'kit');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      path.join(dir, 'Dockerfile'),
+    const dir = writePair(
+      'kit',
       'FROM busybox:1.36\nRUN --mount=type=cache,id=dc-vscode-kit,target=/cache mkdir -p /o && date > /cache/last && echo kit > /o/kit.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n',
+      'FROM scratch\nCOPY --chmod=0600 kit.txt /kit.txt\n',
     );
-    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY --chmod=0600 kit.txt /kit.txt\n');
     api.tree.refresh();
     const kit = await until('kit in the tree', async () => (await api.tree.pairs()).find((p) => p.name === 'kit'));
     const record = await vscode.commands.executeCommand<{ ok: boolean; error?: { message: string } }>(
@@ -332,13 +331,10 @@ suite('Dockerception in VS Code', () => {
   });
 
   test('the doctor: a dynamically linked binary on scratch is named in the output, the notification and the report; a second build shows what grew', async () => {
-    const dir = path.join(workspaceDir(), 'doctor');
-    mkdirSync(dir, { recursive: true });
     // /bin/ls of a Debian image is dynamically linked; the padding file is what grows between builds.
     const builder = (padding: number) =>
       `FROM gcc:12\nRUN mkdir /o && cp /bin/ls /o/app && head -c ${padding} /dev/zero > /o/padding\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`;
-    writeFileSync(path.join(dir, 'Dockerfile'), builder(1000));
-    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\nCOPY app padding /\nENTRYPOINT ["/app"]\n');
+    const dir = writePair('doctor', builder(1000), 'FROM scratch\nCOPY app padding /\nENTRYPOINT ["/app"]\n');
     api.tree.refresh();
     const pair = await until('doctor in the tree', async () => (await api.tree.pairs()).find((p) => p.name === 'doctor'));
     const first = await api.builds.build(pair);
@@ -365,10 +361,7 @@ suite('Dockerception in VS Code', () => {
   });
 
   test('a failing build says what happened in the output and the status bar, and tags nothing', async () => {
-    const dir = path.join(workspaceDir(), 'broken');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(path.join(dir, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["sh", "-c", "echo not a tar; echo oops >&2; exit 3"]\n');
-    writeFileSync(path.join(dir, 'Dockerfile.run'), 'FROM scratch\n');
+    writePair('broken', 'FROM busybox:1.36\nCMD ["sh", "-c", "echo not a tar; echo oops >&2; exit 3"]\n', 'FROM scratch\n');
     api.tree.refresh();
     const broken = await pairNamed('broken');
     const record = await api.builds.build(broken);

@@ -3,16 +3,14 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { DockerceptionApi } from '../../../src/extension';
+import { activateForTest } from './activate';
 
 const TAGS = ['dc-mr-svc-a-api', 'dc-mr-b-svc-b-api'];
 
 suite('Dockerception in a multi-root workspace', () => {
   let api: DockerceptionApi;
-  suiteSetup(async () => {
-    const extension = vscode.extensions.getExtension<DockerceptionApi>('dockerception.dockerception');
-    assert.ok(extension);
-    api = await extension.activate();
-    assert.ok(api, 'under test (ExtensionMode.Test) the extension hands out its test API');
+  /** Both pairs' images, so that a run starts (and leaves) with none. */
+  async function removeTags(): Promise<void> {
     const { docker } = await api.builds.connect();
     for (const tag of TAGS.flatMap((t) => [t, `${t}-builder`])) {
       await docker
@@ -20,17 +18,13 @@ suite('Dockerception in a multi-root workspace', () => {
         .remove()
         .catch(() => undefined);
     }
+  }
+  suiteSetup(async () => {
+    api = await activateForTest();
+    await removeTags();
   });
 
-  suiteTeardown(async () => {
-    const { docker } = await api.builds.connect();
-    for (const tag of TAGS.flatMap((t) => [t, `${t}-builder`])) {
-      await docker
-        .getImage(tag)
-        .remove()
-        .catch(() => undefined);
-    }
-  });
+  suiteTeardown(removeTags);
 
   test('two roots, one folder name: the pairs are told apart by their roots', async () => {
     assert.equal(vscode.workspace.workspaceFolders?.length, 2);

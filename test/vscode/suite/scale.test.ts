@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import { findPairs } from '../../../src/core/pairs';
-import type { DockerceptionApi } from '../../../src/extension';
+import { activateForTest } from './activate';
 import { discoverPairs } from '../../../src/extension/tree/pair-discovery';
 
 const RUNS = 5;
@@ -21,10 +21,7 @@ async function median(run: () => Promise<unknown>): Promise<number> {
 
 suite('scale', () => {
   test('measures discovery and the view on a large workspace', async () => {
-    const extension = vscode.extensions.getExtension<DockerceptionApi>('dockerception.dockerception');
-    assert.ok(extension);
-    const api = await extension.activate();
-    assert.ok(api, 'under test (ExtensionMode.Test) the extension hands out its test API');
+    const api = await activateForTest();
     const roots = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     const found = await discoverPairs();
     const walked = (await Promise.all(roots.map((root) => findPairs(root)))).flat();

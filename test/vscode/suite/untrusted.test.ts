@@ -2,14 +2,12 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { DockerceptionApi } from '../../../src/extension';
+import { activateForTest } from './activate';
 
 suite('Dockerception in Restricted Mode', () => {
   let api: DockerceptionApi;
   suiteSetup(async () => {
-    const extension = vscode.extensions.getExtension<DockerceptionApi>('dockerception.dockerception');
-    assert.ok(extension);
-    api = await extension.activate();
-    assert.ok(api, 'under test (ExtensionMode.Test) the extension hands out its test API');
+    api = await activateForTest();
   });
 
   test('the workspace is untrusted, and the tree still lists the pairs', async () => {
