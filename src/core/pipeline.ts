@@ -219,13 +219,21 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
 
     phase = 'doctor';
     emit({ type: 'phase', phase, message: 'Checking the runtime image: what it runs, what that needs, what changed' });
-    const [builder, runtime] = await imageSizes(docker, builderId, builderTag, run.runtimeId, runtimeTag);
-    const exam = await examineImage(docker, run.runtimeId);
-    for (const finding of exam.findings) emit({ type: 'finding', finding });
     const key = pairKey(inputs.engineId, pair.dir, runtimeTag);
-    const since = (await pairBuilds(records, key)).filter((b) => b.runtimeId !== run.runtimeId).at(-1);
-    const previous = since && (await readRecord(records, since.runtimeId));
-    await guardRuntime(docker, runtime, exam, since && { build: since, files: previous?.files }, options);
+    let builder: ImageSize, runtime: ImageSize, exam: Examination, since: PairBuild | undefined;
+    try {
+      [builder, runtime] = await imageSizes(docker, builderId, builderTag, run.runtimeId, runtimeTag);
+      exam = await examineImage(docker, run.runtimeId);
+      for (const finding of exam.findings) emit({ type: 'finding', finding });
+      since = (await pairBuilds(records, key)).filter((b) => b.runtimeId !== run.runtimeId).at(-1);
+      const previous = since && (await readRecord(records, since.runtimeId));
+      await guardRuntime(docker, runtime, exam, since && { build: since, files: previous?.files }, options);
+      // A cancel that came while the image was being checked: it is not tagged.
+      if (abort.signal.aborted) throw abort.signal.reason;
+    } catch (error) {
+      await removeUntaggedImage(docker, run.runtimeId);
+      throw error;
+    }
 
     phase = 'tag';
     const { repo, tag } = splitReference(runtimeTag);

@@ -302,10 +302,12 @@ for (const builder of BUILDERS)
 
     it("an AbortSignal (the extension's Cancel) in each phase rejects with CANCELLED and leaves nothing", async () => {
       const engine = await testEngine();
-      const phases: Array<['builder-build' | 'builder-run' | 'runtime-build', string, string]> = [
+      const phases: Array<['builder-build' | 'builder-run' | 'runtime-build' | 'doctor', string, string]> = [
         ['builder-build', `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`, 'FROM scratch\n'],
         ['builder-run', `FROM ${BUSYBOX}\nCMD ["sleep", "300"]\n`, 'FROM scratch\n'],
         ['runtime-build', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, `FROM ${BUSYBOX}\nRUN echo step-$((6*7)) && sleep 300\n`],
+        // The doctor's check is short: cancelled as it starts, the image it checks is not tagged.
+        ['doctor', `FROM ${BUSYBOX}\nCMD ["tar", "-cf", "-", "-C", "/etc", "passwd"]\n`, 'FROM scratch\nCOPY passwd /\n'],
       ];
       for (const [phase, builderFile, runtime] of phases) {
         const dir = makeBuilderPair('', { builder: builderFile, runtime });
@@ -322,8 +324,9 @@ for (const builder of BUILDERS)
             const underWay =
               (phase === 'builder-build' && event.type === 'log' && event.source === 'builder-build' && event.line.trim() === 'step-42') ||
               (phase === 'builder-run' && event.type === 'phase' && event.phase === 'builder-run') ||
-              (phase === 'runtime-build' && event.type === 'log' && event.source === 'runtime-build' && event.line.trim() === 'step-42');
-            if (underWay) setTimeout(() => abort.abort(), 300);
+              (phase === 'runtime-build' && event.type === 'log' && event.source === 'runtime-build' && event.line.trim() === 'step-42') ||
+              (phase === 'doctor' && event.type === 'phase' && event.phase === 'doctor');
+            if (underWay) setTimeout(() => abort.abort(), phase === 'doctor' ? 0 : 300);
           },
         });
         await assert.rejects(run, (error: DockerceptionError) => {
