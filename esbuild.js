@@ -25,19 +25,16 @@ const buildKitStub = {
 };
 
 /**
- * docker-modem requires its ssh transport, and with it ssh2 (≈ 25 ms to load), at start-up, although
- * only ssh:// engines use it. This wraps docker-modem's `./ssh` in a function that loads it on first call,
- * so a CLI run against a local socket does not pay for it.
+ * docker-modem requires its ssh transport (ssh2) at start-up. Dockerception reaches ssh:// engines through
+ * the system's ssh, as the docker CLI does (src/core/engine/ssh-dial.ts), so that known_hosts and
+ * ~/.ssh/config apply; ssh2 is never used and is left out of the bundle.
  */
-const lazySsh = {
-  name: 'lazy-ssh',
+const noSsh2 = {
+  name: 'no-ssh2',
   setup(build) {
-    build.onResolve({ filter: /^\.\/ssh$/ }, (args) =>
-      /docker-modem[\\/]lib$/.test(args.resolveDir) ? { path: path.join(args.resolveDir, 'ssh.js'), namespace: 'lazy-ssh' } : undefined,
-    );
-    build.onLoad({ filter: /.*/, namespace: 'lazy-ssh' }, (args) => ({
-      contents: `module.exports = function lazySsh(options) { return require(${JSON.stringify(args.path)})(options); };`,
-      resolveDir: path.dirname(args.path),
+    build.onResolve({ filter: /^\.\/ssh$/ }, (args) => (/docker-modem[\\/]lib$/.test(args.resolveDir) ? { path: 'ssh', namespace: 'no-ssh2' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'no-ssh2' }, () => ({
+      contents: "module.exports = function () { throw new Error('ssh:// engines go through the system ssh in Dockerception, not ssh2'); };",
       loader: 'js',
     }));
   },
@@ -52,10 +49,8 @@ const shared = {
   // (not in --production builds) keep stack traces readable with node --enable-source-maps.
   sourcemap: !production,
   minify: true,
-  // ssh2's optional native helpers are not needed (it falls back to JS) and cannot be bundled.
-  external: ['cpu-features', './crypto/build/Release/sshcrypto.node'],
   logLevel: 'warning',
-  plugins: [buildKitStub, lazySsh],
+  plugins: [buildKitStub, noSsh2],
   define: { 'process.env.DOCKERCEPTION_VERSION': JSON.stringify(version) },
 };
 
@@ -67,7 +62,7 @@ const builds = [
     ...shared,
     entryPoints: ['src/extension.ts'],
     outfile: 'dist/extension.js',
-    external: [...shared.external, 'vscode'],
+    external: ['vscode'],
     // When the bundle started loading: activate() reports load + activate time from it.
     banner: { js: 'globalThis.__dockerceptionLoadStart = performance.now();' },
   },

@@ -17,6 +17,7 @@ started=$(date +%s)
 node --test --test-concurrency=1 \
   out/test/unit/*.test.js \
   out/test/faults/faults.test.js \
+  out/test/engines/*.test.js \
   out/test/vscode/extension-host.test.js \
   out/test/e2e/ui.test.js 2>&1 | tee test-artifacts/test.log
 status=${PIPESTATUS[0]}

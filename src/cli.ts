@@ -6,6 +6,7 @@ import {
   DockerceptionError,
   buildPair,
   describeContext,
+  describeEngine,
   describeFinding,
   describeStep,
   isBuilderSetting,
@@ -26,6 +27,9 @@ import {
 
 const USAGE = `Usage:
   dockerception list [DIR] [--json]
+  dockerception engine [--host URL] [--json]
+      Which engine the other commands use, where that choice came from (--host, DOCKER_HOST, the docker
+      context, the default) and whether it answers: the docker CLI's rules, with its TLS variables.
       Every Dockerfile / Dockerfile.run pair under DIR (default: the current folder).
   dockerception inspect [DIR] [--tag NAME] [--diff] [--host URL] [--json]
       Where the bytes are: both sizes, the runtime image's layers and its largest files, and what the
@@ -185,6 +189,17 @@ function growthText(growth: Growth, limit: number): string {
   return lines.join('\n');
 }
 
+async function engineCommand(values: Record<string, unknown>, json: boolean): Promise<number> {
+  const engine = await connectEngine({ host: values.host as string | undefined });
+  if (json) {
+    const { url, source, tls } = engine.address;
+    process.stdout.write(`${JSON.stringify({ url, source, tls: tls ?? null, version: engine.version })}\n`);
+  } else {
+    process.stdout.write(`${describeEngine(engine.address)}: Docker ${engine.version.engine} (API ${engine.version.api})\n`);
+  }
+  return 0;
+}
+
 async function inspect(dir: string, values: Record<string, unknown>, json: boolean): Promise<number> {
   const pair = await pairAt(dir);
   const engine = await connectEngine({ host: values.host as string | undefined });
@@ -258,6 +273,10 @@ export async function main(argv: string[]): Promise<number> {
     const [command, dir = '.', ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
     if (command === 'list') return await list(dir, json);
+    if (command === 'engine') {
+      if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
+      return await engineCommand(values, json);
+    }
     if (command === 'build') return await build(dir, values, json);
     if (command === 'inspect') return await inspect(dir, values, json);
     throw new UsageError(command ? `unknown command '${command}'` : 'no command given');

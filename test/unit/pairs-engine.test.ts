@@ -1,9 +1,8 @@
 // Pair discovery on real folders, and how the engine address is chosen (docker CLI order).
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DockerceptionError, connectEngine, dockerOptions, findPairs, imageNameFor, pairAt, resolveEngine } from '../../src/core';
+import { DockerceptionError, connectEngine, findPairs, imageNameFor, pairAt } from '../../src/core';
 import { makeDir, removeDir } from './helpers';
 
 describe('pairs', () => {
@@ -52,34 +51,6 @@ describe('pairs', () => {
 });
 
 describe('engine address', () => {
-  it('prefers --host, then DOCKER_HOST, then the current context, then the default socket', () => {
-    const home = makeDir({});
-    const id = createHash('sha256').update('remote').digest('hex');
-    const ctx = makeDir({
-      'config.json': JSON.stringify({ currentContext: 'remote' }),
-      [`contexts/meta/${id}/meta.json`]: JSON.stringify({ Name: 'remote', Endpoints: { docker: { Host: 'tcp://10.1.2.3:2375' } } }),
-    });
-    try {
-      assert.deepEqual(resolveEngine({ host: 'unix:///x.sock', env: { DOCKER_HOST: 'tcp://a:1' } }), { url: 'unix:///x.sock', source: 'flag' });
-      assert.equal(resolveEngine({ env: { DOCKER_HOST: 'tcp://a:1', DOCKER_CONFIG: ctx } }).source, 'DOCKER_HOST');
-      assert.deepEqual(resolveEngine({ env: { DOCKER_CONFIG: ctx } }), { url: 'tcp://10.1.2.3:2375', source: 'context remote', tlsDir: undefined });
-      assert.equal(resolveEngine({ env: { DOCKER_CONFIG: ctx, DOCKER_CONTEXT: 'default' } }).source, 'default');
-      assert.deepEqual(resolveEngine({ env: {}, homeDir: home }), { url: 'unix:///var/run/docker.sock', source: 'default' });
-    } finally {
-      removeDir(home);
-      removeDir(ctx);
-    }
-  });
-
-  it('maps addresses to dockerode options without letting DOCKER_HOST leak underneath', () => {
-    assert.equal(dockerOptions({ url: 'unix:///run/d.sock', source: 'flag' }).socketPath, '/run/d.sock');
-    const tcp = dockerOptions({ url: 'tcp://127.0.0.1:2375', source: 'flag' });
-    assert.deepEqual([tcp.protocol, tcp.host, tcp.port], ['http', '127.0.0.1', '2375']);
-    const ssh = dockerOptions({ url: 'ssh://me@build-host', source: 'flag' });
-    assert.deepEqual([ssh.protocol, ssh.host, ssh.username], ['ssh', 'build-host', 'me']);
-    assert.throws(() => dockerOptions({ url: 'ftp://x', source: 'flag' }), /not unix:\/\/, tcp:\/\/ or ssh:\/\//);
-  });
-
   it('names the address tried and how to fix it when nothing answers', async () => {
     await assert.rejects(connectEngine({ host: 'unix:///nonexistent/docker.sock' }), (error: DockerceptionError) => {
       assert.equal(error.code, 'ENGINE_UNREACHABLE');

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DockerceptionError, messageOf } from '../errors';
+
+export const DEFAULT_SOCKET = '/var/run/docker.sock';
+const DEFAULT_PIPE = '//./pipe/docker_engine';
+
+export type EngineSource = 'flag' | 'setting' | 'DOCKER_HOST' | `context ${string}` | 'default';
+
+/** The TLS material of an engine address, as the docker CLI would use it. */
+export interface EngineTls {
+  /** Where ca.pem, cert.pem and key.pem are, and what put them there. */
+  dir: string;
+  dirSource: 'DOCKER_CERT_PATH' | 'config dir' | 'context';
+  /** Check the engine's certificate: DOCKER_TLS_VERIFY set, or a context without SkipTLSVerify. */
+  verify: boolean;
+}
+
+/** Which engine to talk to, and why that one: shown to the user whenever it cannot be reached. */
+export interface EngineAddress {
+  /** As the docker CLI writes it: unix:///var/run/docker.sock, tcp://host:2376, ssh://user@host. */
+  url: string;
+  source: EngineSource;
+  tls?: EngineTls;
+  /** DOCKER_API_VERSION: pins the API version, as it does for the docker CLI. */
+  apiVersion?: string;
+}
+
+export interface ResolveOptions {
+  /** --host on the command line, or the extension's setting. */
+  host?: string;
+  hostSource?: 'flag' | 'setting';
+  /** Where messages appear: the CLI names its flags, the extension its settings. */
+  surface?: 'cli' | 'vscode';
+  env?: NodeJS.ProcessEnv;
+  homeDir?: string;
+  platform?: NodeJS.Platform;
+}
+
+/** The docker CLI's config folder: DOCKER_CONFIG, else ~/.docker. */
+export function dockerConfigDir(env: NodeJS.ProcessEnv = process.env, homeDir = os.homedir()): string {
+  return env.DOCKER_CONFIG || path.join(homeDir, '.docker');
+}
+
+/**
+ * Picks the engine the way the docker CLI does: an explicit host, else DOCKER_HOST, else the current
+ * context (DOCKER_CONTEXT, else config.json's currentContext), else the platform's default. The first, the
+ * second and the last take their TLS from DOCKER_TLS_VERIFY / DOCKER_TLS / DOCKER_CERT_PATH; a context
+ * brings its own.
+ */
+export function resolveEngine(options: ResolveOptions = {}): EngineAddress {
+  const env = options.env ?? process.env;
+  const configDir = dockerConfigDir(env, options.homeDir);
+  const pinned = env.DOCKER_API_VERSION ? { apiVersion: env.DOCKER_API_VERSION } : {};
+  const fromEnv = (url: string, source: EngineSource): EngineAddress => ({ url, source, ...tlsFromEnv(env, configDir), ...pinned });
+
+  if (options.host) return fromEnv(options.host, options.hostSource ?? 'flag');
+  if (env.DOCKER_HOST) return fromEnv(env.DOCKER_HOST, 'DOCKER_HOST');
+  const name = currentContextName(env, configDir);
+  if (name && name !== 'default') return { ...contextAddress(name, configDir), ...pinned };
+  return fromEnv(defaultUrl(options.platform ?? process.platform), 'default');
+}
+
+export function defaultUrl(platform: NodeJS.Platform): string {
+  return platform === 'win32' ? `npipe://${DEFAULT_PIPE}` : `unix://${DEFAULT_SOCKET}`;
+}
+
+/** The docker CLI turns TLS on for any non-empty DOCKER_TLS_VERIFY (even "0") or DOCKER_TLS. */
+function tlsFromEnv(env: NodeJS.ProcessEnv, configDir: string): { tls?: EngineTls } {
+  const verify = Boolean(env.DOCKER_TLS_VERIFY);
+  if (!verify && !env.DOCKER_TLS) return {};
+  const dir = env.DOCKER_CERT_PATH || configDir;
+  return { tls: { dir, dirSource: env.DOCKER_CERT_PATH ? 'DOCKER_CERT_PATH' : 'config dir', verify } };
+}
+
+/** DOCKER_CONTEXT, else config.json's currentContext; undefined when neither names one. */
+export function currentContextName(env: NodeJS.ProcessEnv, configDir: string): string | undefined {
+  if (env.DOCKER_CONTEXT) return env.DOCKER_CONTEXT;
+  try {
+    const name: unknown = JSON.parse(readFileSync(path.join(configDir, 'config.json'), 'utf8')).currentContext;
+    return typeof name === 'string' && name ? name : undefined;
+  } catch {
+    return undefined; // no config, or not JSON: the CLI falls back to the default too
+  }
+}
+
+/** A context from the CLI's store: contexts/meta/<sha256(name)>/meta.json, TLS files under contexts/tls. */
+function contextAddress(name: string, configDir: string): EngineAddress {
+  const id = createHash('sha256').update(name).digest('hex');
+  const source = `context ${name}` as const;
+  let endpoint: { Host?: unknown; SkipTLSVerify?: unknown } | undefined;
+  try {
+    endpoint = JSON.parse(readFileSync(path.join(configDir, 'contexts', 'meta', id, 'meta.json'), 'utf8'))?.Endpoints?.docker;
+  } catch (error) {
+    throw new DockerceptionError(
+      'ENGINE_UNREACHABLE',
+      `The current docker context '${name}' cannot be read (${messageOf(error)}). ` +
+        `Run 'docker context use default' (or 'docker context ls' to see the others), or choose the engine explicitly.`,
+      'connect',
+    );
+  }
+  if (typeof endpoint?.Host !== 'string' || !endpoint.Host) {
+    throw new DockerceptionError(
+      'ENGINE_UNREACHABLE',
+      `The docker context '${name}' has no Docker endpoint. Run 'docker context inspect ${name}' to see it, or 'docker context use default'.`,
+      'connect',
+    );
+  }
+  const tlsDir = path.join(configDir, 'contexts', 'tls', id, 'docker');
+  const skip = endpoint.SkipTLSVerify === true;
+  // As in the CLI: TLS when the context stores TLS files or says to skip verification, else plain.
+  const tls = existsSync(tlsDir) || skip ? { dir: tlsDir, dirSource: 'context' as const, verify: !skip } : undefined;
+  return { url: endpoint.Host, source, ...(tls ? { tls } : {}) };
+}

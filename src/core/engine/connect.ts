@@ -1,0 +1,123 @@
+import type Docker from 'dockerode';
+import { DockerceptionError, messageOf } from '../errors';
+import { parseEngineUrl, dockerOptions, type ClientOptions } from './options';
+import { resolveEngine, type EngineAddress, type ResolveOptions } from './address';
+
+/** Where an address came from and how to change it, in the words of the surface the user is on. */
+export function whereFrom(address: EngineAddress, surface: 'cli' | 'vscode'): string {
+  const explicit = surface === 'cli' ? 'pass --host' : 'set the dockerception.host setting';
+  if (address.source === 'flag')
+    return ' It comes from --host; pass another address, or leave it out to use DOCKER_HOST, the docker context or the default socket.';
+  if (address.source === 'setting')
+    return ' It comes from the dockerception.host setting; change it, or clear it to use DOCKER_HOST, the docker context or the default socket.';
+  if (address.source === 'DOCKER_HOST') return ` It comes from DOCKER_HOST; change or unset it, or ${explicit}.`;
+  if (address.source.startsWith('context ')) {
+    return ` It comes from the docker ${address.source.replace('context ', "context '")}'; run 'docker context use default' (or another context), or ${explicit}.`;
+  }
+  return ` To use another engine, ${explicit}, DOCKER_HOST or a docker context.`;
+}
+
+/** How to fix an unreachable engine, by what the connection attempt said. */
+export function unreachableHint(address: EngineAddress, cause: string, surface: 'cli' | 'vscode'): string {
+  const where = whereFrom(address, surface);
+  const host = parseEngineUrl(address.url)
+    .rest.replace(/^[^@]*@/, '')
+    .replace(/[:/].*$/, '');
+  if (/REMOTE HOST IDENTIFICATION HAS CHANGED|Host key for .* has changed/i.test(cause)) {
+    return (
+      `ssh refused ${host}: its host key is not the one in known_hosts, so this may be a man in the middle and nothing was sent. ` +
+      `If the machine was reinstalled, check its new key, remove the old one with 'ssh-keygen -R ${host}' and run 'ssh ${host}' once to accept it.${where}`
+    );
+  }
+  if (/Host key verification failed|No .*host key is known/i.test(cause)) {
+    return `ssh does not know ${host}'s host key and cannot ask here: run 'ssh ${host}' once in a terminal to check and accept it.${where}`;
+  }
+  if (/Permission denied \(/i.test(cause)) {
+    return `ssh could not log in to ${host}: add your key to ssh-agent (ssh-add) or name it in ~/.ssh/config (IdentityFile); passwords cannot be asked for here.${where}`;
+  }
+  if (/Could not resolve hostname/i.test(cause)) return `ssh cannot find ${host}: check the name, or the Host alias in ~/.ssh/config.${where}`;
+  if (/status 127|docker: (command )?not found|No such file or directory.*docker/i.test(cause)) {
+    return `${host} has no 'docker' command: install the docker CLI there (ssh engines run 'docker system dial-stdio' on the remote machine).${where}`;
+  }
+  if (/no 'ssh' command/.test(cause)) return `Install OpenSSH's client (the ssh command), which ssh:// engines use.${where}`;
+  if (/self[- ]signed|unable to (get|verify)|certificate signature failure|CERT_|unknown ca/i.test(cause)) {
+    const dir = address.tls ? ` in ${address.tls.dir}` : '';
+    return `The engine's certificate is not signed by the ca.pem${dir}, so it was refused: use the CA that signed the engine's certificate.${where}`;
+  }
+  if (/certificate required|bad certificate|alert/i.test(cause)) {
+    return `The engine refused the client certificate: it wants cert.pem and key.pem signed by its own CA.${where}`;
+  }
+  if (/wrong version number|packet length too long|EPROTO/i.test(cause)) {
+    return `The engine answers plain HTTP, not TLS: unset DOCKER_TLS_VERIFY and DOCKER_TLS (or use a context without TLS).${where}`;
+  }
+  if (/HTTP request to an HTTPS server/i.test(cause)) {
+    return `The engine wants TLS: set DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH to the folder with ca.pem, cert.pem and key.pem.${where}`;
+  }
+  if (/EACCES|permission denied/i.test(cause)) {
+    return `Permission denied on the socket: add your user to the 'docker' group (then log in again), or run as root.${where}`;
+  }
+  if (/ENOENT|ECONNREFUSED/i.test(cause)) {
+    return `Nothing is listening there: start Docker (e.g. 'sudo systemctl start docker').${where}`;
+  }
+  return `Check that the engine runs and answers 'docker info'.${where}`;
+}
+
+export interface Engine {
+  docker: Docker;
+  address: EngineAddress;
+  /** The engine's version and API version, from the ping at connect time. */
+  version: { engine: string; api: string };
+}
+
+/**
+ * The client for an address. docker-modem reads DOCKER_HOST, DOCKER_CERT_PATH (opening its files),
+ * DOCKER_TLS_VERIFY and DOCKER_CLIENT_TIMEOUT whenever DOCKER_HOST is set, and merges them under the options
+ * it is given; the address already went through the docker CLI's rules, so none of that may apply. The
+ * constructor is synchronous: hiding DOCKER_HOST around it is invisible to anything else.
+ */
+export function createClient(DockerClient: typeof Docker, options: ClientOptions): Docker {
+  const saved = process.env.DOCKER_HOST;
+  delete process.env.DOCKER_HOST;
+  try {
+    return new DockerClient(options as Docker.DockerOptions);
+  } finally {
+    if (saved !== undefined) process.env.DOCKER_HOST = saved;
+  }
+}
+
+/** Connects and checks the engine answers within timeoutMs, or throws ENGINE_UNREACHABLE saying where and how to fix it. */
+export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 5000): Promise<Engine> {
+  const surface = options.surface ?? 'cli';
+  const address = resolveEngine(options);
+  // Loaded on first use: dockerode is most of the bundle, and the extension must activate without it.
+  const { default: DockerClient } = await import('dockerode');
+  const docker = createClient(DockerClient, dockerOptions(address));
+  const abort = new AbortController();
+  // ssh starts a process and logs in before the first byte: give it the CLI's ConnectTimeout.
+  const limit = parseEngineUrl(address.url).scheme === 'ssh' ? Math.max(timeoutMs, 30_000) : timeoutMs;
+  const timer = setTimeout(() => abort.abort(), limit);
+  try {
+    // dockerode honours abortSignal here though its types do not declare the argument.
+    const versionWithSignal = docker.version as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
+    const version = await versionWithSignal.call(docker, { abortSignal: abort.signal });
+    return { docker, address, version: { engine: version.Version, api: version.ApiVersion } };
+  } catch (error) {
+    const cause = abort.signal.aborted ? `no answer within ${limit / 1000} s` : messageOf(error);
+    throw new DockerceptionError(
+      'ENGINE_UNREACHABLE',
+      `Cannot reach the Docker engine at ${address.url} (${cause}). ${unreachableHint(address, cause, surface)}`,
+      'connect',
+      {
+        cause: error,
+      },
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** One line naming the engine and where the choice came from, for the CLI's --verbose and the extension. */
+export function describeEngine(address: EngineAddress): string {
+  const tls = address.tls ? `, TLS${address.tls.verify ? '' : ' without verification'} (${address.tls.dir})` : '';
+  return `${address.url} (from ${address.source === 'flag' ? '--host' : address.source === 'setting' ? 'the dockerception.host setting' : address.source}${tls})`;
+}

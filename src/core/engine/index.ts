@@ -1,0 +1,4 @@
+export * from './address';
+export * from './options';
+export * from './ssh-dial';
+export * from './connect';

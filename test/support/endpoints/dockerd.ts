@@ -1,0 +1,102 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Certs } from './certs';
+import { mustRun, run, startLogged, waitFor, type Started } from './process';
+
+/**
+ * A dockerd of the tests' own, beside whatever engine the machine runs: its own data root, exec root,
+ * pid file and unix socket, no bridge and no iptables rules (it must not touch the host's network), and
+ * optionally a tcp listener on 127.0.0.1, plain or TLS. Only this engine is ever stopped or killed.
+ */
+export class PrivateEngine {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'dc-engine-'));
+  readonly socket = path.join(this.dir, 'docker.sock');
+  private process: Started | undefined;
+
+  constructor(
+    readonly name: string,
+    private readonly tcp?: { port: number; certs?: Certs },
+  ) {}
+
+  get url(): string {
+    return `unix://${this.socket}`;
+  }
+
+  get tcpUrl(): string {
+    if (!this.tcp) throw new Error(`${this.name} has no tcp listener`);
+    return `tcp://127.0.0.1:${this.tcp.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.child.pid;
+  }
+
+  private args(): string[] {
+    const args = [
+      `--data-root=${path.join(this.dir, 'root')}`,
+      `--exec-root=${path.join(this.dir, 'exec')}`,
+      `--pidfile=${path.join(this.dir, 'dockerd.pid')}`,
+      `--host=${this.url}`,
+      '--bridge=none',
+      '--iptables=false',
+      '--ip6tables=false',
+    ];
+    if (this.tcp) args.push(`--host=tcp://127.0.0.1:${this.tcp.port}`);
+    const certs = this.tcp?.certs?.server;
+    if (certs) args.push('--tlsverify', `--tlscacert=${certs.ca}`, `--tlscert=${certs.cert}`, `--tlskey=${certs.key}`);
+    return args;
+  }
+
+  /** Starts dockerd and waits until it answers /_ping on its socket. */
+  async start(): Promise<void> {
+    this.process = startLogged(`dockerd-${this.name}`, 'dockerd', this.args());
+    await waitFor(`dockerd ${this.name}`, () => this.answers(), this.process);
+  }
+
+  answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const request = http.get({ socketPath: this.socket, path: '/_ping', timeout: 1000 }, (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      });
+      request.on('error', () => resolve(false));
+      request.on('timeout', () => request.destroy());
+    });
+  }
+
+  /** Copies images from the machine's engine (docker save | docker load), as a registry pull would. */
+  loadFrom(images: string[]): void {
+    const tar = path.join(this.dir, 'images.tar');
+    mustRun('docker', ['save', '-o', tar, ...images]);
+    mustRun('docker', ['-H', this.url, 'load', '-i', tar]);
+    rmSync(tar);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.process?.stop(signal);
+    this.process = undefined;
+  }
+
+  async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await this.stop(signal);
+    await this.start();
+  }
+
+  /** Stops it and removes everything it wrote (a killed dockerd can leave mounts: they go first). */
+  async remove(): Promise<void> {
+    await this.stop();
+    // A killed dockerd leaves its containerd running; it carries this folder in its command line.
+    run('pkill', ['-KILL', '-f', '--', `${this.dir}/`]);
+    const mounts = readFileSync('/proc/mounts', 'utf8')
+      .split('\n')
+      .map((line) => line.split(' ')[1] ?? '');
+    for (const mount of mounts
+      .filter((m) => m.startsWith(`${this.dir}/`))
+      .sort()
+      .reverse())
+      run('umount', ['-l', mount]);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}

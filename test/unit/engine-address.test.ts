@@ -1,0 +1,161 @@
+// Pure: how an engine address is chosen and turned into client options, by the docker CLI's rules. No
+// engine is contacted (test/engines checks the same rules against real endpoints and the docker CLI).
+import * as assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, it } from 'node:test';
+import Docker from 'dockerode';
+import { createClient, dockerOptions, resolveEngine, sshArguments, sshTarget, unreachableHint, type EngineAddress } from '../../src/core/engine';
+
+function makeDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-test-'));
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+const removeDir = (dir: string) => rmSync(dir, { recursive: true, force: true });
+
+function withContexts(contexts: Record<string, object>, current?: string): string {
+  const files: Record<string, string> = { 'config.json': JSON.stringify(current ? { currentContext: current } : {}) };
+  for (const [name, endpoint] of Object.entries(contexts)) {
+    const id = createHash('sha256').update(name).digest('hex');
+    files[`contexts/meta/${id}/meta.json`] = JSON.stringify({ Name: name, Endpoints: { docker: endpoint } });
+    if ((endpoint as { tls?: boolean }).tls) files[`contexts/tls/${id}/docker/ca.pem`] = 'x';
+  }
+  return makeDir(files);
+}
+
+describe('which engine, as the docker CLI picks it', () => {
+  it('prefers --host, then DOCKER_HOST, then the current context, then the default socket', () => {
+    const home = makeDir({});
+    const config = withContexts({ remote: { Host: 'tcp://10.1.2.3:2375' } }, 'remote');
+    try {
+      assert.deepEqual(resolveEngine({ host: 'unix:///x.sock', env: { DOCKER_HOST: 'tcp://a:1' } }), { url: 'unix:///x.sock', source: 'flag' });
+      assert.equal(resolveEngine({ env: { DOCKER_HOST: 'tcp://a:1', DOCKER_CONFIG: config } }).source, 'DOCKER_HOST');
+      assert.deepEqual(resolveEngine({ env: { DOCKER_CONFIG: config } }), { url: 'tcp://10.1.2.3:2375', source: 'context remote' });
+      assert.equal(resolveEngine({ env: { DOCKER_CONFIG: config, DOCKER_CONTEXT: 'default' } }).source, 'default');
+      assert.deepEqual(resolveEngine({ env: {}, homeDir: home }), { url: 'unix:///var/run/docker.sock', source: 'default' });
+      assert.equal(resolveEngine({ env: {}, homeDir: home, platform: 'win32' }).url, 'npipe:////./pipe/docker_engine');
+    } finally {
+      removeDir(home);
+      removeDir(config);
+    }
+  });
+
+  it('takes TLS from DOCKER_TLS_VERIFY (any value), DOCKER_TLS and DOCKER_CERT_PATH, else the config folder', () => {
+    const tls = (env: NodeJS.ProcessEnv) => resolveEngine({ host: 'tcp://h:1', env }).tls;
+    assert.equal(tls({ DOCKER_CERT_PATH: '/certs' }), undefined, 'a cert path alone turns nothing on');
+    assert.deepEqual(tls({ DOCKER_TLS_VERIFY: '0', DOCKER_CERT_PATH: '/certs' }), { dir: '/certs', dirSource: 'DOCKER_CERT_PATH', verify: true });
+    assert.deepEqual(tls({ DOCKER_TLS: '1', DOCKER_CONFIG: '/cfg' }), { dir: '/cfg', dirSource: 'config dir', verify: false });
+    assert.equal(resolveEngine({ env: { DOCKER_TLS_VERIFY: '1' }, homeDir: '/home/u' }).tls?.dir, '/home/u/.docker');
+  });
+
+  it("uses a context's own TLS files and SkipTLSVerify, not the TLS variables", () => {
+    const config = withContexts({
+      secure: { Host: 'tcp://h:2376', tls: true },
+      skip: { Host: 'tcp://h:2376', SkipTLSVerify: true },
+      plain: { Host: 'tcp://h:2375' },
+    });
+    try {
+      const at = (name: string) => resolveEngine({ env: { DOCKER_CONFIG: config, DOCKER_CONTEXT: name, DOCKER_TLS_VERIFY: '1' } });
+      assert.deepEqual([at('secure').tls?.verify, at('secure').tls?.dirSource], [true, 'context']);
+      assert.equal(at('skip').tls?.verify, false);
+      assert.equal(at('plain').tls, undefined);
+      assert.throws(() => at('missing'), /The current docker context 'missing' cannot be read/);
+    } finally {
+      removeDir(config);
+    }
+  });
+});
+
+describe('engine address to client options', () => {
+  const options = (url: string, extra: Partial<EngineAddress> = {}) => dockerOptions({ url, source: 'flag', ...extra });
+
+  it('keeps unix paths as written, as the CLI does', () => {
+    assert.equal(options('unix:///run/d.sock').socketPath, '/run/d.sock');
+    assert.equal(options('unix://docker.sock').socketPath, 'docker.sock');
+    assert.equal(options('unix://').socketPath, '/var/run/docker.sock');
+    assert.equal(options('npipe:////./pipe/docker_engine').socketPath, '//./pipe/docker_engine');
+  });
+
+  it('picks the tcp port and protocol by TLS, not by the port number', () => {
+    const plain = options('tcp://127.0.0.1');
+    assert.deepEqual([plain.protocol, plain.host, plain.port], ['http', '127.0.0.1', 2375]);
+    assert.equal(options('127.0.0.1:2376').protocol, 'http', 'port 2376 without TLS variables is plain, as for the CLI');
+    assert.throws(
+      () => options('tcp://h:1', { tls: { dir: '/nonexistent', dirSource: 'DOCKER_CERT_PATH', verify: true } }),
+      /there is no ca\.pem in \/nonexistent \(from DOCKER_CERT_PATH\)/,
+    );
+  });
+
+  it('refuses what the CLI refuses, saying what it takes', () => {
+    assert.throws(() => options('http://127.0.0.1:2375'), /uses 'http:\/\/', which is not an engine address\. The docker CLI takes unix/);
+    assert.throws(() => options('fd://3'), /'fd:\/\/'/);
+    assert.throws(() => options('tcp://h:1/path'), /has a path/);
+    assert.throws(() => options('ssh://me:secret@h'), /password/);
+  });
+
+  it('runs ssh as the docker CLI does, with the remote socket when the URL names one', () => {
+    assert.deepEqual(sshArguments(sshTarget({ url: 'ssh://me@build-box:2222', source: 'flag' })), [
+      '-o',
+      'ConnectTimeout=30',
+      '-o',
+      'BatchMode=yes',
+      '-T',
+      '-l',
+      'me',
+      '-p',
+      '2222',
+      '--',
+      'build-box',
+      'docker',
+      'system',
+      'dial-stdio',
+    ]);
+    assert.deepEqual(sshArguments(sshTarget({ url: 'ssh://alias/run/user/1000/docker.sock', source: 'flag' })).slice(-6), [
+      'alias',
+      'docker',
+      '--host',
+      'unix:///run/user/1000/docker.sock',
+      'system',
+      'dial-stdio',
+    ]);
+    const ssh = options('ssh://alias');
+    assert.deepEqual([ssh.protocol, ssh.host], ['http', 'docker']);
+  });
+
+  it("keeps docker-modem's own reading of DOCKER_* out of the client", () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { DOCKER_HOST: 'tcp://10.9.9.9:1', DOCKER_CERT_PATH: '/nonexistent', DOCKER_TLS_VERIFY: '1', DOCKER_CLIENT_TIMEOUT: '1' });
+    try {
+      // docker-modem alone opens /nonexistent/ca.pem and throws.
+      assert.throws(() => new Docker({ socketPath: '/x.sock' }), /ENOENT/);
+      const modem = createClient(Docker, options('unix:///x.sock')).modem as unknown as Record<string, unknown>;
+      assert.deepEqual([modem.socketPath, modem.host, modem.ca, modem.timeout, modem.protocol], ['/x.sock', undefined, undefined, undefined, 'http']);
+      assert.equal(process.env.DOCKER_HOST, 'tcp://10.9.9.9:1', 'the environment is as it was');
+    } finally {
+      for (const key of ['DOCKER_HOST', 'DOCKER_CERT_PATH', 'DOCKER_TLS_VERIFY', 'DOCKER_CLIENT_TIMEOUT']) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+});
+
+describe('what to do when an engine does not answer', () => {
+  const address: EngineAddress = { url: 'ssh://build-box', source: 'DOCKER_HOST' };
+  const hint = (cause: string) => unreachableHint(address, cause, 'cli');
+  it('reads ssh and TLS failures', () => {
+    assert.match(
+      hint('ssh to build-box exited with status 255: @@@ WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED! @@@'),
+      /man in the middle.*ssh-keygen -R build-box/,
+    );
+    assert.match(hint('ssh to build-box exited with status 255: Host key verification failed.'), /run 'ssh build-box' once/);
+    assert.match(hint('ssh to build-box exited with status 255: root@build-box: Permission denied (publickey).'), /ssh-add/);
+    assert.match(hint('ssh to build-box exited with status 127: bash: line 1: docker: command not found'), /has no 'docker' command/);
+    assert.match(hint('self-signed certificate in certificate chain'), /not signed by the ca\.pem/);
+    assert.match(hint('ECONNREFUSED'), /It comes from DOCKER_HOST/);
+  });
+});
