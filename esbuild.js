@@ -1,7 +1,6 @@
 // One build script for both bundles: the CLI (dist/cli.js) and the extension (dist/extension.js, with
 // 'vscode' left to the host). `node esbuild.js --watch` rebuilds on change; --production drops source maps.
 const esbuild = require('esbuild');
-const path = require('node:path');
 const { version } = require('./package.json');
 
 const production = process.argv.includes('--production');
