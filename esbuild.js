@@ -7,17 +7,20 @@ const production = process.argv.includes('--production');
 const watch = process.argv.includes('--watch');
 
 /**
- * dockerode loads gRPC (≈ 380 KB minified) for the BuildKit session its `buildImage(…, {version: '2'})`
- * opens. Dockerception sends BuildKit builds itself (the streamed body is the whole context, so the
- * engine needs no session), so those modules are replaced by a stub that explains itself if called.
+ * dockerode requires gRPC at load time for the BuildKit session its `buildImage(…, {version: '2'})`
+ * opens. Dockerception sends builds itself and opens its own session only for registry credentials
+ * (src/core/buildkit-session.ts, which imports gRPC when it runs), so dockerode's requires get a stub
+ * and gRPC is not initialised on every start.
  */
 const buildKitStub = {
   name: 'buildkit-stub',
   setup(build) {
-    build.onResolve({ filter: /^@grpc\/(grpc-js|proto-loader)$/ }, (args) => ({ path: args.path, namespace: 'buildkit-stub' }));
+    build.onResolve({ filter: /^@grpc\/(grpc-js|proto-loader)$/ }, (args) =>
+      /[\\/]node_modules[\\/]dockerode[\\/]/.test(args.importer) ? { path: args.path, namespace: 'buildkit-stub' } : undefined,
+    );
     build.onLoad({ filter: /.*/, namespace: 'buildkit-stub' }, () => ({
       contents:
-        "module.exports = new Proxy({}, { get(_, key) { throw new Error('BuildKit sessions are not bundled in Dockerception (its BuildKit builds need none): ' + String(key)); } });",
+        "module.exports = new Proxy({}, { get(_, key) { throw new Error('dockerode\\'s BuildKit session is not bundled in Dockerception (it opens its own): ' + String(key)); } });",
       loader: 'js',
     }));
   },

@@ -9,6 +9,7 @@ import { AttachDemux, LineSplitter } from './demux';
 import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
 import { buildImage, connectionLost } from './image-build';
 import type { ProgressEvent } from './pipeline';
+import type { RegistryCredentials } from './registry-auth';
 import { TarGate, type ExitVerdict, type TarSummary } from './tar-gate';
 
 /** The builder's CMD only writes a tar: by default it runs with no network (safer, and it starts sooner). */
@@ -41,6 +42,7 @@ export interface BuilderRunOptions {
   buildArgs?: Record<string, string>;
   noCache?: boolean;
   runtimeDockerfileHint: string;
+  credentials?: RegistryCredentials;
   onPhase: (phase: Phase, message: string) => void;
   emit: (event: ProgressEvent) => void;
 }
@@ -207,6 +209,7 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
       noCache: options.noCache,
       signal: abort.signal,
       dockerfileHint: options.runtimeDockerfileHint,
+      credentials: options.credentials,
       onStep: (step) => emit({ type: 'step', role: 'runtime', step }),
       onLine: (line) => emit({ type: 'log', source: 'runtime-build', line }),
       onImageId: (id) => (runtimeId = id),

@@ -2,12 +2,14 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { EngineBuilder } from './builder-choice';
 import { buildCacheRecords, removeContextRecords } from './buildkit-cache';
+import { openAuthSession } from './buildkit-session';
 import { removeContainer } from './cleanup';
 import { LineSplitter } from './demux';
 import { DockerceptionError, isConnectionError, messageOf, type ErrorCode, type Phase } from './errors';
 import { BuildKitProgress } from './progress/buildkit';
 import { LegacyProgress } from './progress/legacy';
 import type { BuildEvent, BuildProgress, BuildStep } from './progress/types';
+import { registryConfigHeader, type RegistryCredentials } from './registry-auth';
 
 export { describeStep, type BuildStep } from './progress/types';
 
@@ -29,6 +31,8 @@ export interface ImageBuildOptions {
   onLine?: (line: string) => void;
   /** The image id, as soon as the engine reports it (before the response ends). */
   onImageId?: (id: string) => void;
+  /** Registry credentials for the engine's pulls (X-Registry-Config), as `docker build` sends them. */
+  credentials?: RegistryCredentials;
 }
 
 /** The engine's own words from a dockerode error ("(HTTP code 500) server error - <message>"). */
@@ -57,6 +61,22 @@ export function syntaxHint(message: string, builder: EngineBuilder): string {
   return '';
 }
 
+/** What to add when the engine could not pull a base image because a registry wants credentials. */
+export function pullHint(message: string, credentials: RegistryCredentials | undefined): string {
+  if (
+    !/unauthorized|authentication required|no basic auth credentials|pull access denied|denied: requested access|status: 401|incorrect username or password/i.test(
+      message,
+    )
+  )
+    return '';
+  const named = Object.keys(credentials?.auths ?? {}).find((server) => message.includes(server.replace(/^https?:\/\//, '').replace(/\/.*$/, '')));
+  const file = credentials?.configFile ?? 'the docker config.json';
+  if (named) {
+    return ` The registry ${named} refused the credentials for it in ${file}: log in again with 'docker login ${named}' (or fix the credential helper), then build again.`;
+  }
+  return ` ${file} has no credentials for that registry: run 'docker login <registry>' (Dockerception sends what the docker CLI would), or use an image the engine can pull without them.`;
+}
+
 /**
  * One `POST /build` with a tar body, its JSON-lines progress parsed as it streams, through the legacy
  * builder or BuildKit (`version=2`, the body as its context: no session needed). Resolves to the image
@@ -67,17 +87,31 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
   const builder = options.builder ?? 'legacy';
   if (builder === 'legacy') return runBuild(docker, body, options, builder);
   const before = new Set((await buildCacheRecords(docker).catch(() => [])).map((r) => r.ID));
+  const auths = options.credentials?.auths ?? {};
+  const session = Object.keys(auths).length > 0 ? await openAuthSession(docker, auths).catch((error: unknown) => sessionFailed(options, error)) : undefined;
   let failed = true;
   try {
-    const id = await runBuild(docker, body, options, builder);
+    const id = await runBuild(docker, body, options, builder, session?.id);
     failed = false;
     return id;
   } finally {
+    session?.close();
     await removeContextRecords(docker, before, { settleMs: failed ? 300 : 0 }).catch(() => 0);
   }
 }
 
-async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptions, builder: EngineBuilder): Promise<string> {
+function sessionFailed(options: ImageBuildOptions, error: unknown): never {
+  const phase: Phase = options.role === 'builder' ? 'builder-build' : 'runtime-build';
+  if (isConnectionError(error)) throw connectionLost(phase, error);
+  throw new DockerceptionError(
+    options.role === 'builder' ? 'BUILDER_BUILD_FAILED' : 'RUNTIME_BUILD_FAILED',
+    `The engine refused the BuildKit session that carries registry credentials (${engineMessage(error)}). Build with the legacy builder (--builder legacy, or the dockerception.builder setting), which takes them with the request.`,
+    phase,
+    { cause: error },
+  );
+}
+
+async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptions, builder: EngineBuilder, session?: string): Promise<string> {
   const failCode: ErrorCode = options.role === 'builder' ? 'BUILDER_BUILD_FAILED' : 'RUNTIME_BUILD_FAILED';
   const phase: Phase = options.role === 'builder' ? 'builder-build' : 'runtime-build';
   let announcedId: string | undefined;
@@ -90,7 +124,8 @@ async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptio
     const tail = progress.recentLines.length > 0 ? `\nLast output:\n  ${progress.recentLines.join('\n  ')}` : '';
     return new DockerceptionError(
       failCode,
-      `The ${options.role} image failed to build${at}: ${detail}.${syntaxHint(detail, builder)} ` + `Fix ${options.dockerfileHint} and build again.${tail}`,
+      `The ${options.role} image failed to build${at}: ${detail}.${syntaxHint(detail, builder)}${pullHint(`${detail} ${step?.instruction ?? ''}`, options.credentials)} ` +
+        `Fix ${options.dockerfileHint} and build again.${tail}`,
       phase,
       { cause },
     );
@@ -98,7 +133,7 @@ async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptio
 
   let response: NodeJS.ReadableStream;
   try {
-    response = await dialBuild(docker, body, options, builder);
+    response = await dialBuild(docker, body, options, builder, session);
   } catch (error) {
     if (error instanceof DockerceptionError) throw error; // our own body failed (tar checks, builder exit)
     if (options.signal?.aborted) throw options.signal.reason ?? error;
@@ -148,13 +183,14 @@ async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptio
   return progress.imageId;
 }
 
-/** The request itself: what dockerode's buildImage sends, without its BuildKit session (the body is the
- * whole context, so the engine needs none). */
-function dialBuild(docker: Docker, body: Readable, options: ImageBuildOptions, builder: EngineBuilder): Promise<NodeJS.ReadableStream> {
+/** The request itself: what dockerode's buildImage sends. BuildKit needs a session only for registry
+ * credentials (the body is the whole context), and dockerode's serves one login for every host. */
+function dialBuild(docker: Docker, body: Readable, options: ImageBuildOptions, builder: EngineBuilder, session?: string): Promise<NodeJS.ReadableStream> {
   const query: Record<string, unknown> = {
     rm: true,
     forcerm: true,
     ...(builder === 'buildkit' ? { version: '2' } : {}),
+    ...(session ? { session } : {}),
     ...(options.tag ? { t: options.tag } : {}),
     ...(options.buildArgs && Object.keys(options.buildArgs).length > 0 ? { buildargs: JSON.stringify(options.buildArgs) } : {}),
     ...(options.noCache ? { nocache: true } : {}),
@@ -167,6 +203,9 @@ function dialBuild(docker: Docker, body: Readable, options: ImageBuildOptions, b
         file: body,
         options: query,
         abortSignal: options.signal,
+        ...(options.credentials && Object.keys(options.credentials.auths).length > 0
+          ? { registryconfig: { base64: registryConfigHeader(options.credentials.auths) } }
+          : {}),
         isStream: true,
         statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
       },

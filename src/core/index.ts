@@ -14,3 +14,4 @@ export * from './sizes';
 export * from './inspect';
 export * from './doctor';
 export * from './history';
+export * from './registry-auth';

@@ -5,6 +5,7 @@ import { chooseBuilder, engineDefaultBuilder, type BuilderChoice, type BuilderSe
 import { DEFAULT_BUILDER_NETWORK, isValidNetworkMode, runBuilderIntoRuntimeBuild } from './builder-run';
 import { removeUntaggedImage, sweepLeftoverContainers } from './cleanup';
 import { packContext } from './context';
+import { registryCredentials, type RegistryCredentials } from './registry-auth';
 import type { Engine } from './engine';
 import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
 import { buildImage, connectionLost, type BuildStep } from './image-build';
@@ -24,6 +25,9 @@ export type ProgressEvent =
 export interface BuildOptions {
   /** Runtime image reference; the builder is tagged NAME-builder. Default: the pair's name. */
   tag?: string;
+  /** Registry credentials for both builds' pulls. Default: read as the docker CLI reads them (config.json
+   * auths, credential helpers) at the start of each build. */
+  credentials?: RegistryCredentials;
   buildArgs?: Record<string, string>;
   noCache?: boolean;
   /** The engine's builder for both images: 'auto' (default) follows the engine and the Dockerfiles. */
@@ -156,7 +160,9 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
     engineId.catch(() => undefined);
     const choice = await chooseEngineBuilder(docker, pair, options.builder ?? 'auto');
     emit({ type: 'phase', phase, message: `Building with ${choice.builder === 'buildkit' ? 'BuildKit' : 'the legacy builder'}: ${choice.reason}` });
-    const builderId = await buildBuilderImage(docker, pair, builderTag, choice.builder, options, abort.signal, emit);
+    const credentials = options.credentials ?? (await registryCredentials());
+    for (const problem of credentials.problems) emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
+    const builderId = await buildBuilderImage(docker, pair, builderTag, choice.builder, { ...options, credentials }, abort.signal, emit);
     const builderBuildMs = Date.now() - started;
 
     const fallbackDockerfile = await readRuntimeDockerfile(pair);
@@ -210,6 +216,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       buildArgs: options.buildArgs,
       noCache: options.noCache,
       runtimeDockerfileHint: `${relative(pair.runtimeDockerfile)} (or the Dockerfile your builder writes into its tar)`,
+      credentials,
       onPhase: (next, message) => {
         phase = next;
         emit({ type: 'phase', phase, message });
@@ -295,6 +302,7 @@ async function buildBuilderImage(
     noCache: options.noCache,
     signal,
     dockerfileHint: relative(pair.builderDockerfile),
+    credentials: options.credentials,
     onStep: (step) => emit({ type: 'step', role: 'builder', step }),
     onLine: (line) => emit({ type: 'log', source: 'builder-build', line }),
   });

@@ -1,0 +1,84 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { mustRun, portIsFree, startLogged, waitFor, type Started } from './process';
+
+/**
+ * Debian's docker-registry (distribution) on 127.0.0.1 with basic auth from an htpasswd file (bcrypt, as
+ * the registry requires). The engine treats 127.0.0.0/8 registries as insecure by default, so plain
+ * HTTP is enough.
+ */
+export class PrivateRegistry {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'dc-registry-'));
+  private process: Started | undefined;
+
+  constructor(
+    readonly port: number,
+    readonly user = 'dc-tester',
+    readonly password = 'right-password',
+  ) {}
+
+  get host(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    writeFileSync(path.join(this.dir, 'htpasswd'), mustRun('htpasswd', ['-Bbn', this.user, this.password]));
+    writeFileSync(
+      path.join(this.dir, 'config.yml'),
+      [
+        'version: 0.1',
+        'log:',
+        '  level: info',
+        'storage:',
+        '  filesystem:',
+        `    rootdirectory: ${path.join(this.dir, 'data')}`,
+        'http:',
+        `  addr: ${this.host}`,
+        'auth:',
+        '  htpasswd:',
+        '    realm: dockerception-tests',
+        `    path: ${path.join(this.dir, 'htpasswd')}`,
+        '',
+      ].join('\n'),
+    );
+    this.process = startLogged('docker-registry', 'docker-registry', ['serve', path.join(this.dir, 'config.yml')]);
+    await waitFor('docker-registry', async () => !(await portIsFree(this.port)), this.process);
+  }
+
+  /** A docker config folder logged in to this registry by the docker CLI itself (`docker login`). */
+  login(password = this.password): string {
+    const config = mkdtempSync(path.join(this.dir, 'docker-config-'));
+    writeFileSync(path.join(config, 'config.json'), '{}');
+    if (password === this.password) {
+      mustRun('docker', ['login', '-u', this.user, '--password-stdin', this.host], { env: { ...process.env, DOCKER_CONFIG: config }, input: password });
+    } else {
+      // docker login checks the password; a stale one is what a changed password leaves behind.
+      const auth = Buffer.from(`${this.user}:${password}`).toString('base64');
+      writeFileSync(path.join(config, 'config.json'), JSON.stringify({ auths: { [this.host]: { auth } } }));
+    }
+    return config;
+  }
+
+  /** Pushes a local image under this registry's name, then removes the local name: a build must pull. */
+  push(local: string, remote: string): string {
+    const ref = `${this.host}/${remote}`;
+    const env = { ...process.env, DOCKER_CONFIG: this.login() };
+    mustRun('docker', ['tag', local, ref]);
+    mustRun('docker', ['push', ref], { env });
+    mustRun('docker', ['rmi', ref]);
+    return ref;
+  }
+
+  /** Manifest requests this registry answered with 200 so far (its access log): every request needs the
+   * login, so each one is an authenticated pull (or the push in push()). */
+  authenticatedPulls(): number {
+    const log = readFileSync(this.process!.log, 'utf8').split('\n');
+    return log.filter((line) => /"(GET|HEAD) \/v2\/[^ ]*\/manifests\/[^ ]* HTTP\/1\.1" 200 /.test(line)).length;
+  }
+
+  async remove(): Promise<void> {
+    await this.process?.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
