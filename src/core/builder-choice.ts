@@ -6,6 +6,8 @@ import { DockerfileParser } from 'dockerfile-ast';
 
 export type BuilderSetting = 'auto' | 'buildkit' | 'legacy';
 export type EngineBuilder = 'buildkit' | 'legacy';
+/** What /_ping says the engine builds with by default: Podman's compat API always builds with Buildah. */
+export type EngineDefault = EngineBuilder | 'buildah';
 
 export const BUILDER_SETTINGS: readonly BuilderSetting[] = ['auto', 'buildkit', 'legacy'];
 
@@ -42,19 +44,26 @@ export function buildKitSyntax(dockerfile: string): string[] {
   return [...found];
 }
 
-/** The engine's default builder: BuildKit when /_ping answers `Builder-Version: 2`. */
-export async function engineDefaultBuilder(docker: Docker): Promise<EngineBuilder> {
+/** The engine's default builder: BuildKit when /_ping answers `Builder-Version: 2`, Buildah when it
+ * carries Podman's `Libpod-Buildah-Version`. */
+export async function engineDefaultBuilder(docker: Docker): Promise<EngineDefault> {
   const response = await new Promise<{ headers: Record<string, string | string[] | undefined>; resume(): void }>((resolve, reject) => {
     docker.modem.dial({ path: '/_ping', method: 'GET', isStream: true, statusCodes: { 200: true, 500: 'server error' } }, (error: unknown, res: unknown) =>
       error ? reject(error) : resolve(res as { headers: Record<string, string | string[] | undefined>; resume(): void }),
     );
   });
   response.resume();
+  if (response.headers['libpod-buildah-version']) return 'buildah';
   return response.headers['builder-version'] === '2' ? 'buildkit' : 'legacy';
 }
 
 /** The builder for a pair, from the setting, the engine's default and what its Dockerfiles use. */
-export function chooseBuilder(setting: BuilderSetting, engineDefault: EngineBuilder, dockerfiles: Array<{ label: string; text: string }>): BuilderChoice {
+export function chooseBuilder(setting: BuilderSetting, engineDefault: EngineDefault, dockerfiles: Array<{ label: string; text: string }>): BuilderChoice {
+  if (engineDefault === 'buildah') {
+    // Its build endpoint speaks the legacy builder's progress stream whatever is asked for.
+    const ignored = setting === 'auto' ? '' : `; the builder setting (${setting}) does not apply there`;
+    return { builder: 'legacy', reason: `the engine is Podman, which builds with Buildah${ignored}` };
+  }
   if (setting !== 'auto') return { builder: setting, reason: `the builder setting says ${setting}` };
   if (engineDefault === 'buildkit') return { builder: 'buildkit', reason: "the engine's default builder" };
   for (const { label, text } of dockerfiles) {

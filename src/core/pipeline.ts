@@ -390,7 +390,6 @@ function asBuildError(error: unknown, phase: Phase, signal: AbortSignal): Docker
 
 /** The builder for both images: the setting, the engine's default, and what the pair's Dockerfiles use. */
 async function chooseEngineBuilder(docker: Docker, pair: Pair, setting: BuilderSetting): Promise<BuilderChoice> {
-  if (setting !== 'auto') return chooseBuilder(setting, 'legacy', []);
   const [engineDefault, builderText, runtimeText] = await Promise.all([
     engineDefaultBuilder(docker),
     fs.readFile(pair.builderDockerfile, 'utf8').catch(() => ''),

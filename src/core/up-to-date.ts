@@ -53,7 +53,13 @@ const engineIds = new WeakMap<Docker, Promise<string>>();
 export function engineIdOf(docker: Docker): Promise<string> {
   let id = engineIds.get(docker);
   if (!id) {
-    id = docker.info().then((info: { ID?: string; Name?: string }) => `${info.ID ?? ''}/${info.Name ?? ''}`);
+    id = Promise.all([docker.info(), docker.version()]).then(
+      ([info, version]: [{ ID?: string; Name?: string; DockerRootDir?: string }, Docker.DockerVersion]) =>
+        // Podman's compat API makes up a new ID for every /info: its host and storage are what stay.
+        version.Components?.some((c) => /podman/i.test(c.Name))
+          ? `podman/${info.Name ?? ''}/${info.DockerRootDir ?? ''}`
+          : `${info.ID ?? ''}/${info.Name ?? ''}`,
+    );
     engineIds.set(docker, id);
   }
   return id;

@@ -48,6 +48,11 @@ describe('choosing the builder', () => {
     assert.equal(chooseBuilder('auto', 'buildkit', plain).builder, 'buildkit');
     assert.deepEqual(chooseBuilder('auto', 'legacy', mount), { builder: 'buildkit', reason: 'the builder Dockerfile uses RUN --mount' });
     assert.equal(chooseBuilder('auto', 'legacy', plain).builder, 'legacy');
+    // Podman builds with Buildah, which streams the legacy builder's progress, whatever is asked.
+    assert.deepEqual(chooseBuilder('buildkit', 'buildah', mount), {
+      builder: 'legacy',
+      reason: 'the engine is Podman, which builds with Buildah; the builder setting (buildkit) does not apply there',
+    });
   });
 });
 

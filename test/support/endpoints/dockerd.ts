@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Certs } from './certs';
-import { mustRun, run, startLogged, waitFor, type Started } from './process';
+import { mustRun, run, startLogged, unmountUnder, waitFor, type Started } from './process';
 
 /**
  * A dockerd of the tests' own, beside whatever engine the machine runs: its own data root, exec root,
@@ -89,14 +89,7 @@ export class PrivateEngine {
     await this.stop();
     // A killed dockerd leaves its containerd running; it carries this folder in its command line.
     run('pkill', ['-KILL', '-f', '--', `${this.dir}/`]);
-    const mounts = readFileSync('/proc/mounts', 'utf8')
-      .split('\n')
-      .map((line) => line.split(' ')[1] ?? '');
-    for (const mount of mounts
-      .filter((m) => m.startsWith(`${this.dir}/`))
-      .sort()
-      .reverse())
-      run('umount', ['-l', mount]);
+    unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
   }
 }

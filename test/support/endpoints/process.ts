@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -78,4 +78,16 @@ export function mustRun(command: string, args: string[], options: { env?: NodeJS
   const result = run(command, args, options);
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status}): ${result.stderr.slice(-2000)}`);
   return result.stdout;
+}
+
+/** Unmounts what a stopped engine left mounted under dir (deepest first), so that dir can be removed. */
+export function unmountUnder(dir: string): void {
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '');
+  for (const mount of mounts
+    .filter((m) => m.startsWith(`${dir}/`))
+    .sort()
+    .reverse())
+    run('umount', ['-l', mount]);
 }

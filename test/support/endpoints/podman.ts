@@ -1,0 +1,56 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ROOT, mustRun, run, startLogged, unmountUnder, waitFor, type Started } from './process';
+
+/** Podman's Docker-compatible API on a socket of its own, started by scripts/podman-service.sh (which
+ * holds the configuration that lets its containers run on this kind of machine). */
+export class PodmanService {
+  readonly dir = mkdtempSync(path.join(os.tmpdir(), 'dc-podman-'));
+  readonly socket = path.join(this.dir, 'podman.sock');
+  private process: Started | undefined;
+
+  get url(): string {
+    return `unix://${this.socket}`;
+  }
+
+  async start(): Promise<void> {
+    this.process = startLogged('podman', 'bash', [path.join(ROOT, 'scripts', 'podman-service.sh'), this.dir]);
+    await waitFor('podman system service', () => this.answers(), this.process);
+  }
+
+  private answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const request = http.get({ socketPath: this.socket, path: '/_ping', timeout: 1000 }, (response) => {
+        response.resume();
+        resolve(response.statusCode === 200);
+      });
+      request.on('error', () => resolve(false));
+      request.on('timeout', () => request.destroy());
+    });
+  }
+
+  /** Images from the machine's engine, as a registry pull would bring them. */
+  loadFrom(images: string[]): void {
+    const tar = path.join(this.dir, 'images.tar');
+    mustRun('docker', ['save', '-o', tar, ...images]);
+    mustRun('docker', ['-H', this.url, 'load', '-i', tar]);
+    rmSync(tar);
+  }
+
+  /** `docker` pointed at this Podman. */
+  docker(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    return run('docker', ['-H', this.url, ...args]);
+  }
+
+  async remove(): Promise<void> {
+    await this.process?.stop();
+    // Podman's storage holds overlay mounts while it runs; what is left is unmounted before removal.
+    run('podman', ['--root', path.join(this.dir, 'root'), '--runroot', path.join(this.dir, 'run'), 'system', 'reset', '--force'], {
+      env: { ...process.env, CONTAINERS_CONF: path.join(this.dir, 'containers.conf') },
+    });
+    unmountUnder(this.dir);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
