@@ -3,11 +3,12 @@
 // dir leaked, and the next build succeeding. The table of what users see is written to
 // test-artifacts/faults.md (the README's troubleshooting section shows it).
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildPair, pairAt } from '../../src/core';
+import { PrivateEngine } from '../support/endpoints/dockerd';
 import {
   BUILDERS,
   BUSYBOX,
@@ -44,27 +45,22 @@ function pair(script: string, options: Parameters<typeof makeBuilderPair>[1] = {
   return dir;
 }
 
-/** Records what the user saw, then checks that nothing was left or tagged. */
-async function expectFailure(kase: string, result: CliResult, code: string, exit: number, tag: string, message?: RegExp): Promise<void> {
+/** Records what the user saw, then checks that nothing was left or tagged: on the machine's engine, or
+ * on the tests' own engine (where every container and image is the tests'). */
+async function expectFailure(kase: string, result: CliResult, code: string, exit: number, tag: string, message?: RegExp, on?: PrivateEngine): Promise<void> {
   const out = jsonOf(result);
   assert.equal(out.ok, false, `${kase}: expected a failure\n${result.stderr.slice(-2000)}`);
   rows.push({ kase, exit: result.code, code: out.error.code, message: out.error.message.split('\n')[0] });
   assert.equal(out.error.code, code, `${kase}: ${out.error.message}`);
   assert.equal(result.code, exit, kase);
   if (message) assert.match(out.error.message, message, kase);
+  if (on) {
+    assert.deepEqual(on.docker('ps', '-aq').stdout.trim(), '', `${kase}: containers left`);
+    assert.notEqual(on.docker('image', 'inspect', tag).status, 0, `${kase}: ${tag} must not be tagged`);
+    return;
+  }
   assert.deepEqual(await leftovers(), [], `${kase}: containers left`);
   assert.equal(await imageExists(tag), false, `${kase}: ${tag} must not be tagged`);
-}
-
-function engineUp(): void {
-  execFileSync('bash', [path.join(ROOT, 'scripts', 'engine.sh')], { stdio: 'ignore' });
-}
-
-/** Stops dockerd: 'TERM' as a service stop does (it stops running containers first, up to ~15 s), or
- * 'KILL' as a crash does (connections drop at once). Waits until it is gone. */
-function stopEngine(signal: 'TERM' | 'KILL'): void {
-  spawnSync('pkill', [`-${signal}`, '-x', 'dockerd']);
-  for (let i = 0; i < 400 && spawnSync('pgrep', ['-x', 'dockerd']).status === 0; i++) spawnSync('sleep', ['0.1']);
 }
 
 /** A good tar with the runtime Dockerfile in it. */
@@ -208,21 +204,38 @@ function existsTime(): boolean {
 }
 
 describe('engine faults', () => {
-  const needRoot = !isRoot && 'stopping and starting dockerd needs root';
-  after(() => engineUp());
+  const needRoot = !isRoot && "starting a dockerd of the tests' own needs root";
+  // The engine these cases stop, kill and restart is the tests' own: the machine's engine, and whatever
+  // runs on it, is never touched.
+  let engine: PrivateEngine;
+  const noDockerHost = () => ({ ...process.env, DOCKER_HOST: '' });
+  before(async () => {
+    if (needRoot) return;
+    engine = new PrivateEngine('faults');
+    await engine.start();
+    engine.loadFrom([BUSYBOX]);
+  });
+  after(async () => {
+    await engine?.remove();
+  });
 
   it('engine down at the start', { skip: needRoot }, async () => {
     const dir = pair('cat /payload/good.tar\n', { payload: { 'good.tar': await goodTar() } });
-    stopEngine('TERM');
+    await engine.stop('SIGTERM');
     try {
-      const result = await runCli(['build', dir, '--tag', 'dc-f-down', '--json'], { env: { ...process.env, DOCKER_HOST: '' } });
+      const result = await runCli(['build', dir, '--tag', 'dc-f-down', '--json', '--host', engine.url], { env: noDockerHost() });
       const out = jsonOf(result);
-      rows.push({ kase: 'engine down at the start', exit: result.code, code: out.error?.code, message: out.error?.message });
+      rows.push({
+        kase: 'engine down at the start',
+        exit: result.code,
+        code: out.error?.code,
+        message: out.error?.message.replace(engine.url, 'unix:///…/docker.sock'),
+      });
       assert.equal(out.error.code, 'ENGINE_UNREACHABLE');
       assert.equal(result.code, 3);
-      assert.match(out.error.message, /unix:\/\/\/var\/run\/docker\.sock.*Nothing is listening there: start Docker/);
+      assert.match(out.error.message, /unix:\/\/\/.*docker\.sock.*Nothing is listening there: start Docker/);
     } finally {
-      engineUp();
+      await engine.start();
     }
   });
 
@@ -237,18 +250,16 @@ describe('engine faults', () => {
             });
       // Markers the step line itself does not contain: the shell computes them, so they show the step runs.
       const marker = phase === 'builder-run' ? 'builder| started' : 'runtime-started-42';
-      let restarted = false;
+      let restart: Promise<void> | undefined;
       const tag = `dc-f-restart-${phase}`;
-      const result = await runCli(['build', dir, '--tag', tag, '--json'], {
+      const result = await runCli(['build', dir, '--tag', tag, '--json', '--host', engine.url], {
+        env: noDockerHost(),
         onStderr: (text) => {
-          if (!restarted && text.includes(marker)) {
-            restarted = true;
-            stopEngine('KILL');
-            engineUp();
-          }
+          if (!restart && text.includes(marker)) restart = engine.restart('SIGKILL');
         },
       });
-      assert.ok(restarted, `never reached the ${phase}:\n${result.stderr.slice(-1500)}`);
+      assert.ok(restart, `never reached the ${phase}:\n${result.stderr.slice(-1500)}`);
+      await restart;
       await expectFailure(
         `dockerd restarted during the ${phase.replace('-', ' ')}`,
         result,
@@ -256,8 +267,9 @@ describe('engine faults', () => {
         3,
         tag,
         /connection to the Docker engine broke/,
+        engine,
       );
-      await removeImages(`${tag}-builder`);
+      engine.docker('rmi', `${tag}-builder`);
     });
   }
 

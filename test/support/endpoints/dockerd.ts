@@ -66,6 +66,11 @@ export class PrivateEngine {
     });
   }
 
+  /** `docker` pointed at this engine. */
+  docker(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    return run('docker', ['-H', this.url, ...args]);
+  }
+
   /** Copies images from the machine's engine (docker save | docker load), as a registry pull would. */
   loadFrom(images: string[]): void {
     const tar = path.join(this.dir, 'images.tar');
@@ -79,8 +84,14 @@ export class PrivateEngine {
     this.process = undefined;
   }
 
+  /** A restart; with SIGKILL, a crash. dockerd's containerd dies with it, but where nothing reaps
+   * orphans it stays a zombie, and a new dockerd that finds its pid file waits for it in vain. */
   async restart(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     await this.stop(signal);
+    if (signal === 'SIGKILL') {
+      run('pkill', ['-KILL', '-f', '--', `--config ${this.dir}/exec/containerd/`]);
+      rmSync(path.join(this.dir, 'exec', 'containerd', 'containerd.pid'), { force: true });
+    }
     await this.start();
   }
 
