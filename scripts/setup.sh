@@ -10,6 +10,22 @@ what=${1:-core}
 bash scripts/engine.sh
 bash scripts/base-images.sh
 
+# What the engine tests (npm run test:engines) start on loopback: sshd, a TLS dockerd (openssl certs), the
+# registry with htpasswd, Podman's service (with runc).
+missing=()
+for tool in sshd:openssh-server ssh:openssh-client openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils podman:podman runc:runc; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${tool%%:*}" ] || missing+=("${tool#*:}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "setup: the engine tests need ${missing[*]} (apt-get install them as root); they are skipped without root." >&2
+  else
+    echo "setup: installing ${missing[*]} for the engine tests"
+    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } >.cache/apt-engines.log 2>&1 \
+      || { echo "setup: apt-get install ${missing[*]} failed; see .cache/apt-engines.log" >&2; exit 1; }
+  fi
+fi
+
 if [ "$what" = all ]; then
   if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
     if [ "$(id -u)" != 0 ]; then

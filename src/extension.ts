@@ -2,6 +2,7 @@
 import * as vscode from 'vscode';
 import { Builds } from './extension/builds';
 import { registerCommands } from './extension/commands';
+import { EngineChoice } from './extension/engine-choice';
 import { BuildOutput } from './extension/output';
 import { ReportPanels } from './extension/report';
 import { BuildStatusBar } from './extension/status-bar';
@@ -13,6 +14,7 @@ import { PairsTree } from './extension/tree';
  */
 export interface DockerceptionApi {
   builds: Builds;
+  engine: EngineChoice;
   tree: PairsTree;
   statusBar: vscode.StatusBarItem;
   /** Every line written to the output channel, oldest first (the last 1000). */
@@ -37,18 +39,25 @@ export function activate(context: vscode.ExtensionContext): DockerceptionApi | u
       : undefined,
   );
   const builds = new Builds(context.workspaceState, output);
+  const engine = new EngineChoice();
   const tree = new PairsTree(builds);
   const view = vscode.window.createTreeView('dockerception.pairs', { treeDataProvider: tree, showCollapseAll: true });
   tree.attach(view);
+  tree.showEngine(engine.label());
   const statusItem = vscode.window.createStatusBarItem('dockerception.status', vscode.StatusBarAlignment.Left, 50);
-  const statusBar = new BuildStatusBar(builds, statusItem);
+  const statusBar = new BuildStatusBar(builds, statusItem, engine);
+  engine.onDidChange(() => {
+    builds.resetConnection();
+    tree.showEngine(engine.label());
+    tree.refresh();
+  });
   const reports = new ReportPanels(builds);
   registerCommands(context, { builds, tree, output, reports });
-  context.subscriptions.push(output, builds, tree, view, statusBar, reports);
+  context.subscriptions.push(output, builds, engine, tree, view, statusBar, reports);
   stopBuilds = (timeoutMs) => builds.stopAll(timeoutMs);
   if (!underTest) return undefined;
   const activationMs = performance.now() - (globalThis.__dockerceptionLoadStart ?? performance.now());
-  return { builds, tree, statusBar: statusItem, outputLines, activationMs };
+  return { builds, engine, tree, statusBar: statusItem, outputLines, activationMs };
 }
 
 /**

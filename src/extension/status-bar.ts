@@ -1,39 +1,50 @@
 import * as vscode from 'vscode';
 import { formatBytes, sizeChange, sizeSummary } from '../core';
 import type { Builds } from './builds';
+import type { EngineChoice } from './engine-choice';
 
 /**
  * The status-bar button: builds the current pair; shows the phase with a spinner while building, the
  * sizes side by side after a success, and opens the output after a failure.
  */
 export class BuildStatusBar implements vscode.Disposable {
-  private readonly subscription: vscode.Disposable;
+  private readonly subscriptions: vscode.Disposable[];
+  private shown: Parameters<Builds['last']>[0] | undefined;
 
   constructor(
     private readonly builds: Builds,
     private readonly item: vscode.StatusBarItem,
+    private readonly engine: EngineChoice,
   ) {
     this.item.name = 'Dockerception';
-    this.subscription = builds.onDidChange((pair) => {
-      if (pair) void this.update(pair);
-    });
+    this.subscriptions = [
+      builds.onDidChange((pair) => {
+        if (pair) void this.update(pair);
+      }),
+      engine.onDidChange(() => (this.shown ? void this.update(this.shown) : this.idle())),
+    ];
     this.idle();
     this.item.show();
   }
 
+  private engineLine(): string {
+    return `Engine: ${this.engine.describe()}`;
+  }
+
   private idle(): void {
     this.item.text = '$(package) Dockerception';
-    this.item.tooltip = 'Dockerception: build the current pair (builder → tar → runtime)';
+    this.item.tooltip = `Dockerception: build the current pair (builder → tar → runtime)\n\n${this.engineLine()}`;
     this.item.command = 'dockerception.build';
     this.item.backgroundColor = undefined;
   }
 
   private async update(pair: Parameters<Builds['last']>[0]): Promise<void> {
+    this.shown = pair;
     const phase = this.builds.phaseOf(pair);
     if (phase) {
       const others = this.builds.runningPairs().length - 1;
       this.item.text = `$(sync~spin) ${pair.name}: ${phase.replace('-', ' ')}${others > 0 ? ` (+${others})` : ''}`;
-      this.item.tooltip = `Dockerception is building ${pair.name}. Click to cancel.`;
+      this.item.tooltip = `Dockerception is building ${pair.name}. Click to cancel.\n\n${this.engineLine()}`;
       this.item.command = { command: 'dockerception.cancelBuild', title: 'Cancel Build', arguments: [pair] };
       this.item.backgroundColor = undefined;
       return;
@@ -47,7 +58,8 @@ export class BuildStatusBar implements vscode.Disposable {
           `| | image | size |\n|---|---|---:|\n| builder | \`${last.builder.tag}\` | ${formatBytes(last.builder.size)} |\n` +
           `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n\n` +
           `The runtime image is ${sizeChange(last.builder.size, last.runtime.size)} than its builder. Click to build again, or ` +
-          `[show where the bytes are](command:dockerception.showReport?${encodeURIComponent(JSON.stringify([pair]))}).`,
+          `[show where the bytes are](command:dockerception.showReport?${encodeURIComponent(JSON.stringify([pair]))}).\n\n` +
+          `Engine: \`${this.engine.describe()}\``,
       );
       tooltip.isTrusted = { enabledCommands: ['dockerception.showReport'] };
       this.item.tooltip = tooltip;
@@ -58,14 +70,14 @@ export class BuildStatusBar implements vscode.Disposable {
       this.item.text = `$(circle-slash) ${pair.name}: cancelled`;
     } else {
       this.item.text = `$(error) ${pair.name}: ${last.error?.code ?? 'failed'}`;
-      this.item.tooltip = `${last.error?.message ?? 'The last build failed.'}\n\nClick to open the output.`;
+      this.item.tooltip = `${last.error?.message ?? 'The last build failed.'}\n\nClick to open the output.\n\n${this.engineLine()}`;
       this.item.command = 'dockerception.showOutput';
       this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
     }
   }
 
   dispose(): void {
-    this.subscription.dispose();
+    for (const subscription of this.subscriptions) subscription.dispose();
     this.item.dispose();
   }
 }

@@ -2,7 +2,8 @@
 // @vscode/test-electron does on the desktop: the workbench's `payload` names the extension under
 // development and the tests module, and reports the outcome through codeAutomationExit. Each mocha test
 // comes back as a DCTEST line, each measurement as a DCMETRIC line.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ARTIFACTS, ROOT, launchChromium, makeFixtureWorkspace, makeMultiRootWorkspace, startCodeServer } from './code-server';
 
@@ -18,7 +19,9 @@ export const SUITE_TIMEOUT_MS = 6 * 60_000;
 /** Runs one suite in a fresh code-server window on `workspace` (default: a new fixture workspace, removed after). */
 export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'multiroot' | 'activation' | 'scale', given?: string): Promise<SuiteOutcome> {
   const workspace = given ?? (suite === 'multiroot' ? makeMultiRootWorkspace() : makeFixtureWorkspace());
-  const server = await startCodeServer({ name: `ext-${suite}`, trusted: suite !== 'untrusted', env: { DC_SUITE: suite } });
+  // A docker config folder of the window's own: the suite switches docker contexts in it.
+  const dockerConfig = mkdtempSync(path.join(os.tmpdir(), 'dc-docker-config-'));
+  const server = await startCodeServer({ name: `ext-${suite}`, trusted: suite !== 'untrusted', env: { DC_SUITE: suite, DOCKER_CONFIG: dockerConfig } });
   const browser = await launchChromium();
   const outcome: SuiteOutcome = { exitCode: undefined, results: [], metrics: {}, log: [] };
   try {
@@ -57,5 +60,6 @@ export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'multir
     await browser.close();
     await server.stop();
     if (!given) rmSync(workspace.endsWith('.code-workspace') ? path.dirname(workspace) : workspace, { recursive: true, force: true });
+    rmSync(dockerConfig, { recursive: true, force: true });
   }
 }

@@ -119,5 +119,15 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
 /** One line naming the engine and where the choice came from, for the CLI's --verbose and the extension. */
 export function describeEngine(address: EngineAddress): string {
   const tls = address.tls ? `, TLS${address.tls.verify ? '' : ' without verification'} (${address.tls.dir})` : '';
-  return `${address.url} (from ${address.source === 'flag' ? '--host' : address.source === 'setting' ? 'the dockerception.host setting' : address.source}${tls})`;
+  const source =
+    address.source === 'flag'
+      ? '--host'
+      : address.source === 'setting'
+        ? 'the dockerception.host setting'
+        : address.source.startsWith('context ')
+          ? `the docker context '${address.source.slice('context '.length)}'`
+          : address.source === 'default'
+            ? 'the default, as nothing names another'
+            : address.source;
+  return `${address.url} (from ${source}${tls})`;
 }

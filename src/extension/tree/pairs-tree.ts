@@ -45,6 +45,11 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
     this.view = view;
   }
 
+  /** The engine's address beside the view's title, so that it is always in sight. */
+  showEngine(label: string): void {
+    if (this.view) this.view.description = label;
+  }
+
   /** Finds the pairs again and asks the engine again. */
   refresh(): void {
     this.discovery.refresh();

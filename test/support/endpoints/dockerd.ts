@@ -7,12 +7,18 @@ import { mustRun, run, startLogged, unmountUnder, waitFor, type Started } from '
 
 /**
  * A dockerd of the tests' own, beside whatever engine the machine runs: its own data root, exec root,
- * pid file and unix socket, no bridge and no iptables rules (it must not touch the host's network), and
- * optionally a tcp listener on 127.0.0.1, plain or TLS. Only this engine is ever stopped or killed.
+ * pid file and unix socket, its own bridge and no iptables rules, and optionally a tcp listener on
+ * 127.0.0.1, plain or TLS. Only this engine is ever stopped or killed.
+ *
+ * Not `--bridge=none`: a dockerd started with it deletes the host's `docker0` (moby's
+ * removeDefaultBridgeInterface), which breaks the machine's engine. The bridge is made here (dockerd
+ * only adopts a named bridge that exists) and deleted with the engine.
  */
 export class PrivateEngine {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'dc-engine-'));
   readonly socket = path.join(this.dir, 'docker.sock');
+  /** Interface names are at most 15 characters. */
+  readonly bridge = `dc-br-${path.basename(this.dir).slice(-6).toLowerCase()}`;
   private process: Started | undefined;
 
   constructor(
@@ -39,8 +45,9 @@ export class PrivateEngine {
       `--exec-root=${path.join(this.dir, 'exec')}`,
       `--pidfile=${path.join(this.dir, 'dockerd.pid')}`,
       `--host=${this.url}`,
-      '--bridge=none',
+      `--bridge=${this.bridge}`,
       '--iptables=false',
+      '--ip-masq=false',
       '--ip6tables=false',
     ];
     if (this.tcp) args.push(`--host=tcp://127.0.0.1:${this.tcp.port}`);
@@ -51,6 +58,10 @@ export class PrivateEngine {
 
   /** Starts dockerd and waits until it answers /_ping on its socket. */
   async start(): Promise<void> {
+    if (run('ip', ['link', 'show', this.bridge]).status !== 0) {
+      mustRun('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+      mustRun('ip', ['link', 'set', this.bridge, 'up']);
+    }
     this.process = startLogged(`dockerd-${this.name}`, 'dockerd', this.args());
     await waitFor(`dockerd ${this.name}`, () => this.answers(), this.process);
   }
@@ -102,5 +113,6 @@ export class PrivateEngine {
     run('pkill', ['-KILL', '-f', '--', `${this.dir}/`]);
     unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
+    run('ip', ['link', 'delete', this.bridge]);
   }
 }

@@ -10,12 +10,16 @@ export class PodmanService {
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'dc-podman-'));
   readonly socket = path.join(this.dir, 'podman.sock');
   private process: Started | undefined;
+  /** Podman's default network makes this bridge on the host when a container first uses it. */
+  private readonly podmanBridge = 'cni-podman0';
+  private bridgeBefore = true;
 
   get url(): string {
     return `unix://${this.socket}`;
   }
 
   async start(): Promise<void> {
+    this.bridgeBefore = run('ip', ['link', 'show', this.podmanBridge]).status === 0;
     this.process = startLogged('podman', 'bash', [path.join(ROOT, 'scripts', 'podman-service.sh'), this.dir]);
     await waitFor('podman system service', () => this.answers(), this.process);
   }
@@ -52,5 +56,6 @@ export class PodmanService {
     });
     unmountUnder(this.dir);
     rmSync(this.dir, { recursive: true, force: true });
+    if (!this.bridgeBefore) run('ip', ['link', 'delete', this.podmanBridge]);
   }
 }

@@ -2,6 +2,7 @@
 // workspace (made by the launcher) holds the pairs `quick` (a fast busybox builder) and `slow` (a builder
 // that never ends), and sets dockerception.runtimeTag to dc-vscode-${name}.
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -272,6 +273,41 @@ suite('Dockerception in VS Code', () => {
       await config.update('runtimeTag', 'dc-vscode-${name}', vscode.ConfigurationTarget.WorkspaceFolder);
     }
     rmSync(path.join(workspaceDir(), 'twins'), { recursive: true, force: true });
+  });
+
+  test('shows which engine it talks to and why, and follows the setting and `docker context use` without a reload', async () => {
+    const tooltip = () => {
+      const value = api.statusBar.tooltip;
+      return value instanceof vscode.MarkdownString ? value.value : String(value);
+    };
+    // The launcher gives this window a docker config folder of its own (DOCKER_CONFIG).
+    const configDir = process.env.DOCKER_CONFIG;
+    assert.ok(configDir, 'the launcher sets DOCKER_CONFIG');
+    const docker = (...args: string[]) => execFileSync('docker', args, { env: process.env, encoding: 'utf8' });
+    assert.match(api.engine.describe(), /^unix:\/\/\/var\/run\/docker\.sock \(from the default/);
+    assert.match(tooltip(), /Engine: `?unix:\/\/\/var\/run\/docker\.sock \(from the default/);
+
+    const config = vscode.workspace.getConfiguration('dockerception');
+    await config.update('host', 'unix:///var/run/docker.sock', vscode.ConfigurationTarget.Workspace);
+    try {
+      await until('the setting named in the status bar', () => /from the dockerception\.host setting/.test(tooltip()));
+      assert.equal((await api.builds.connect()).address.source, 'setting');
+    } finally {
+      await config.update('host', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+    await until('the default again', () => /from the default/.test(tooltip()));
+
+    docker('context', 'create', 'dc-ext', '--docker', 'host=unix:///var/run/docker.sock');
+    try {
+      docker('context', 'use', 'dc-ext');
+      await until('the context named in the status bar', () => /from the docker context 'dc-ext'/.test(tooltip()));
+      assert.equal((await api.builds.connect()).address.source, 'context dc-ext', 'the next connection goes through the context');
+    } finally {
+      docker('context', 'use', 'default');
+      docker('context', 'rm', 'dc-ext');
+    }
+    await until('the default after `docker context use default`', () => /from the default/.test(tooltip()));
+    assert.equal((await api.builds.connect()).address.source, 'default');
   });
 
   test('an unreachable engine keeps the pairs listed, with the reason on top, in words for VS Code', async () => {
