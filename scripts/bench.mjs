@@ -20,24 +20,27 @@
 // 7. startup: where a no-change CLI build's time goes (Node, the bundle with and without V8's code cache).
 // 8. network: the builder run with no network (the default) and with the engine's default network.
 // 9. scale: the Pairs view on a 20 000-file, 200-pair workspace in code-server (file search vs walk).
+// 10. engines: `dockerception engine` and an up-to-date build of a tiny pair over the machine's unix
+//     socket, over ssh:// (sshd on loopback) and over TLS (a dockerd of the bench's own), as root.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist', 'cli.js');
 const reps = Number(process.env.BENCH_REPS ?? 5);
 // The bench uses the compiled core (out/) for in-process numbers and the bundled CLI (dist/).
-execFileSync('npx', ['tsc', '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
+execFileSync('npm', ['run', '--silent', 'compile-tests'], { cwd: root, stdio: 'inherit' });
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 // --render: measure nothing, write latest.md again from latest.json.
 const sections = process.argv.includes('--render')
   ? []
   : wanted.length > 0
     ? wanted
-    : ['startup', 'network', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale'];
+    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -393,7 +396,56 @@ function networkSection() {
   return out;
 }
 
+// The same commands over each transport; the endpoints are the engine tests' own (out/test/support).
+async function enginesSection() {
+  console.log('\n10. the engine transport: `dockerception engine` and an up-to-date build of a tiny pair');
+  if (process.getuid?.() !== 0) {
+    console.log('  skipped: sshd and a second dockerd need root');
+    return undefined;
+  }
+  const require = createRequire(import.meta.url);
+  const support = (name) => require(path.join(root, 'out', 'test', 'support', 'endpoints', `${name}.js`));
+  const { SshServer } = support('sshd');
+  const { PrivateEngine } = support('dockerd');
+  const { makeCerts } = support('certs');
+  const { freePort } = support('process');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-engines-'));
+  const pair = path.join(dir, 'tiny');
+  mkdirSync(pair);
+  writeFileSync(path.join(pair, 'Dockerfile'), 'FROM busybox:1.36\nRUN mkdir /o && echo hi > /o/hello.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n');
+  writeFileSync(path.join(pair, 'Dockerfile.run'), 'FROM scratch\nCOPY hello.txt /\n');
+  const certs = makeCerts(path.join(dir, 'certs'));
+  const sshd = new SshServer(await freePort());
+  const tls = new PrivateEngine('bench-tls', { port: await freePort(), certs });
+  const out = {};
+  try {
+    await sshd.start();
+    await tls.start();
+    tls.loadFrom(['busybox:1.36']);
+    const transports = {
+      unix: `DOCKER_HOST=unix:///var/run/docker.sock`,
+      ssh: `PATH=${q(sshd.path)} DOCKER_HOST=ssh://${sshd.alias}`,
+      tls: `DOCKER_HOST=${tls.tcpUrl} DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=${q(certs.client)}`,
+    };
+    for (const [name, vars] of Object.entries(transports)) {
+      const build = `${vars} DOCKERCEPTION_STATE_DIR=${q(path.join(dir, 'records'))} node ${q(cli)} build ${q(pair)} --tag bengines >/dev/null 2>&1`;
+      timed(build);
+      out[name] = {
+        engine: series(`${name}: dockerception engine`, `${vars} node ${q(cli)} engine >/dev/null`),
+        build: series(`${name}: build (up to date)`, build),
+      };
+    }
+  } finally {
+    rmi('bengines', 'bengines-builder');
+    await sshd.remove();
+    await tls.remove();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 const runners = {
+  engines: enginesSection,
   startup: startupSection,
   network: networkSection,
   pipeline: pipelineSection,
@@ -405,7 +457,7 @@ const runners = {
   scale: scaleSection,
 };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
-for (const name of sections) results.sections[name] = runners[name]();
+for (const name of sections) results.sections[name] = await runners[name]();
 
 // Builds that replace a tag leave the old image dangling: remove those this run made (twice, since a
 // parent goes only after its children), and nothing older.
@@ -468,6 +520,13 @@ function markdown(r) {
   if (st) {
     lines.push('## CLI start-up (no-change build of examples/hello-go)', '', '| | median (s) |', '|---|---:|');
     for (const row of Object.values(st).filter((v) => v?.label)) lines.push(`| ${row.label} | ${row.median.toFixed(3)} |`);
+    lines.push('');
+  }
+  const en = r.sections.engines;
+  if (en) {
+    lines.push('## The engine transport (tiny pair, through the CLI)', '', '| transport | `engine` (s) | build, up to date (s) |', '|---|---:|---:|');
+    for (const [name, row] of Object.entries(en).filter(([k]) => k !== 'measured'))
+      lines.push(`| ${name} | ${row.engine.median.toFixed(3)} | ${row.build.median.toFixed(3)} |`);
     lines.push('');
   }
   const n = r.sections.network;
