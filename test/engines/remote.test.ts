@@ -121,7 +121,13 @@ describe('tcp:// engines, TLS and plain, and docker contexts, decided as the doc
   });
 
   /** Each case: the environment, whether the docker CLI and we must reach the engine, and what we say if not. */
-  const cases: Array<{ name: string; env: () => NodeJS.ProcessEnv; ok: boolean; says?: RegExp }> = [
+  const cases: Array<{ name: string; env: () => NodeJS.ProcessEnv; host?: () => string; ok: boolean; says?: RegExp }> = [
+    {
+      name: '--host (docker -H) takes its TLS from the variables too',
+      env: () => ({ DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certs.client, DOCKER_HOST: 'tcp://127.0.0.1:9' }),
+      host: () => tls.tcpUrl,
+      ok: true,
+    },
     {
       name: 'DOCKER_TLS_VERIFY without DOCKER_CERT_PATH reads the docker config folder',
       env: () => ({ DOCKER_HOST: tls.tcpUrl, DOCKER_TLS_VERIFY: '1', DOCKER_CONFIG: copyOf(certs.client) }),
@@ -166,8 +172,9 @@ describe('tcp:// engines, TLS and plain, and docker contexts, decided as the doc
   for (const kase of cases) {
     it(kase.name, async () => {
       const env = cleanEnv(kase.env());
-      const cli = dockerCli(env);
-      const ours = await ourEngine(env);
+      const host = kase.host?.();
+      const cli = host ? dockerCli(env, '-H', host, 'version', '--format', '{{.Server.Version}}') : dockerCli(env);
+      const ours = host ? await ourEngine(env, '--host', host) : await ourEngine(env);
       assert.equal(cli.ok, kase.ok, `the docker CLI: ${cli.out}`);
       assert.equal(ours.ok, kase.ok, `dockerception: ${ours.stderr}`);
       if (kase.says) {

@@ -1,7 +1,7 @@
 // A real VS Code for the tests: code-server 4.100.3 (VS Code 1.100.3) started on loopback, and
 // Debian's Chromium driven by playwright-core. Used by the extension-host tests and the UI tests.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -136,6 +136,8 @@ export async function startCodeServer(options: StartOptions): Promise<CodeServer
         if (child.exitCode === null) child.kill('SIGKILL');
       }
       log.end();
+      // Its user data and extensions folder: the log above is what a failure leaves to read.
+      rmSync(home, { recursive: true, force: true });
     },
   };
 }

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { DockerceptionError, messageOf } from '../errors';
 
 export const DEFAULT_SOCKET = '/var/run/docker.sock';
-const DEFAULT_PIPE = '//./pipe/docker_engine';
+export const DEFAULT_PIPE = '//./pipe/docker_engine';
 
 export type EngineSource = 'flag' | 'setting' | 'DOCKER_HOST' | `context ${string}` | 'default';
 

@@ -4,10 +4,8 @@ import * as https from 'node:https';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { DockerceptionError } from '../errors';
-import { DEFAULT_SOCKET, type EngineAddress, type EngineTls } from './address';
+import { DEFAULT_PIPE, DEFAULT_SOCKET, type EngineAddress, type EngineTls } from './address';
 import { SshDialAgent, type SshTarget } from './ssh-dial';
-
-const DEFAULT_PIPE = '//./pipe/docker_engine';
 
 /** An engine URL split as the docker CLI splits it (opts.ParseHost): "host:port" alone means tcp. */
 export function parseEngineUrl(url: string): { scheme: string; rest: string } {
