@@ -65,5 +65,6 @@ export function isConnectionError(error: unknown): boolean {
   const { code, syscall } = (error ?? {}) as { code?: string; syscall?: string };
   // ENOENT from connect() is a socket that is not there; from open() or stat() it is a local file.
   if (code === 'ENOENT') return syscall === 'connect';
-  return ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT'].includes(code ?? '') || /socket hang up|ECONNRESET|EPIPE|premature close/i.test(messageOf(error));
+  // ESSH: the ssh process carrying an ssh:// engine's connection exited (src/core/engine/ssh-dial.ts).
+  return ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ESSH'].includes(code ?? '') || /socket hang up|ECONNRESET|EPIPE|premature close/i.test(messageOf(error));
 }

@@ -7,7 +7,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { createClient, dockerOptions, resolveEngine, sshArguments, sshTarget, unreachableHint, type EngineAddress } from '../../src/core/engine';
+import { spawn } from 'node:child_process';
+import { isConnectionError } from '../../src/core/errors';
+import {
+  SshStdioSocket,
+  createClient,
+  dockerOptions,
+  resolveEngine,
+  sshArguments,
+  sshTarget,
+  unreachableHint,
+  type EngineAddress,
+} from '../../src/core/engine';
 
 function makeDir(files: Record<string, string>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-test-'));
@@ -157,5 +168,25 @@ describe('what to do when an engine does not answer', () => {
     assert.match(hint('ssh to build-box exited with status 127: bash: line 1: docker: command not found'), /has no 'docker' command/);
     assert.match(hint('self-signed certificate in certificate chain'), /not signed by the ca\.pem/);
     assert.match(hint('ECONNREFUSED'), /It comes from DOCKER_HOST/);
+  });
+});
+
+describe('an ssh connection that ends', () => {
+  it('carries what ssh said, and counts as the connection breaking (not the build failing)', async () => {
+    // What ssh does when the remote end goes away mid-build: a line on stderr, exit status 255.
+    const child = spawn('sh', ['-c', 'cat >/dev/null & echo "Connection to build-box closed by remote host." >&2; exit 255'], { stdio: 'pipe' });
+    const socket = new SshStdioSocket(child, { host: 'build-box' });
+    const error = await new Promise<Error>((resolve) => socket.on('error', resolve).resume());
+    assert.match(error.message, /^ssh to build-box exited with status 255: Connection to build-box closed by remote host\.$/);
+    assert.equal(isConnectionError(error), true);
+  });
+
+  it('ends cleanly when ssh exits 0, after passing the bytes through both ways', async () => {
+    const child = spawn('sh', ['-c', 'head -c 5'], { stdio: 'pipe' });
+    const socket = new SshStdioSocket(child, { host: 'h' });
+    socket.end('hello world');
+    const chunks: Buffer[] = [];
+    for await (const chunk of socket) chunks.push(chunk as Buffer);
+    assert.equal(Buffer.concat(chunks).toString(), 'hello');
   });
 });
