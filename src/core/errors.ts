@@ -66,5 +66,8 @@ export function isConnectionError(error: unknown): boolean {
   // ENOENT from connect() is a socket that is not there; from open() or stat() it is a local file.
   if (code === 'ENOENT') return syscall === 'connect';
   // ESSH: the ssh process carrying an ssh:// engine's connection exited (src/core/engine/ssh-dial.ts).
-  return ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ESSH'].includes(code ?? '') || /socket hang up|ECONNRESET|EPIPE|premature close/i.test(messageOf(error));
+  return (
+    ['ECONNRESET', 'EPIPE', 'ECONNREFUSED', 'ETIMEDOUT', 'ESSH'].includes(code ?? '') ||
+    /socket hang up|ECONNRESET|EPIPE|premature close/i.test(messageOf(error))
+  );
 }
