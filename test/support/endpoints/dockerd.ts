@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Certs } from './certs';
-import { mustRun, run, startLogged, unmountUnder, waitFor, type Started } from './process';
+import { mustRun, run, startLogged, unmountUnder, waitFor, copyImages, pingsOn, type Started } from './process';
 
 /**
  * A dockerd of the tests' own, beside whatever engine the machine runs: its own data root, exec root,
@@ -63,18 +62,7 @@ export class PrivateEngine {
       mustRun('ip', ['link', 'set', this.bridge, 'up']);
     }
     this.process = startLogged(`dockerd-${this.name}`, 'dockerd', this.args());
-    await waitFor(`dockerd ${this.name}`, () => this.answers(), this.process);
-  }
-
-  answers(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const request = http.get({ socketPath: this.socket, path: '/_ping', timeout: 1000 }, (response) => {
-        response.resume();
-        resolve(response.statusCode === 200);
-      });
-      request.on('error', () => resolve(false));
-      request.on('timeout', () => request.destroy());
-    });
+    await waitFor(`dockerd ${this.name}`, () => pingsOn(this.socket), this.process);
   }
 
   /** `docker` pointed at this engine. */
@@ -84,10 +72,7 @@ export class PrivateEngine {
 
   /** Copies images from the machine's engine (docker save | docker load), as a registry pull would. */
   loadFrom(images: string[]): void {
-    const tar = path.join(this.dir, 'images.tar');
-    mustRun('docker', ['save', '-o', tar, ...images]);
-    mustRun('docker', ['-H', this.url, 'load', '-i', tar]);
-    rmSync(tar);
+    copyImages(images, this.url, this.dir);
   }
 
   async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {

@@ -1,8 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ROOT, mustRun, run, startLogged, unmountUnder, waitFor, type Started } from './process';
+import { ROOT, run, startLogged, unmountUnder, waitFor, copyImages, pingsOn, type Started } from './process';
 
 /** Podman's Docker-compatible API on a socket of its own, started by scripts/podman-service.sh (which
  * holds the configuration that lets its containers run on this kind of machine). */
@@ -21,26 +20,12 @@ export class PodmanService {
   async start(): Promise<void> {
     this.bridgeBefore = run('ip', ['link', 'show', this.podmanBridge]).status === 0;
     this.process = startLogged('podman', 'bash', [path.join(ROOT, 'scripts', 'podman-service.sh'), this.dir]);
-    await waitFor('podman system service', () => this.answers(), this.process);
-  }
-
-  private answers(): Promise<boolean> {
-    return new Promise((resolve) => {
-      const request = http.get({ socketPath: this.socket, path: '/_ping', timeout: 1000 }, (response) => {
-        response.resume();
-        resolve(response.statusCode === 200);
-      });
-      request.on('error', () => resolve(false));
-      request.on('timeout', () => request.destroy());
-    });
+    await waitFor('podman system service', () => pingsOn(this.socket), this.process);
   }
 
   /** Images from the machine's engine, as a registry pull would bring them. */
   loadFrom(images: string[]): void {
-    const tar = path.join(this.dir, 'images.tar');
-    mustRun('docker', ['save', '-o', tar, ...images]);
-    mustRun('docker', ['-H', this.url, 'load', '-i', tar]);
-    rmSync(tar);
+    copyImages(images, this.url, this.dir);
   }
 
   /** `docker` pointed at this Podman. */

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -90,4 +91,24 @@ export function unmountUnder(dir: string): void {
     .sort()
     .reverse())
     run('umount', ['-l', mount]);
+}
+
+/** Whether a Docker API (dockerd, Podman) answers /_ping on its unix socket. */
+export function pingsOn(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = http.get({ socketPath: socket, path: '/_ping', timeout: 1000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('error', () => resolve(false));
+    request.on('timeout', () => request.destroy());
+  });
+}
+
+/** Copies images from the machine's engine to another (docker save | docker load), as a pull would. */
+export function copyImages(images: string[], toUrl: string, scratchDir: string): void {
+  const tar = path.join(scratchDir, 'images.tar');
+  mustRun('docker', ['save', '-o', tar, ...images]);
+  mustRun('docker', ['-H', toUrl, 'load', '-i', tar]);
+  rmSync(tar);
 }
