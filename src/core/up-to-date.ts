@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { EngineBuilder } from './builder-choice';
+import { engineVersion } from './engine/connect';
 import type { Finding } from './doctor/checks';
 import type { FileEntry } from './doctor/growth';
 import type { TarSummary } from './tar-gate';
@@ -53,7 +54,7 @@ const engineIds = new WeakMap<Docker, Promise<string>>();
 export function engineIdOf(docker: Docker): Promise<string> {
   let id = engineIds.get(docker);
   if (!id) {
-    id = Promise.all([docker.info(), docker.version()]).then(
+    id = Promise.all([docker.info(), engineVersion(docker)]).then(
       ([info, version]: [{ ID?: string; Name?: string; DockerRootDir?: string }, Docker.DockerVersion]) =>
         // Podman's compat API makes up a new ID for every /info: its host and storage are what stay.
         version.Components?.some((c) => /podman/i.test(c.Name))

@@ -85,6 +85,15 @@ export function createClient(DockerClient: typeof Docker, options: ClientOptions
   }
 }
 
+const versions = new WeakMap<Docker, Docker.DockerVersion>();
+
+/** The engine's /version as connectEngine read it; asked again only for a client made elsewhere (over
+ * ssh:// every request may cost a login). */
+export function engineVersion(docker: Docker): Promise<Docker.DockerVersion> {
+  const known = versions.get(docker);
+  return known ? Promise.resolve(known) : docker.version();
+}
+
 /** Connects and checks the engine answers within timeoutMs, or throws ENGINE_UNREACHABLE saying where and how to fix it. */
 export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 5000): Promise<Engine> {
   const surface = options.surface ?? 'cli';
@@ -100,6 +109,7 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
     // dockerode honours abortSignal here though its types do not declare the argument.
     const versionWithSignal = docker.version as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
     const version = await versionWithSignal.call(docker, { abortSignal: abort.signal });
+    versions.set(docker, version);
     return { docker, address, version: { engine: version.Version, api: version.ApiVersion } };
   } catch (error) {
     const cause = abort.signal.aborted ? `no answer within ${limit / 1000} s` : messageOf(error);
