@@ -11,9 +11,10 @@ bash scripts/engine.sh
 bash scripts/base-images.sh
 
 # What the engine tests (npm run test:engines) start on loopback: sshd, a TLS dockerd (openssl certs), the
-# registry with htpasswd, Podman's service (with runc).
+# registry with htpasswd, Podman's service (with runc); and Go, whose archive/tar (the engine's tar reader)
+# is the tar gate's oracle in the unit tests.
 missing=()
-for tool in sshd:openssh-server ssh:openssh-client openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils podman:podman runc:runc; do
+for tool in sshd:openssh-server ssh:openssh-client openssl:openssl docker-registry:docker-registry htpasswd:apache2-utils podman:podman runc:runc go:golang-go; do
   command -v "${tool%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${tool%%:*}" ] || missing+=("${tool#*:}")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
