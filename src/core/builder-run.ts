@@ -8,7 +8,7 @@ import { LABEL_RUN, removeContainer, removeUntaggedImage } from './cleanup';
 import { AttachDemux, LineSplitter } from './demux';
 import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
 import { buildImage, connectionLost } from './image-build';
-import type { ProgressEvent } from './pipeline';
+import type { ProgressEvent } from './build-types';
 import type { RegistryCredentials } from './registry-auth';
 import { TarGate, type ExitVerdict, type TarSummary } from './tar-gate';
 
@@ -116,7 +116,13 @@ function builderStartError(what: 'created' | 'started', error: unknown, network:
 function exitStatus(container: Docker.Container, started: Promise<unknown>, signal: AbortSignal): Promise<number> {
   const status = (async () => {
     await started;
-    return ((await container.wait({ condition: 'not-running', abortSignal: signal })) as { StatusCode: number }).StatusCode;
+    const answer = (await container.wait({ condition: 'not-running', abortSignal: signal })) as { StatusCode?: unknown; Error?: { Message?: string } | null };
+    // Fail closed: only a plain exit code counts, never a missing one or a wait the engine says went wrong.
+    if (answer?.Error?.Message) throw new Error(`the engine's wait for the container failed: ${answer.Error.Message}`);
+    if (typeof answer?.StatusCode !== 'number' || !Number.isInteger(answer.StatusCode)) {
+      throw new Error(`the engine's wait answered without an exit code (${JSON.stringify(answer)?.slice(0, 200)})`);
+    }
+    return answer.StatusCode;
   })();
   status.catch(() => undefined); // awaited by the verdict; never an unhandled rejection meanwhile
   return status;

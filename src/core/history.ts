@@ -4,6 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { fileChanges, type FileChange } from './doctor/growth';
 import type Docker from 'dockerode';
+import { writeFileAtomic, sweepTemporaryFiles } from './state-files';
 import { engineIdOf, readRecord, sha256 } from './up-to-date';
 
 export interface PairBuild {
@@ -29,25 +30,47 @@ export function pairKey(engineId: string, dir: string, runtimeTag: string): stri
   return sha256(`${engineId}\0${path.resolve(dir)}\0${runtimeTag}`).slice(0, 32);
 }
 
-const historyFile = (recordsDir: string, key: string) => path.join(recordsDir, 'pairs', `${key}.json`);
+/** Each build of a pair is a file of its own under pairs/<key>/, so two processes that finish at once both
+ * add theirs (a shared list rewritten by each would lose one). pairs/<key>.json is the older single list. */
+const historyDir = (recordsDir: string, key: string) => path.join(recordsDir, 'pairs', key);
+const legacyHistoryFile = (recordsDir: string, key: string) => path.join(recordsDir, 'pairs', `${key}.json`);
 
-export async function pairBuilds(recordsDir: string, key: string): Promise<PairBuild[]> {
+function isPairBuild(value: unknown): value is PairBuild {
+  const build = value as PairBuild;
+  return typeof build?.runtimeId === 'string' && typeof build.size === 'number' && typeof build.recordedAt === 'string';
+}
+
+async function readJson(file: string): Promise<unknown> {
   try {
-    const builds = JSON.parse(await fs.readFile(historyFile(recordsDir, key), 'utf8')) as PairBuild[];
-    return Array.isArray(builds) ? builds : [];
+    return JSON.parse(await fs.readFile(file, 'utf8'));
   } catch {
-    return [];
+    return undefined; // none, or unreadable
   }
 }
 
-/** Adds a build to the pair's history (written atomically), keeping the last KEPT_BUILDS. */
+/** The pair's builds, oldest first; each image once (its latest build). */
+export async function pairBuilds(recordsDir: string, key: string): Promise<PairBuild[]> {
+  const dir = historyDir(recordsDir, key);
+  const names = (await fs.readdir(dir).catch(() => [] as string[])).filter((name) => name.endsWith('.json'));
+  const [legacy, ...each] = await Promise.all([readJson(legacyHistoryFile(recordsDir, key)), ...names.map((name) => readJson(path.join(dir, name)))]);
+  const latest = new Map<string, PairBuild>();
+  for (const build of [...(Array.isArray(legacy) ? legacy : []), ...each]) {
+    if (!isPairBuild(build)) continue;
+    const known = latest.get(build.runtimeId);
+    if (!known || known.recordedAt <= build.recordedAt) latest.set(build.runtimeId, build);
+  }
+  return [...latest.values()].sort((a, b) => (a.recordedAt < b.recordedAt ? -1 : a.recordedAt > b.recordedAt ? 1 : 0)).slice(-KEPT_BUILDS);
+}
+
+const buildFileName = (build: PairBuild) => `${build.recordedAt.replace(/[^0-9A-Za-z]/g, '')}-${build.runtimeId.replace(/^sha256:/, '').slice(0, 16)}.json`;
+
+/** Adds a build to the pair's history (its own file, written atomically); only the last KEPT_BUILDS are kept. */
 export async function addPairBuild(recordsDir: string, key: string, build: PairBuild): Promise<void> {
-  const builds = [...(await pairBuilds(recordsDir, key)).filter((b) => b.runtimeId !== build.runtimeId), build].slice(-KEPT_BUILDS);
-  const file = historyFile(recordsDir, key);
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const temporary = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temporary, JSON.stringify(builds));
-  await fs.rename(temporary, file);
+  const dir = historyDir(recordsDir, key);
+  await writeFileAtomic(path.join(dir, buildFileName(build)), JSON.stringify(build));
+  await sweepTemporaryFiles(dir);
+  const names = (await fs.readdir(dir)).filter((name) => name.endsWith('.json')).sort();
+  await Promise.all(names.slice(0, Math.max(0, names.length - KEPT_BUILDS)).map((name) => fs.rm(path.join(dir, name), { force: true })));
 }
 
 /** The build before the one that made `runtimeId` (or before now, when it is not in the history). */

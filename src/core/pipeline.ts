@@ -1,74 +1,24 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
-import { chooseBuilder, engineDefaultBuilder, type BuilderChoice, type BuilderSetting, type EngineBuilder } from './builder-choice';
+import { chooseBuilder, engineDefaultBuilder, type BuilderChoice, type EngineBuilder } from './builder-choice';
+import type { BuildOptions, BuildResult, ProgressEvent, Strictness } from './build-types';
 import { DEFAULT_BUILDER_NETWORK, isValidNetworkMode, runBuilderIntoRuntimeBuild } from './builder-run';
 import { removeUntaggedImage, sweepLeftoverContainers } from './cleanup';
 import { packContext } from './context';
-import { registryCredentials, type RegistryCredentials } from './registry-auth';
+import { imageReferences } from './dockerfile-refs';
+import { examineImage, fileChanges, type Examination, type FileEntry, type Finding } from './doctor';
 import type { Engine } from './engine';
 import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
-import { buildImage, connectionLost, type BuildStep } from './image-build';
+import { addPairBuild, buildBefore, growthSince, pairBuilds, pairKey, type Growth, type PairBuild } from './history';
+import { buildImage, connectionLost } from './image-build';
 import type { Pair } from './pairs';
+import { registryCredentials, type RegistryCredentials } from './registry-auth';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
 import type { TarSummary } from './tar-gate';
-import { examineImage, fileChanges, type Examination, type FileEntry, type Finding } from './doctor';
-import { addPairBuild, buildBefore, growthSince, pairBuilds, pairKey, type Growth, type PairBuild } from './history';
-import { engineIdOf, freshness, readRecord, recordsDir, sha256, writeRecord, type BuildInputs } from './up-to-date';
+import { engineIdOf, freshness, imageIds, readRecord, recordsDir, sha256, writeRecord, type BuildInputs, type BuildRecord } from './up-to-date';
 
-export type ProgressEvent =
-  | { type: 'phase'; phase: Phase; message: string }
-  | { type: 'step'; role: 'builder' | 'runtime'; step: BuildStep }
-  | { type: 'log'; source: 'builder-build' | 'builder-stderr' | 'runtime-build'; line: string }
-  | { type: 'finding'; finding: Finding };
-
-export interface BuildOptions {
-  /** Runtime image reference; the builder is tagged NAME-builder. Default: the pair's name. */
-  tag?: string;
-  /** Registry credentials for both builds' pulls. Default: read as the docker CLI reads them (config.json
-   * auths, credential helpers) at the start of each build. */
-  credentials?: RegistryCredentials;
-  buildArgs?: Record<string, string>;
-  noCache?: boolean;
-  /** The engine's builder for both images: 'auto' (default) follows the engine and the Dockerfiles. */
-  builder?: BuilderSetting;
-  /** Run everything even when nothing changed since the tagged runtime image was built. */
-  force?: boolean;
-  /** Where the inputs of each build are recorded (default: recordsDir()). */
-  recordsDir?: string;
-  /**
-   * The builder container's network (Docker's NetworkMode): 'none' (the default) gives its CMD, which only
-   * writes a tar, no network at all; 'default', 'bridge', 'host' or a network's name give it one.
-   */
-  builderNetwork?: string;
-  /** Bounds the builder container's run, in milliseconds (0 or undefined: no bound). */
-  builderTimeoutMs?: number;
-  /** Fail with SIZE_BUDGET, tagging nothing, when the runtime image is larger (bytes). */
-  maxRuntimeSize?: number;
-  /** Fail with SIZE_GROWTH, tagging nothing, when the runtime image grew more than this since the pair's last build (bytes). */
-  maxGrowth?: number;
-  /** Fail with DOCTOR, tagging nothing, when the doctor finds anything (default: findings are warnings). */
-  strict?: boolean;
-  signal?: AbortSignal;
-  onEvent?: (event: ProgressEvent) => void;
-}
-
-export interface BuildResult {
-  ok: true;
-  pair: Pair;
-  builder: ImageSize;
-  runtime: ImageSize;
-  context: TarSummary;
-  /** Which builder built both images, and why. */
-  engineBuilder: BuilderChoice;
-  /** Nothing changed since the tagged runtime image was built: the builder run and the runtime build were skipped. */
-  upToDate: boolean;
-  /** What the doctor found in the runtime image: each would (error) or may (warning) break `docker run`. */
-  doctor: Finding[];
-  /** What changed since the pair's build before this one; absent for a first build. */
-  growth?: Growth;
-  timings: { builderBuildMs: number; builderRunMs: number; runtimeBuildMs: number; totalMs: number };
-}
+export type { BuildOptions, BuildResult, ProgressEvent, Strictness } from './build-types';
 
 /** Splits "repo:tag" (a registry port's colon is not a tag separator). */
 export function splitReference(ref: string): { repo: string; tag: string } {
@@ -134,180 +84,322 @@ async function readRuntimeDockerfile(pair: Pair): Promise<Buffer> {
 
 const relative = (file: string) => path.relative(process.cwd(), file) || file;
 
+/** Bump when the doctor's rules change: findings a record holds from older rules are made again. */
+export const DOCTOR_RULES = 2;
+
+/** One build of one pair: what every step reads, and the phase the user is watching. */
+interface Run {
+  readonly docker: Docker;
+  readonly pair: Pair;
+  readonly options: BuildOptions;
+  readonly emit: (event: ProgressEvent) => void;
+  /** The caller's cancel and our own failures both end every request through it. */
+  readonly abort: AbortController;
+  readonly started: number;
+  readonly runtimeTag: string;
+  readonly builderTag: string;
+  readonly builderNetwork: string;
+  readonly records: string;
+  readonly engineId: Promise<string>;
+  phase: Phase;
+  enter(phase: Phase, message: string): void;
+}
+
+/** The runtime image that will carry the tag: just built from the builder's output, or found up to date. */
+interface Produced {
+  runtimeId: string;
+  context: TarSummary;
+  inputs: BuildInputs;
+  upToDate: boolean;
+  /** The record the up-to-date image was found by. */
+  record?: BuildRecord;
+  /** Every image the runtime Dockerfile read, with its id (undefined when that Dockerfile is unknown). */
+  runtimeImages?: Record<string, string>;
+  builderRunMs: number;
+  runtimeBuildMs: number;
+}
+
+/** What the checks found in that image. */
+interface Checked {
+  builder: ImageSize;
+  runtime: ImageSize;
+  exam: Examination;
+  /** The doctor ran now (a new image, or findings recorded by older rules). */
+  examinedNow: boolean;
+  /** The pair's build this image is compared with. */
+  since?: PairBuild;
+}
+
 /**
  * The seed's `docker build -t NAME-builder .; docker run NAME-builder | docker build -t NAME -`, through
  * the Engine API and streamed: the builder's stdout goes straight into the runtime build's request body
  * through the TarGate, which checks it and holds its end back until the builder's exit code is known.
- * The runtime image is built untagged and tagged only when everything succeeded; the builder container
- * is always removed. When nothing changed since the tagged runtime image was built, only the (cached)
- * builder build runs.
+ * Every path to the tag — a new runtime image or one found up to date — goes through the same checks
+ * (the doctor's strictness, the size and growth budgets); a new image is tagged only when they pass, and
+ * the builder container is always removed.
  */
 export async function buildPair(engine: Engine, pair: Pair, options: BuildOptions = {}): Promise<BuildResult> {
-  const { docker } = engine;
-  const emit = options.onEvent ?? (() => undefined);
-  const { runtimeTag, builderTag, builderNetwork } = namesFor(pair, options);
-  let phase: Phase = 'builder-build';
-  const started = Date.now();
-
-  // One controller for the whole run: the caller's cancel and our own failures both end every request.
-  const abort = new AbortController();
-  const onCallerAbort = () => abort.abort(cancelled(phase));
-  if (options.signal?.aborted) throw cancelled(phase);
+  const run = startRun(engine.docker, pair, options);
+  const onCallerAbort = () => run.abort.abort(cancelled(run.phase));
+  if (options.signal?.aborted) throw cancelled(run.phase);
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
-
   try {
-    const engineId = engineIdOf(docker); // asked now, needed after the builder build
-    engineId.catch(() => undefined);
-    const choice = await chooseEngineBuilder(docker, pair, options.builder ?? 'auto');
-    emit({ type: 'phase', phase, message: `Building with ${choice.builder === 'buildkit' ? 'BuildKit' : 'the legacy builder'}: ${choice.reason}` });
+    const choice = await chooseEngineBuilder(run);
     const credentials = options.credentials ?? (await registryCredentials());
-    for (const problem of credentials.problems) emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
-    const builderId = await buildBuilderImage(docker, pair, builderTag, choice.builder, { ...options, credentials }, abort.signal, emit);
-    const builderBuildMs = Date.now() - started;
-
-    const fallbackDockerfile = await readRuntimeDockerfile(pair);
-    const records = options.recordsDir ?? recordsDir();
-    const inputs: BuildInputs = {
-      engineId: await engineId,
-      builderImageId: builderId,
-      builder: choice.builder,
-      buildArgs: options.buildArgs ?? {},
-      runtimeDockerfileSha256: sha256(fallbackDockerfile),
-      builderNetwork,
-    };
-    if (!options.noCache && !options.force) {
-      // Like a cached RUN: the builder's CMD would write the same output from the same inputs.
-      const fresh = await freshness(docker, records, runtimeTag, inputs);
-      if (fresh.upToDate) {
-        emit({
-          type: 'phase',
-          phase: 'tag',
-          message: `Up to date: ${runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder and network; nothing to run (--force runs it anyway)`,
-        });
-        const [builder, runtime] = await imageSizes(docker, builderId, builderTag, fresh.record.runtimeId, runtimeTag);
-        const builds = await pairBuilds(records, pairKey(inputs.engineId, pair.dir, runtimeTag));
-        const since = buildBefore(builds, runtime.id);
-        const doctor = fresh.record.doctor ?? [];
-        for (const finding of doctor) emit({ type: 'finding', finding });
-        return {
-          ok: true,
-          pair,
-          builder,
-          runtime,
-          context: fresh.record.context,
-          engineBuilder: choice,
-          upToDate: true,
-          doctor,
-          growth: since && since.runtimeId !== runtime.id ? await growthSince(records, since, runtime.id, runtime.size) : undefined,
-          timings: { builderBuildMs, builderRunMs: 0, runtimeBuildMs: 0, totalMs: Date.now() - started },
-        };
-      }
-      emit({ type: 'phase', phase, message: `Building the runtime image: ${fresh.reason}` });
-    }
-
-    phase = 'builder-run';
-    emit({ type: 'phase', phase, message: `Running ${builderTag}; its stdout is the runtime build context` });
-    const run = await runBuilderIntoRuntimeBuild(docker, builderId, {
-      builder: choice.builder,
-      fallbackDockerfile,
-      network: builderNetwork,
-      abort,
-      timeoutMs: options.builderTimeoutMs,
-      buildArgs: options.buildArgs,
-      noCache: options.noCache,
-      runtimeDockerfileHint: `${relative(pair.runtimeDockerfile)} (or the Dockerfile your builder writes into its tar)`,
-      credentials,
-      onPhase: (next, message) => {
-        phase = next;
-        emit({ type: 'phase', phase, message });
-      },
-      emit,
-    });
-
-    phase = 'doctor';
-    emit({ type: 'phase', phase, message: 'Checking the runtime image: what it runs, what that needs, what changed' });
-    const key = pairKey(inputs.engineId, pair.dir, runtimeTag);
-    let builder: ImageSize, runtime: ImageSize, exam: Examination, since: PairBuild | undefined;
-    try {
-      [builder, runtime] = await imageSizes(docker, builderId, builderTag, run.runtimeId, runtimeTag);
-      exam = await examineImage(docker, run.runtimeId);
-      for (const finding of exam.findings) emit({ type: 'finding', finding });
-      since = (await pairBuilds(records, key)).filter((b) => b.runtimeId !== run.runtimeId).at(-1);
-      const previous = since && (await readRecord(records, since.runtimeId));
-      await guardRuntime(docker, runtime, exam, since && { build: since, files: previous?.files }, options);
-      // A cancel that came while the image was being checked: it is not tagged.
-      if (abort.signal.aborted) throw abort.signal.reason;
-    } catch (error) {
-      await removeUntaggedImage(docker, run.runtimeId);
-      throw error;
-    }
-
-    phase = 'tag';
-    const { repo, tag } = splitReference(runtimeTag);
-    await docker.getImage(run.runtimeId).tag({ repo, tag });
-    emit({ type: 'phase', phase, message: `Tagged ${runtimeTag}` });
-    const recordedAt = new Date().toISOString();
-    await writeRecord(records, {
-      inputs,
-      runtimeId: run.runtimeId,
-      context: run.summary,
-      recordedAt,
-      runtimeSize: runtime.size,
-      files: exam.files,
-      filesTruncated: exam.truncated,
-      doctor: exam.findings,
-    }).catch(() => undefined);
-    await addPairBuild(records, key, { runtimeId: run.runtimeId, size: runtime.size, recordedAt }).catch(() => undefined);
+    for (const problem of credentials.problems) run.emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
+    const builderId = await buildBuilderImage(run, choice.builder, credentials);
+    const builderBuildMs = Date.now() - run.started;
+    const produced = await reuseOrRun(run, choice.builder, builderId, credentials);
+    const checked = await check(run, builderId, produced);
+    await tag(run, produced);
+    const growth = await record(run, produced, checked);
     return {
       ok: true,
       pair,
-      builder,
-      runtime,
-      context: run.summary,
+      builder: checked.builder,
+      runtime: checked.runtime,
+      context: produced.context,
       engineBuilder: choice,
-      upToDate: false,
-      doctor: exam.findings,
-      growth: since ? await growthSince(records, since, run.runtimeId, runtime.size) : undefined,
-      timings: { builderBuildMs, builderRunMs: run.builderRunMs, runtimeBuildMs: run.runtimeBuildMs, totalMs: Date.now() - started },
+      upToDate: produced.upToDate,
+      doctor: checked.exam.findings,
+      growth,
+      timings: { builderBuildMs, builderRunMs: produced.builderRunMs, runtimeBuildMs: produced.runtimeBuildMs, totalMs: Date.now() - run.started },
     };
   } catch (error) {
-    throw asBuildError(error, phase, abort.signal);
+    throw asBuildError(error, run.phase, run.abort.signal);
   } finally {
     options.signal?.removeEventListener('abort', onCallerAbort);
   }
 }
 
+function startRun(docker: Docker, pair: Pair, options: BuildOptions): Run {
+  const { runtimeTag, builderTag, builderNetwork } = namesFor(pair, options);
+  const emit = options.onEvent ?? (() => undefined);
+  const engineId = engineIdOf(docker); // asked now, needed after the builder build
+  engineId.catch(() => undefined);
+  const run: Run = {
+    docker,
+    pair,
+    options,
+    emit,
+    abort: new AbortController(),
+    started: Date.now(),
+    runtimeTag,
+    builderTag,
+    builderNetwork,
+    records: options.recordsDir ?? recordsDir(),
+    engineId,
+    phase: 'builder-build',
+    enter(phase, message) {
+      run.phase = phase;
+      emit({ type: 'phase', phase, message });
+    },
+  };
+  return run;
+}
+
+/** The builder for both images: the setting, the engine's default, and what the pair's Dockerfiles use. */
+async function chooseEngineBuilder(run: Run): Promise<BuilderChoice> {
+  const [engineDefault, builderText, runtimeText] = await Promise.all([
+    engineDefaultBuilder(run.docker),
+    fs.readFile(run.pair.builderDockerfile, 'utf8').catch(() => ''),
+    fs.readFile(run.pair.runtimeDockerfile, 'utf8').catch(() => ''),
+  ]);
+  const choice = chooseBuilder(run.options.builder ?? 'auto', engineDefault, [
+    { label: 'the builder Dockerfile', text: builderText },
+    { label: 'Dockerfile.run', text: runtimeText },
+  ]);
+  run.enter('builder-build', `Building with ${choice.builder === 'buildkit' ? 'BuildKit' : 'the legacy builder'}: ${choice.reason}`);
+  return choice;
+}
+
 /** The builder image, from the pair's folder packed as the docker CLI would send it; meanwhile, builder
  * containers a killed run left behind are removed. */
-async function buildBuilderImage(
-  docker: Docker,
-  pair: Pair,
-  builderTag: string,
-  builder: EngineBuilder,
-  options: BuildOptions,
-  signal: AbortSignal,
-  emit: (event: ProgressEvent) => void,
-): Promise<string> {
+async function buildBuilderImage(run: Run, builder: EngineBuilder, credentials: RegistryCredentials): Promise<string> {
+  const { docker, pair, options, emit } = run;
   const sweep = sweepLeftoverContainers(docker)
     .catch(() => 0)
     .then((swept) => {
       if (swept > 0) emit({ type: 'phase', phase: 'builder-build', message: `Removed ${swept} builder container(s) an earlier, killed run left behind` });
     });
-  emit({ type: 'phase', phase: 'builder-build', message: `Building the builder image ${builderTag} from ${pair.dir}` });
+  run.enter('builder-build', `Building the builder image ${run.builderTag} from ${pair.dir}`);
   const id = await buildImage(docker, packContext(pair.dir), {
     role: 'builder',
     builder,
-    tag: builderTag,
+    tag: run.builderTag,
     buildArgs: options.buildArgs,
     noCache: options.noCache,
-    signal,
+    signal: run.abort.signal,
     dockerfileHint: relative(pair.builderDockerfile),
-    credentials: options.credentials,
+    credentials,
     onStep: (step) => emit({ type: 'step', role: 'builder', step }),
     onLine: (line) => emit({ type: 'log', source: 'builder-build', line }),
   });
   await sweep;
   return id;
+}
+
+/**
+ * The runtime image: the tagged one when nothing it was made from changed (like a cached RUN: the builder's
+ * CMD would write the same output from the same inputs), else built now from the builder's output.
+ */
+async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, credentials: RegistryCredentials): Promise<Produced> {
+  const { docker, pair, options } = run;
+  const fallbackDockerfile = await readRuntimeDockerfile(pair);
+  const buildArgs = options.buildArgs ?? {};
+  const inputs: BuildInputs = {
+    engineId: await run.engineId,
+    builderImageId: builderId,
+    builder,
+    buildArgs,
+    runtimeDockerfileSha256: sha256(fallbackDockerfile),
+    builderNetwork: run.builderNetwork,
+  };
+  if (!options.noCache && !options.force) {
+    const fresh = await freshness(docker, run.records, run.runtimeTag, inputs);
+    if (fresh.upToDate) {
+      run.enter(
+        'tag',
+        `Up to date: ${run.runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder, network and base images; nothing to run (--force runs it anyway)`,
+      );
+      const { record } = fresh;
+      return {
+        runtimeId: record.runtimeId,
+        context: record.context,
+        inputs,
+        upToDate: true,
+        record,
+        runtimeImages: record.runtimeImages,
+        builderRunMs: 0,
+        runtimeBuildMs: 0,
+      };
+    }
+    run.enter('builder-build', `Building the runtime image: ${fresh.reason}`);
+  }
+  // The images Dockerfile.run reads, by id before the build: an image re-tagged during it shows as a change next time.
+  const pairImages = imageIds(
+    docker,
+    imageReferences(fallbackDockerfile.toString('utf8'), buildArgs).map((r) => r.ref),
+  );
+  pairImages.catch(() => undefined);
+
+  run.enter('builder-run', `Running ${run.builderTag}; its stdout is the runtime build context`);
+  const result = await runBuilderIntoRuntimeBuild(docker, builderId, {
+    builder,
+    fallbackDockerfile,
+    network: run.builderNetwork,
+    abort: run.abort,
+    timeoutMs: options.builderTimeoutMs,
+    buildArgs: options.buildArgs,
+    noCache: options.noCache,
+    runtimeDockerfileHint: `${relative(pair.runtimeDockerfile)} (or the Dockerfile your builder writes into its tar)`,
+    credentials,
+    onPhase: (next, message) => run.enter(next, message),
+    emit: run.emit,
+  });
+  const runtimeImages = await runtimeImagesOf(docker, result.summary, pairImages, buildArgs).catch(() => undefined);
+  return {
+    runtimeId: result.runtimeId,
+    context: result.summary,
+    inputs,
+    upToDate: false,
+    runtimeImages,
+    builderRunMs: result.builderRunMs,
+    runtimeBuildMs: result.runtimeBuildMs,
+  };
+}
+
+/** The images the runtime Dockerfile read: Dockerfile.run's (asked before the build), or those of the Dockerfile the builder wrote. */
+async function runtimeImagesOf(
+  docker: Docker,
+  context: TarSummary,
+  pairImages: Promise<Record<string, string>>,
+  buildArgs: Record<string, string>,
+): Promise<Record<string, string> | undefined> {
+  if (context.dockerfileSource === 'pair') return pairImages;
+  if (!context.dockerfile) return undefined; // too large to keep: the build is not trusted as up to date later
+  return imageIds(
+    docker,
+    imageReferences(context.dockerfile.toString('utf8'), buildArgs).map((r) => r.ref),
+  );
+}
+
+/**
+ * The checks the image that will carry the tag must pass, whichever way it came: the doctor (its findings
+ * reported; with `strict`, refused), the size budget and the growth budget. A new image that fails them is
+ * removed; an up-to-date one keeps its tag and the build fails.
+ */
+async function check(run: Run, builderId: string, produced: Produced): Promise<Checked> {
+  const { docker, options, emit } = run;
+  run.enter('doctor', 'Checking the runtime image: what it runs, what that needs, what changed');
+  try {
+    const [builder, runtime] = await imageSizes(docker, builderId, run.builderTag, produced.runtimeId, run.runtimeTag);
+    const recorded = produced.record;
+    const reuse = recorded?.examinedWith === DOCTOR_RULES && recorded.files !== undefined && recorded.doctor !== undefined;
+    const exam: Examination = reuse
+      ? { findings: recorded.doctor ?? [], files: recorded.files ?? [], truncated: Boolean(recorded.filesTruncated) }
+      : await examineImage(docker, produced.runtimeId);
+    for (const finding of exam.findings) emit({ type: 'finding', finding });
+    const builds = await pairBuilds(run.records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag));
+    const since = produced.upToDate ? buildBefore(builds, runtime.id) : builds.filter((b) => b.runtimeId !== runtime.id).at(-1);
+    const previous = since && (await readRecord(run.records, since.runtimeId));
+    const refusal = guardRefusal(runtime, exam, since && { build: since, files: previous?.files }, options);
+    if (refusal) throw refused(refusal, run, produced);
+    // A cancel that came while the image was being checked: it is not tagged.
+    if (run.abort.signal.aborted) throw run.abort.signal.reason;
+    return { builder, runtime, exam, examinedNow: !reuse, since };
+  } catch (error) {
+    if (!produced.upToDate) await removeUntaggedImage(docker, produced.runtimeId);
+    throw error;
+  }
+}
+
+/** A guard's refusal, with what became of the tag: a new image was not tagged; an up-to-date one still is. */
+function refused(refusal: Refusal, run: Run, produced: Produced): DockerceptionError {
+  const outcome = produced.upToDate
+    ? `; nothing changed since it was built${produced.record ? ` (${produced.record.recordedAt})` : ''}, so it was not rebuilt: it still carries the tag ${run.runtimeTag}, and this build fails because it does not pass`
+    : `${refusal.code === 'DOCTOR' ? ', so' : ';'} it was not tagged`;
+  return new DockerceptionError(refusal.code, `${refusal.what}${outcome}.${refusal.detail ?? ''}\n${refusal.fix}`, refusal.phase);
+}
+
+/** Tags a new runtime image (an up-to-date one already carries the tag). */
+async function tag(run: Run, produced: Produced): Promise<void> {
+  if (produced.upToDate) return;
+  run.enter('tag', `Tagging ${run.runtimeTag}`);
+  const { repo, tag } = splitReference(run.runtimeTag);
+  await run.docker.getImage(produced.runtimeId).tag({ repo, tag });
+  run.emit({ type: 'phase', phase: 'tag', message: `Tagged ${run.runtimeTag}` });
+}
+
+/** Keeps what the next build decides with: the inputs and what was found (a record per image), and the
+ * pair's history. Returns what grew since the pair's build before. */
+async function record(run: Run, produced: Produced, checked: Checked): Promise<Growth | undefined> {
+  const { records } = run;
+  const { runtime, exam, since } = checked;
+  if (!produced.upToDate || checked.examinedNow) {
+    const recordedAt = produced.record?.recordedAt ?? new Date().toISOString();
+    await writeRecord(records, {
+      inputs: produced.record?.inputs ?? produced.inputs,
+      runtimeId: produced.runtimeId,
+      context: { ...produced.context, dockerfile: undefined },
+      recordedAt,
+      runtimeSize: runtime.size,
+      files: exam.files,
+      filesTruncated: exam.truncated,
+      doctor: exam.findings,
+      examinedWith: DOCTOR_RULES,
+      ...(produced.runtimeImages ? { runtimeImages: produced.runtimeImages } : {}),
+    }).catch(() => undefined);
+    if (!produced.upToDate) {
+      await addPairBuild(records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag), {
+        runtimeId: produced.runtimeId,
+        size: runtime.size,
+        recordedAt,
+      }).catch(() => undefined);
+    }
+  }
+  if (!since || since.runtimeId === runtime.id) return undefined;
+  return growthSince(records, since, runtime.id, runtime.size);
 }
 
 async function imageSizes(docker: Docker, builderId: string, builderTag: string, runtimeId: string, runtimeTag: string): Promise<[ImageSize, ImageSize]> {
@@ -316,31 +408,41 @@ async function imageSizes(docker: Docker, builderId: string, builderTag: string,
   return [builder, runtime];
 }
 
+interface Refusal {
+  code: 'SIZE_BUDGET' | 'SIZE_GROWTH' | 'DOCTOR';
+  phase: Phase;
+  /** What is wrong with the image: a sentence without its full stop (what became of the tag follows). */
+  what: string;
+  /** More about it, after that sentence. */
+  detail?: string;
+  /** What to do. */
+  fix: string;
+}
+
+/** The doctor's findings that refuse an image under `strict`. */
+export function refusingFindings(findings: readonly Finding[], strict: Strictness | undefined): Finding[] {
+  if (!strict) return [];
+  return strict === 'warnings' ? [...findings] : findings.filter((f) => f.severity === 'error');
+}
+
 /**
- * The checks a runtime image must pass to be tagged: the size budget, the growth budget, and with
- * `strict` the doctor. A refused image is removed.
+ * The first check a runtime image fails, if any: the size budget, the growth budget, and with `strict` the
+ * doctor's errors (or, with 'warnings', any finding). Pure: the caller decides what becomes of the image.
  */
-async function guardRuntime(
-  docker: Docker,
+export function guardRefusal(
   runtime: ImageSize,
   exam: Examination,
   previous: { build: PairBuild; files?: FileEntry[] } | undefined,
-  options: BuildOptions,
-): Promise<void> {
-  const refuse = async (error: DockerceptionError) => {
-    await removeUntaggedImage(docker, runtime.id);
-    throw error;
-  };
+  options: Pick<BuildOptions, 'maxRuntimeSize' | 'maxGrowth' | 'strict'>,
+): Refusal | undefined {
   const { maxRuntimeSize, maxGrowth } = options;
   if (maxRuntimeSize !== undefined && runtime.size > maxRuntimeSize) {
-    await refuse(
-      new DockerceptionError(
-        'SIZE_BUDGET',
-        `The runtime image is ${formatBytes(runtime.size)}, over the budget of ${formatBytes(maxRuntimeSize)}; it was not tagged. ` +
-          `Make it smaller (see 'dockerception inspect' for its layers and largest files) or raise the budget.`,
-        'tag',
-      ),
-    );
+    return {
+      code: 'SIZE_BUDGET',
+      phase: 'tag',
+      what: `The runtime image is ${formatBytes(runtime.size)}, over the budget of ${formatBytes(maxRuntimeSize)}`,
+      fix: `Make it smaller (see 'dockerception inspect' for its layers and largest files) or raise the budget.`,
+    };
   }
   if (maxGrowth !== undefined && previous && runtime.size - previous.build.size > maxGrowth) {
     const changes = previous.files
@@ -349,27 +451,31 @@ async function guardRuntime(
           .slice(0, 5)
       : [];
     const largest = changes.length > 0 ? ` Largest growth: ${changes.map((c) => `+${formatBytes(c.delta)} ${c.path}`).join(', ')}.` : '';
-    await refuse(
-      new DockerceptionError(
-        'SIZE_GROWTH',
+    return {
+      code: 'SIZE_GROWTH',
+      phase: 'tag',
+      what:
         `The runtime image is ${formatBytes(runtime.size)}, ${formatBytes(runtime.size - previous.build.size)} more than the pair's last build ` +
-          `(${formatBytes(previous.build.size)}, ${previous.build.recordedAt}), over the allowed growth of ${formatBytes(maxGrowth)}; it was not tagged.${largest} ` +
-          `Find what grew ('dockerception inspect --diff' after a build without --max-growth), or raise --max-growth.`,
-        'tag',
-      ),
-    );
+        `(${formatBytes(previous.build.size)}, ${previous.build.recordedAt}), over the allowed growth of ${formatBytes(maxGrowth)}`,
+      detail: largest,
+      fix: `Find what grew ('dockerception inspect --diff' after a build without --max-growth), or raise --max-growth.`,
+    };
   }
-  if (options.strict && exam.findings.length > 0) {
-    await refuse(
-      new DockerceptionError(
-        'DOCTOR',
-        `The doctor found ${exam.findings.length} problem(s) in the runtime image, so it was not tagged (strict mode):\n` +
-          exam.findings.map((f) => `  - ${f.code}: ${f.message}`).join('\n') +
-          `\nFix them, or build without --strict (dockerception.doctor.strict) to tag it with these as warnings.`,
-        'doctor',
-      ),
-    );
+  const findings = refusingFindings(exam.findings, options.strict);
+  if (findings.length > 0) {
+    const mode = options.strict === 'warnings' ? 'errors and warnings' : 'errors: the findings that stop docker run';
+    return {
+      code: 'DOCTOR',
+      phase: 'doctor',
+      what: `The doctor found ${findings.length} problem(s) in the runtime image`,
+      detail: ` Strict mode (${mode}) refuses:\n` + findings.map((f) => `  - ${f.severity} ${f.code}: ${f.message}`).join('\n'),
+      fix:
+        options.strict === 'warnings'
+          ? `Fix them, or use --strict (errors only) or no --strict (dockerception.doctor.strict) to tag it with these reported.`
+          : `Fix them, or build without --strict (dockerception.doctor.strict) to tag it with these reported.`,
+    };
   }
+  return undefined;
 }
 
 /** Any failure as a DockerceptionError of the phase the user is watching. */
@@ -386,17 +492,4 @@ function asBuildError(error: unknown, phase: Phase, signal: AbortSignal): Docker
     phase,
     { cause: error },
   );
-}
-
-/** The builder for both images: the setting, the engine's default, and what the pair's Dockerfiles use. */
-async function chooseEngineBuilder(docker: Docker, pair: Pair, setting: BuilderSetting): Promise<BuilderChoice> {
-  const [engineDefault, builderText, runtimeText] = await Promise.all([
-    engineDefaultBuilder(docker),
-    fs.readFile(pair.builderDockerfile, 'utf8').catch(() => ''),
-    fs.readFile(pair.runtimeDockerfile, 'utf8').catch(() => ''),
-  ]);
-  return chooseBuilder(setting, engineDefault, [
-    { label: 'the builder Dockerfile', text: builderText },
-    { label: 'Dockerfile.run', text: runtimeText },
-  ]);
 }

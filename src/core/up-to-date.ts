@@ -1,8 +1,11 @@
 // A rebuild in which nothing changed is skipped, the way Docker skips a cached RUN: same inputs, same
-// output. The inputs of the runtime image — the builder image (its id changes with the sources and the
-// builder Dockerfile), Dockerfile.run, the build args, the engine's builder, the engine itself — are
-// recorded in a file named after the runtime image's id. A record is trusted only for the image the
-// runtime tag points at now: a removed or retagged image has no matching record, and is built again.
+// output. The inputs of the runtime image — the builder image (its id changes with the sources, the
+// builder Dockerfile and every image that Dockerfile reads), Dockerfile.run, the build args, the engine's
+// builder, the builder's network, the engine itself, and by id every image the runtime Dockerfile reads
+// (FROM, COPY --from, RUN --mount=from, # syntax=) — are recorded in a file named after the runtime
+// image's id. A record is trusted only for the image the runtime tag points at now: a removed or retagged
+// image has no matching record, and is built again. test/unit/skip-oracle.test.ts holds the rule to a
+// forced build: the skip happens exactly when a forced build would make the same image.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
@@ -13,6 +16,7 @@ import { engineVersion } from './engine/connect';
 import type { Finding } from './doctor/checks';
 import type { FileEntry } from './doctor/growth';
 import type { TarSummary } from './tar-gate';
+import { sweepTemporaryFiles, writeFileAtomic } from './state-files';
 
 export interface BuildInputs {
   engineId: string;
@@ -34,6 +38,11 @@ export interface BuildRecord {
   files?: FileEntry[];
   filesTruncated?: boolean;
   doctor?: Finding[];
+  /** Which doctor rules made `doctor`: findings from older rules are made again before they are trusted. */
+  examinedWith?: number;
+  /** Every image the runtime Dockerfile read, by reference as written (ARGs resolved) → image id then
+   * ('' when it was not on the engine). Records from before this was kept have none: built again once. */
+  runtimeImages?: Record<string, string>;
 }
 
 /** At most this many records are kept; the oldest go first. */
@@ -78,20 +87,53 @@ export async function readRecord(dir: string, runtimeId: string): Promise<BuildR
   }
 }
 
-/** Writes the record (atomically: a reader never sees half of one) and drops the oldest over the limit. */
+/** Writes the record (atomically: a reader never sees half of one, two writers never share a temporary
+ * file) and drops the oldest over the limit and any temporary file a killed writer left. */
 export async function writeRecord(dir: string, record: BuildRecord): Promise<void> {
-  await fs.mkdir(dir, { recursive: true });
   const file = recordFile(dir, record.runtimeId);
-  const temporary = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temporary, JSON.stringify(record));
-  await fs.rename(temporary, file);
+  await writeFileAtomic(file, JSON.stringify(record));
+  await sweepTemporaryFiles(dir);
   const others = (await fs.readdir(dir)).filter((name) => name.endsWith('.json') && name !== path.basename(file));
   const excess = others.length + 1 - MAX_RECORDS;
   if (excess <= 0) return;
-  const aged = await Promise.all(others.map(async (name) => ({ name, mtime: (await fs.stat(path.join(dir, name))).mtimeMs })));
+  const aged = await Promise.all(others.map(async (name) => ({ name, mtime: (await fs.stat(path.join(dir, name)).catch(() => undefined))?.mtimeMs ?? 0 })));
   aged.sort((a, b) => a.mtime - b.mtime);
   await Promise.all(aged.slice(0, excess).map(({ name }) => fs.rm(path.join(dir, name), { force: true })));
 }
+
+/** The id of each image reference on this engine now ('' when it has none: a build would pull it). */
+export async function imageIds(docker: Docker, refs: readonly string[]): Promise<Record<string, string>> {
+  const unique = [...new Set(refs)];
+  const ids = await Promise.all(
+    unique.map((ref) =>
+      docker
+        .getImage(ref)
+        .inspect()
+        .then(
+          (image) => image.Id,
+          (error: { statusCode?: number }) => {
+            if (error?.statusCode === 404) return '';
+            throw error;
+          },
+        ),
+    ),
+  );
+  return Object.fromEntries(unique.map((ref, i) => [ref, ids[i]]));
+}
+
+/** The images the runtime Dockerfile read whose id is not the one recorded, said for people. */
+export async function changedRuntimeImages(docker: Docker, recorded: Record<string, string>): Promise<string[]> {
+  const now = await imageIds(docker, Object.keys(recorded));
+  return Object.entries(recorded)
+    .filter(([ref, id]) => now[ref] !== id || id === '')
+    .map(([ref, id]) =>
+      now[ref] === ''
+        ? `the runtime Dockerfile's image ${ref} is not on the engine (a build pulls it)`
+        : `the runtime Dockerfile's image ${ref} changed (${short(id)} → ${short(now[ref])})`,
+    );
+}
+
+const short = (id: string) => (id ? id.replace(/^sha256:/, '').slice(0, 12) : 'none');
 
 /**
  * What differs between the recorded build and these inputs, said for people; empty when nothing does.
@@ -135,5 +177,9 @@ export async function freshness(docker: Docker, dir: string, runtimeTag: string,
   const record = await readRecord(dir, taggedId);
   if (!record || record.runtimeId !== taggedId) return { upToDate: false, reason: `${runtimeTag} has no record of a Dockerception build here` };
   const changes = changedInputs(record, inputs);
+  if (changes.length === 0) {
+    if (!record.runtimeImages) changes.push('its record does not say which images the runtime Dockerfile read (made by an older Dockerception)');
+    else changes.push(...(await changedRuntimeImages(docker, record.runtimeImages)));
+  }
   return changes.length === 0 ? { upToDate: true, record } : { upToDate: false, reason: changes.join('; ') };
 }

@@ -382,7 +382,7 @@ describe('rebuilding: up to date only when nothing changed', () => {
     assert.equal(again.result.upToDate, true);
     assert.equal(again.result.runtime.id, first.result.runtime.id);
     assert.equal(again.result.timings.builderRunMs, 0);
-    assert.match(again.phases, /Up to date: dc-t-rebuild was built from the same builder image, Dockerfile\.run, build args, builder and network/);
+    assert.match(again.phases, /Up to date: dc-t-rebuild was built from the same builder image, Dockerfile\.run, build args, builder, network and base images/);
     assert.doesNotMatch(again.phases, /Running dc-t-rebuild-builder/);
     assert.deepEqual(again.result.context, first.result.context);
     assert.equal((await docker('run', '--rm', tag)).trim(), 'version 1\nplain');
