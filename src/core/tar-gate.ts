@@ -24,6 +24,9 @@ export interface TarSummary {
   dockerfileSource: 'builder-output' | 'pair';
   /** Set when the builder's output was compressed (the engine is handed the decompressed tar). */
   compression?: Compression;
+  /** The root Dockerfile the builder wrote, as the engine reads it (absent when it was over 1 MiB, or came
+   * from the pair). Not kept in build records: what it reads is. */
+  dockerfile?: Buffer;
 }
 
 /** One line for people: where the runtime Dockerfile came from and what the context held. */
