@@ -23,20 +23,32 @@ import {
   parseSize,
   sizeTable,
   type ProgressEvent,
+  type BuildOptions,
+  type Strictness,
+  type Pair,
+  type NamingRoot,
+  builderTagFor,
+  describeNamingRoot,
+  findTagCollision,
+  gitRootOf,
+  namingRoot,
+  pairFor,
+  tagCollisionError,
 } from './core';
+import { buildAll, defaultJobs, outcomeJson, outcomeTable, planBuildAll, selectPairs, type PlannedPair } from './core/build-all';
 
 const USAGE = `Usage:
   dockerception list [DIR] [--json]
+      Every Dockerfile / Dockerfile.run pair under DIR (default: the current folder) and its name.
   dockerception engine [--host URL] [--json]
       Which engine the other commands use, where that choice came from (--host, DOCKER_HOST, the docker
       context, the default) and whether it answers: the docker CLI's rules, with its TLS variables.
-      Every Dockerfile / Dockerfile.run pair under DIR (default: the current folder).
   dockerception inspect [DIR] [--tag NAME] [--diff] [--host URL] [--json]
       Where the bytes are: both sizes, the runtime image's layers and its largest files, and what the
       doctor finds in it. --diff: what changed, file by file, since the pair's build before.
   dockerception build [DIR] [options]
       Build the pair in DIR: the builder image, then its stdout tar as the runtime image's context.
-      --tag NAME              runtime image name (default: the folder's name); builder is NAME-builder
+      --tag NAME              runtime image name (default: the pair's name, below); builder is NAME-builder
       --build-arg K=V         build argument for both builds (repeatable)
       --no-cache              build without the engine's cache (and run everything)
       --force                 run the builder and the runtime build even when nothing changed since the
@@ -50,12 +62,37 @@ const USAGE = `Usage:
       --max-runtime-size SIZE fail (and tag nothing) when the runtime image is larger, e.g. 10MB
       --max-growth SIZE       fail (and tag nothing) when the runtime image grew more than SIZE since
                               the pair's last build
-      --strict                fail (and tag nothing) when the doctor finds a problem in the runtime
-                              image (a missing loader, ENTRYPOINT, interpreter; another architecture)
+      --strict                fail (and tag nothing) when the doctor finds an error in the runtime image
+                              (a missing loader, ENTRYPOINT or interpreter; another architecture)
+      --strict=warnings       fail on the doctor's warnings too
       --host URL              engine address (default: DOCKER_HOST, the docker context, the default socket)
       --json                  one JSON object on stdout at the end; progress stays on stderr
+  dockerception build --all [DIR] [options]
+      Build every pair under DIR (default: the current folder), the same pairs and names 'list' shows. A pair whose
+      Dockerfile or Dockerfile.run names another pair's builder or runtime image (FROM, COPY --from,
+      RUN --mount=from, build args resolved) is built after that pair; pairs that do not need each other
+      build at once. A cycle, or two pairs with one tag, is refused before anything runs. A failure skips
+      only the pairs that need it. Ends with one table: pair, result (built, up to date, failed,
+      skipped), builder and runtime sizes, how many times smaller, time. Takes the options above but
+      --tag, and:
+      --jobs N                builds at once (default: two per CPU, between 2 and 8: a build mostly waits
+                              on the engine, so one per CPU leaves CPUs idle)
+      --fail-fast             stop at the first failure: cancel the running builds, start no more
+      --only PATTERN          build only the pairs matching PATTERN (repeatable)
+      --exclude PATTERN       leave out the pairs matching PATTERN (repeatable)
+                              PATTERN is a .dockerignore pattern ('services/*', '**/api') tried on the
+                              pair's folder relative to DIR and on its name
+      --json                  one JSON array on stdout at the end, an element per pair
 
-Exit codes: 0 ok, 1 build failed, 2 usage error or no pair, 3 engine unreachable, 130 cancelled.`;
+Pair names: a pair is named after its folder relative to a root, folders joined with '-'
+('services/api' is services-api; a pair in the root itself takes the root's name). The root is the
+folder given to 'build --all' or 'list'; otherwise the git repository root that holds the pair; otherwise
+the current folder when it holds the pair; otherwise the pair's own folder. VS Code names pairs from the
+workspace folder the same way, so a repository opened in VS Code and built in CI gets the same names
+and tags. A build whose tags would overwrite another pair's images is refused, naming both pairs.
+
+Exit codes: 0 ok, 1 build failed (with --all: any pair failed), 2 usage error, no pair, a tag collision
+or a cycle, 3 engine unreachable, 130 cancelled.`;
 
 class UsageError extends Error {}
 
@@ -107,20 +144,35 @@ function parseBuildArgs(values: string[]): Record<string, string> {
   return args;
 }
 
-async function list(dir: string, json: boolean): Promise<number> {
-  const pairs = await findPairs(dir);
+/** The root pairs are named from when the user gave no folder: the git repository holding the current folder, else it. */
+async function defaultRoot(): Promise<string> {
+  return (await gitRootOf(process.cwd())) ?? process.cwd();
+}
+
+async function list(dir: string | undefined, json: boolean): Promise<number> {
+  const pairs = await findPairs(dir ?? '.');
+  const root = dir ?? (await defaultRoot());
+  const named = dir === undefined ? pairs.map((p) => pairFor(p.dir, root)) : pairs;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ pairs })}\n`);
-  } else if (pairs.length === 0) {
-    process.stderr.write(`No pairs under ${path.resolve(dir)}: a pair is a folder with a 'Dockerfile' (builder) and a 'Dockerfile.run' (runtime).\n`);
+    process.stdout.write(`${JSON.stringify({ pairs: named })}\n`);
+  } else if (named.length === 0) {
+    process.stderr.write(`No pairs under ${path.resolve(dir ?? '.')}: a pair is a folder with a 'Dockerfile' (builder) and a 'Dockerfile.run' (runtime).\n`);
   } else {
-    const width = Math.max(...pairs.map((p) => p.name.length));
-    for (const pair of pairs) process.stdout.write(`${pair.name.padEnd(width)}  ${path.relative(process.cwd(), pair.dir) || '.'}\n`);
+    const width = Math.max(...named.map((p) => p.name.length));
+    for (const pair of named) process.stdout.write(`${pair.name.padEnd(width)}  ${path.relative(process.cwd(), pair.dir) || '.'}\n`);
   }
   return 0;
 }
 
-async function build(dir: string, values: Record<string, unknown>, json: boolean): Promise<number> {
+/** --strict (errors) and --strict=warnings; argv was normalised so that a bare --strict reads 'errors'. */
+function strictness(value: unknown): Strictness | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'errors' || value === 'warnings') return value;
+  throw new UsageError(`--strict takes no value (the doctor's errors) or =warnings (errors and warnings), got '--strict=${String(value)}'`);
+}
+
+/** What every build of this command shares: everything but the tag, the signal and the progress. */
+function sharedOptions(values: Record<string, unknown>): Omit<BuildOptions, 'tag' | 'signal' | 'onEvent'> {
   const timeout = values.timeout === undefined ? undefined : Number(values.timeout);
   if (timeout !== undefined && !(timeout > 0)) throw new UsageError(`--timeout takes a number of seconds, got '${String(values.timeout)}'`);
   const budget = values['max-runtime-size'] === undefined ? undefined : parseSize(String(values['max-runtime-size']));
@@ -134,33 +186,63 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
   const buildArgs = parseBuildArgs((values['build-arg'] as string[] | undefined) ?? []);
   const builder = (values.builder as string | undefined) ?? 'auto';
   if (!isBuilderSetting(builder)) throw new UsageError(`--builder takes ${BUILDER_SETTINGS.join(', ')}, got '${builder}'`);
+  return {
+    buildArgs,
+    noCache: Boolean(values['no-cache']),
+    force: Boolean(values.force),
+    builder,
+    builderNetwork: values['builder-network'] as string | undefined,
+    builderTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
+    maxRuntimeSize: budget,
+    maxGrowth: growthBudget,
+    strict: strictness(values.strict),
+  };
+}
 
-  const pair = await pairAt(dir);
-  const engine = await connectEngine({ host: values.host as string | undefined });
+/** Refuses a single build whose tags are another pair's under the same naming root (that pair's default tags). */
+async function refuseCollision(pair: Pair, runtimeTag: string, root: NamingRoot): Promise<void> {
+  if (root.source === 'pair') return; // a pair on its own: no neighbours to overwrite
+  const others = (await findPairs(root.root)).filter((p) => p.dir !== pair.dir);
+  const collision = findTagCollision([
+    { pair, runtimeTag, builderTag: builderTagFor(runtimeTag) },
+    ...others.map((p) => ({ pair: p, runtimeTag: p.name, builderTag: builderTagFor(p.name) })),
+  ]);
+  if (collision) {
+    throw tagCollisionError(collision, `Give this build another --tag, or rename one of the folders (pairs are ${describeNamingRoot(root)}).`);
+  }
+}
 
-  // Ctrl-C / SIGTERM cancel the run cleanly: the container is removed and nothing is tagged.
-  const abort = new AbortController();
+/** Ctrl-C / SIGTERM abort `abort`, for as long as `body` runs. */
+async function cancellable<T>(abort: AbortController, message: string, body: () => Promise<T>): Promise<T> {
   const onSignal = () => {
-    process.stderr.write('\nCancelling: stopping the builder and removing its container...\n');
+    process.stderr.write(`\n${message}\n`);
     abort.abort();
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const result = await buildPair(engine, pair, {
-      tag: values.tag as string | undefined,
-      buildArgs,
-      noCache: Boolean(values['no-cache']),
-      force: Boolean(values.force),
-      builder,
-      builderNetwork: values['builder-network'] as string | undefined,
-      builderTimeoutMs: timeout === undefined ? undefined : timeout * 1000,
-      maxRuntimeSize: budget,
-      maxGrowth: growthBudget,
-      strict: Boolean(values.strict),
-      signal: abort.signal,
-      onEvent: progressPrinter(),
-    });
+    return await body();
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function build(dir: string | undefined, values: Record<string, unknown>, json: boolean): Promise<number> {
+  for (const option of ['jobs', 'fail-fast', 'only', 'exclude']) {
+    if (values[option] !== undefined) throw new UsageError(`--${option} goes with 'build --all'`);
+  }
+  const shared = sharedOptions(values);
+  const root = await namingRoot(dir ?? '.');
+  const pair = await pairAt(dir ?? '.', { root: root.root });
+  const tag = (values.tag as string | undefined) ?? pair.name;
+  await refuseCollision(pair, tag, root);
+  const engine = await connectEngine({ host: values.host as string | undefined });
+
+  // Ctrl-C / SIGTERM cancel the run cleanly: the container is removed and nothing is tagged.
+  const abort = new AbortController();
+  return cancellable(abort, 'Cancelling: stopping the builder and removing its container...', async () => {
+    const result = await buildPair(engine, pair, { ...shared, tag, signal: abort.signal, onEvent: progressPrinter() });
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {
@@ -171,10 +253,75 @@ async function build(dir: string, values: Record<string, unknown>, json: boolean
       if (result.growth) process.stdout.write(`\n${growthText(result.growth, 10)}\n`);
     }
     return 0;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  });
+}
+
+/** Progress of many builds at once: the lines that matter, each carrying its pair's name. */
+function allPrinter(width: number): (planned: PlannedPair, event: ProgressEvent) => void {
+  return ({ pair }, event) => {
+    const who = `[${pair.name}]`.padEnd(width + 2);
+    if (event.type === 'phase') process.stderr.write(`${who} ==> ${event.message}\n`);
+    else if (event.type === 'finding') process.stderr.write(`${who} doctor: ${describeFinding(event.finding)}\n`);
+    else if (event.type === 'log' && event.source === 'builder-stderr') process.stderr.write(`${who} builder| ${event.line}\n`);
+  };
+}
+
+async function buildAllCommand(dir: string | undefined, values: Record<string, unknown>, json: boolean): Promise<number> {
+  if (values.tag !== undefined) throw new UsageError("--tag names one pair's image; 'build --all' tags each pair with its own name");
+  let jobs = defaultJobs();
+  if (values.jobs !== undefined) {
+    const n = Number(values.jobs);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs takes a whole number of builds at once (1 or more), got '${String(values.jobs)}'`);
+    jobs = { jobs: n, why: `${n} at once (--jobs)` };
   }
+  const shared = sharedOptions(values);
+  // Names from the folder given, else from the git repository root (as a single build names them).
+  const root = dir !== undefined ? path.resolve(dir) : await defaultRoot();
+  const found = (await findPairs(dir ?? '.')).map((p) => (dir === undefined ? pairFor(p.dir, root) : p));
+  if (found.length === 0) {
+    throw new DockerceptionError(
+      'NO_PAIR',
+      `No pairs under ${path.resolve(dir ?? '.')}: a pair is a folder with a builder 'Dockerfile' and a runtime 'Dockerfile.run'. Give 'build --all' the folder that holds them.`,
+      'discover',
+    );
+  }
+  const pairs = selectPairs(found, root, (values.only as string[] | undefined) ?? [], (values.exclude as string[] | undefined) ?? []);
+  if (pairs.length === 0) {
+    throw new DockerceptionError(
+      'NO_PAIR',
+      `None of the ${found.length} pair(s) under ${root} match --only/--exclude; 'dockerception list ${dir ?? '.'}' shows their folders and names.`,
+      'discover',
+    );
+  }
+  const plan = await planBuildAll(pairs, { buildArgsOf: () => shared.buildArgs ?? {} });
+  const engine = await connectEngine({ host: values.host as string | undefined });
+  const ordered = plan.filter((p) => p.needs.length > 0).length;
+  process.stderr.write(
+    `Building ${plan.length} pair(s) under ${root}, ${jobs.why}${ordered > 0 ? `; ${ordered} wait for the pairs whose images they use` : ''}.\n`,
+  );
+  const width = Math.max(...plan.map((p) => p.pair.name.length));
+  const abort = new AbortController();
+  const started = Date.now();
+  const outcomes = await cancellable(abort, 'Cancelling: stopping every running build and removing its containers...', () =>
+    buildAll(engine, plan, {
+      jobs: jobs.jobs,
+      failFast: Boolean(values['fail-fast']),
+      signal: abort.signal,
+      buildOptions: () => shared,
+      onEvent: allPrinter(width),
+      onFinish: (o, done, total) => {
+        const what =
+          o.result === 'failed' ? `failed: ${o.error?.code}: ${o.error?.message.split('\n')[0]}` : o.result === 'skipped' ? `skipped: ${o.reason}` : o.result;
+        process.stderr.write(`[${o.pair.name}]`.padEnd(width + 3) + `${what} (${done} of ${total})\n`);
+      },
+    }),
+  );
+  const sorted = [...outcomes].sort((a, b) => a.pair.name.localeCompare(b.pair.name));
+  if (json) process.stdout.write(`${JSON.stringify(sorted.map(outcomeJson))}\n`);
+  else process.stdout.write(`\n${outcomeTable(sorted)}\n`);
+  process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)} s in all.\n`);
+  if (abort.signal.aborted) return 130;
+  return outcomes.some((o) => o.result === 'failed') ? 1 : 0;
 }
 
 /** "Since the build of …: +1.2 MB in all" and the largest file changes, for people. */
@@ -237,11 +384,21 @@ async function inspectDiff(docker: Docker, pairDir: string, tag: string, json: b
   return 0;
 }
 
+/** node's parseArgs has no option with an optional value: a bare --strict becomes --strict=errors. */
+export function normaliseArgv(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const [i, arg] of argv.entries()) {
+    if (arg === '--') return [...out, ...argv.slice(i)];
+    out.push(arg === '--strict' ? '--strict=errors' : arg);
+  }
+  return out;
+}
+
 export async function main(argv: string[]): Promise<number> {
   let json = argv.includes('--json');
   try {
     const { values, positionals } = parseArgs({
-      args: argv,
+      args: normaliseArgv(argv),
       allowPositionals: true,
       options: {
         json: { type: 'boolean' },
@@ -254,7 +411,12 @@ export async function main(argv: string[]): Promise<number> {
         timeout: { type: 'string' },
         'max-runtime-size': { type: 'string' },
         'max-growth': { type: 'string' },
-        strict: { type: 'boolean' },
+        strict: { type: 'string' },
+        all: { type: 'boolean' },
+        jobs: { type: 'string', short: 'j' },
+        'fail-fast': { type: 'boolean' },
+        only: { type: 'string', multiple: true },
+        exclude: { type: 'string', multiple: true },
         diff: { type: 'boolean' },
         host: { type: 'string', short: 'H' },
         help: { type: 'boolean', short: 'h' },
@@ -270,14 +432,16 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${process.env.DOCKERCEPTION_VERSION ?? 'dev'}\n`);
       return 0;
     }
-    const [command, dir = '.', ...extra] = positionals;
+    const [command, given, ...extra] = positionals;
+    const dir = given ?? '.';
     if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-    if (command === 'list') return await list(dir, json);
+    if (values.all && command !== 'build') throw new UsageError(`--all goes with 'build' ('dockerception build --all [DIR]')`);
+    if (command === 'list') return await list(given, json);
     if (command === 'engine') {
       if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
       return await engineCommand(values, json);
     }
-    if (command === 'build') return await build(dir, values, json);
+    if (command === 'build') return values.all ? await buildAllCommand(given, values, json) : await build(given, values, json);
     if (command === 'inspect') return await inspect(dir, values, json);
     throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
   } catch (error) {

@@ -46,19 +46,78 @@ export function imageNameFor(folderName: string): string {
   return name || 'app';
 }
 
-export function pairFor(dir: string): Pair {
+/**
+ * A pair's name, the one rule every surface uses: the pair's folder relative to the root it is named
+ * from, its folders joined with '-' ("services/api" → "services-api"); a pair in the root itself takes the
+ * root folder's name. `prefix` (a multi-root workspace's folder name) goes in front. The root is the
+ * workspace folder in VS Code; for the CLI see namingRoot.
+ */
+export function pairName(dir: string, root: string, prefix?: string): string {
+  const abs = path.resolve(dir);
+  const rel = path.relative(path.resolve(root), abs);
+  const inside = rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  const parts = inside ? rel.split(/[\\/]+/) : prefix === undefined ? [path.basename(abs)] : [];
+  return imageNameFor([...(prefix === undefined ? [] : [prefix]), ...parts].join('-'));
+}
+
+/** The pair in `dir`, named relative to `root` (default: the folder itself, i.e. its own name). */
+export function pairFor(dir: string, root: string = dir, prefix?: string): Pair {
   const abs = path.resolve(dir);
   return {
-    name: imageNameFor(path.basename(abs)),
+    name: pairName(abs, root, prefix),
     dir: abs,
     builderDockerfile: path.join(abs, BUILDER_DOCKERFILE),
     runtimeDockerfile: path.join(abs, RUNTIME_DOCKERFILE),
   };
 }
 
-/** The pair in exactly this folder, or NO_PAIR saying which file is missing. */
-export async function pairAt(dir: string): Promise<Pair> {
-  const pair = pairFor(dir);
+export type NamingRootSource = 'given' | 'git' | 'cwd' | 'pair';
+
+/** Where the CLI names a pair from: a folder given for that (--all DIR, list DIR), else the git repository
+ * root that holds the pair, else the current folder when it holds the pair, else the pair's own folder. */
+export interface NamingRoot {
+  root: string;
+  source: NamingRootSource;
+}
+
+const within = (dir: string, root: string) => {
+  const rel = path.relative(root, dir);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+};
+
+/** The nearest folder at or above `dir` holding a `.git` (a folder, or a worktree's file). */
+export async function gitRootOf(dir: string): Promise<string | undefined> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    if (
+      await fs.stat(path.join(current, '.git')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return current;
+    if (path.dirname(current) === current) return undefined;
+  }
+}
+
+export async function namingRoot(dir: string, given?: string, cwd = process.cwd()): Promise<NamingRoot> {
+  const abs = path.resolve(dir);
+  if (given !== undefined && within(abs, path.resolve(given))) return { root: path.resolve(given), source: 'given' };
+  const git = await gitRootOf(abs);
+  if (git !== undefined) return { root: git, source: 'git' };
+  if (within(abs, path.resolve(cwd))) return { root: path.resolve(cwd), source: 'cwd' };
+  return { root: abs, source: 'pair' };
+}
+
+/** Explains a NamingRoot to people: "named from the git repository root /x". */
+export function describeNamingRoot({ root, source }: NamingRoot): string {
+  const where = { given: 'the folder given', git: 'the git repository root', cwd: 'the current folder', pair: 'its own folder' }[source];
+  return `named from ${where} ${root}`;
+}
+
+/** The pair in exactly this folder (named by namingRoot unless `root` is given), or NO_PAIR saying which file is missing. */
+export async function pairAt(dir: string, options: { root?: string } = {}): Promise<Pair> {
+  const root = options.root ?? (await namingRoot(dir)).root;
+  const pair = pairFor(dir, root);
   const missing: string[] = [];
   for (const file of [pair.builderDockerfile, pair.runtimeDockerfile]) {
     const stat = await fs.stat(file).catch(() => undefined);
@@ -77,7 +136,8 @@ export async function pairAt(dir: string): Promise<Pair> {
 }
 
 /** Every pair under root, sorted by folder. Folders in SKIPPED_FOLDERS and symlinked folders are not entered. */
-export async function findPairs(root: string): Promise<Pair[]> {
+export async function findPairs(root: string, options: { prefix?: string } = {}): Promise<Pair[]> {
+  const top = path.resolve(root);
   const pairs: Pair[] = [];
   async function visit(dir: string): Promise<void> {
     let entries;
@@ -97,26 +157,54 @@ export async function findPairs(root: string): Promise<Pair[]> {
         else if (entry.name === RUNTIME_DOCKERFILE) hasRuntime = true;
       }
     }
-    if (hasBuilder && hasRuntime) pairs.push(pairFor(dir));
+    if (hasBuilder && hasRuntime) pairs.push(pairFor(dir, top, options.prefix));
     await Promise.all(subdirs.map(visit));
   }
-  await visit(path.resolve(root));
+  await visit(top);
   return pairs.sort((a, b) => a.dir.localeCompare(b.dir));
 }
 
-/**
- * Names that tell pairs apart in a workspace (several roots, nested folders): a pair keeps its folder's
- * name unless another pair has the same one; those take as many of the folders above them as it takes
- * to differ ("svc-a/api" and "svc-b/api" become "svc-a-api" and "svc-b-api").
- */
-export function distinctNames(pairs: readonly Pair[]): Pair[] {
-  const named = pairs.map((pair) => ({ ...pair }));
-  const parts = named.map((pair) => pair.dir.split(/[\\/]+/).filter(Boolean));
-  for (let depth = 2; ; depth++) {
-    const counts = new Map<string, number>();
-    for (const pair of named) counts.set(pair.name, (counts.get(pair.name) ?? 0) + 1);
-    const colliding = named.map((pair, i) => ((counts.get(pair.name) ?? 0) > 1 && parts[i].length >= depth ? i : -1)).filter((i) => i >= 0);
-    if (colliding.length === 0) return named;
-    for (const i of colliding) named[i].name = imageNameFor(parts[i].slice(-depth).join('-'));
+/** Two pairs that would write the same image: building one would overwrite the other's. */
+export interface TagCollision {
+  tag: string;
+  first: { pair: Pair; role: 'builder' | 'runtime' };
+  second: { pair: Pair; role: 'builder' | 'runtime' };
+}
+
+/** Docker's short and long spellings of one image: "api" is "docker.io/library/api:latest". */
+export function canonicalReference(ref: string): string {
+  let name = ref.trim();
+  if (name.startsWith('docker.io/')) name = name.slice('docker.io/'.length);
+  if (name.startsWith('index.docker.io/')) name = name.slice('index.docker.io/'.length);
+  if (name.startsWith('library/') && name.indexOf('/', 'library/'.length) < 0) name = name.slice('library/'.length);
+  if (name.includes('@')) return name;
+  const slash = name.lastIndexOf('/');
+  return name.lastIndexOf(':') > slash ? name : `${name}:latest`;
+}
+
+/** The first two pairs whose runtime or builder tags are one image, or undefined when every tag is the pair's own. */
+export function findTagCollision(tagged: ReadonlyArray<{ pair: Pair; runtimeTag: string; builderTag: string }>): TagCollision | undefined {
+  const owners = new Map<string, { pair: Pair; role: 'builder' | 'runtime' }>();
+  for (const { pair, runtimeTag, builderTag } of tagged) {
+    for (const [tag, role] of [
+      [runtimeTag, 'runtime'],
+      [builderTag, 'builder'],
+    ] as const) {
+      const key = canonicalReference(tag);
+      const owner = owners.get(key);
+      if (owner && owner.pair.dir !== pair.dir) return { tag, first: owner, second: { pair, role } };
+      owners.set(key, { pair, role });
+    }
   }
+  return undefined;
+}
+
+/** NO_PAIR naming both pairs of a collision and what to do. */
+export function tagCollisionError(collision: TagCollision, remedy: string): DockerceptionError {
+  const side = (s: TagCollision['first']) => `${s.pair.name} (${s.pair.dir})${s.role === 'builder' ? "'s builder" : ''}`;
+  return new DockerceptionError(
+    'NO_PAIR',
+    `${side(collision.first)} and ${side(collision.second)} would both be tagged ${collision.tag}: one would overwrite the other's image, so nothing was built. ${remedy}`,
+    'discover',
+  );
 }

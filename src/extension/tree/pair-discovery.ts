@@ -3,7 +3,7 @@
 // also hold a Dockerfile; folders of other people's code (SKIPPED_FOLDERS) are left out as in the CLI.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { BUILDER_DOCKERFILE, distinctNames, pairFor, RUNTIME_DOCKERFILE, SKIPPED_FOLDERS, type Pair } from '../../core';
+import { BUILDER_DOCKERFILE, pairFor, RUNTIME_DOCKERFILE, SKIPPED_FOLDERS, type Pair } from '../../core';
 
 const inSkippedFolder = (file: string) => file.split(/[\\/]+/).some((segment) => SKIPPED_FOLDERS.has(segment));
 
@@ -14,13 +14,24 @@ async function isFile(file: string): Promise<boolean> {
   );
 }
 
-/** Every pair in the workspace's folders, named apart (see distinctNames), sorted by folder. */
+/**
+ * The pair in `dir`, named by the core's rule (pairName) from its workspace folder, the same name the CLI
+ * gives it from that folder; in a workspace of several folders the folder's name goes in front.
+ */
+export function workspacePair(dir: string): Pair {
+  const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(dir));
+  if (!folder) return pairFor(dir);
+  const several = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+  return pairFor(dir, folder.uri.fsPath, several ? folder.name : undefined);
+}
+
+/** Every pair in the workspace's folders, named from their folders (see workspacePair), sorted by folder. */
 export async function discoverPairs(): Promise<Pair[]> {
   const runtimes = await vscode.workspace.findFiles(`**/${RUNTIME_DOCKERFILE}`);
   const dirs = [...new Set(runtimes.map((uri) => path.dirname(uri.fsPath)).filter((dir) => !inSkippedFolder(dir)))];
   const withBuilder = await Promise.all(dirs.map(async (dir) => ((await isFile(path.join(dir, BUILDER_DOCKERFILE))) ? dir : undefined)));
-  const pairs = withBuilder.filter((dir): dir is string => dir !== undefined).map(pairFor);
-  return distinctNames(pairs).sort((a, b) => a.dir.localeCompare(b.dir));
+  const pairs = withBuilder.filter((dir): dir is string => dir !== undefined).map((dir) => workspacePair(dir));
+  return pairs.sort((a, b) => a.dir.localeCompare(b.dir));
 }
 
 /** Folder candidates looked at per burst of file events, at most. */
