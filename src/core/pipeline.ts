@@ -316,7 +316,15 @@ async function runtimeImagesOf(
   pairImages: Promise<Record<string, string>>,
   buildArgs: Record<string, string>,
 ): Promise<Record<string, string> | undefined> {
-  if (context.dockerfileSource === 'pair') return pairImages;
+  if (context.dockerfileSource === 'pair') {
+    // An image that was not on the engine before the build was pulled by it: its id is known now.
+    const before = await pairImages;
+    const pulled = await imageIds(
+      docker,
+      Object.keys(before).filter((ref) => before[ref] === ''),
+    );
+    return { ...before, ...pulled };
+  }
   if (!context.dockerfile) return undefined; // too large to keep: the build is not trusted as up to date later
   return imageIds(
     docker,
