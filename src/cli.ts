@@ -24,7 +24,6 @@ import {
   sizeTable,
   type ProgressEvent,
   type BuildOptions,
-  type Strictness,
   type Pair,
   type NamingRoot,
   builderTagFor,
@@ -165,7 +164,7 @@ async function list(dir: string | undefined, json: boolean): Promise<number> {
 }
 
 /** --strict (errors) and --strict=warnings; argv was normalised so that a bare --strict reads 'errors'. */
-function strictness(value: unknown): Strictness | undefined {
+function strictness(value: unknown): BuildOptions['strict'] {
   if (value === undefined) return undefined;
   if (value === 'errors' || value === 'warnings') return value;
   throw new UsageError(`--strict takes no value (the doctor's errors) or =warnings (errors and warnings), got '--strict=${String(value)}'`);

@@ -2,11 +2,11 @@
 // that need it (or, with failFast, stops the run); a cancel stops every running build, which removes
 // what it made (the pipeline's own cleanup). Plain Node: the CLI and the extension both drive it.
 import * as os from 'node:os';
-import type { BuildOptions, BuildResult, ProgressEvent } from '../build-types';
+import type { BuildOptions, BuildResult, ProgressEvent } from '../pipeline';
 import type { Engine } from '../engine';
 import { DockerceptionError, messageOf, type ErrorCode, type Phase } from '../errors';
 import type { Pair } from '../pairs';
-import { buildPair } from '../pipeline';
+import { buildPair, splitReference } from '../pipeline';
 import type { ImageSize } from '../sizes';
 import type { PlannedPair } from './plan';
 
@@ -59,6 +59,31 @@ export function defaultJobs(cpus = os.availableParallelism?.() ?? os.cpus().leng
   };
 }
 
+/** The id of the image a tag names now, or undefined. */
+async function imageIdOf(engine: Engine, tag: string): Promise<string | undefined> {
+  try {
+    return (await engine.docker.getImage(tag).inspect()).Id;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A cancelled Build All leaves the tags as they were: the builder image a cancelled pair tagged during this
+ * run is untagged (or its tag goes back to the image it named before).
+ */
+async function restoreTag(engine: Engine, tag: string, before: string | undefined): Promise<void> {
+  const now = await imageIdOf(engine, tag);
+  if (now === undefined || now === before) return;
+  const { repo, tag: version } = splitReference(tag);
+  try {
+    if (before !== undefined) await engine.docker.getImage(before).tag({ repo, tag: version });
+    else await engine.docker.getImage(tag).remove({ noprune: false });
+  } catch {
+    // The image is in use or gone: leave it; the run's report still says the pair was cancelled.
+  }
+}
+
 /** Runs the plan; resolves with one outcome per pair in the plan's order (never rejects for a pair's failure). */
 export async function buildAll(engine: Engine, plan: readonly PlannedPair[], options: BuildAllOptions): Promise<PairOutcome[]> {
   const jobs = Math.max(1, Math.floor(options.jobs));
@@ -89,6 +114,7 @@ export async function buildAll(engine: Engine, plan: readonly PlannedPair[], opt
   const runOne = async (p: PlannedPair): Promise<void> => {
     options.onStart?.(p);
     const started = Date.now();
+    const builderBefore = await imageIdOf(engine, p.builderTag);
     const signal = stop.signal;
     try {
       const result = await build(engine, p.pair, {
@@ -113,6 +139,7 @@ export async function buildAll(engine: Engine, plan: readonly PlannedPair[], opt
           ? error
           : new DockerceptionError('RUNTIME_BUILD_FAILED', `Unexpected failure: ${messageOf(error)}. Please report it with the output above.`, 'tag');
       if (known.code === 'CANCELLED' && stop.signal.aborted) {
+        await restoreTag(engine, p.builderTag, builderBefore);
         finish({ pair: p.pair, runtimeTag: p.runtimeTag, result: 'skipped', ms: Date.now() - started, reason: stopReason, needs: needNames(p), findings: 0 });
         return;
       }
