@@ -6,8 +6,8 @@
 // the build arg, its network interfaces, its engine's data root and its base's /version into its tar), and
 // to not matter where it should not (a file .dockerignore leaves out, no change at all).
 //
-// The matrix walks one pair per builder through the changes in turn: what the tag holds after one case is
-// the "before" of the next, so each case costs two builds, not three.
+// Each chain walks one pair through its changes in turn: what the tag holds after one case is the "before"
+// of the next, so each case costs two builds, not three.
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -48,14 +48,16 @@ const RUN_SH = [
   '',
 ].join('\n');
 
-function chainPair(builder: TestBuilder, bases: Bases): string {
+function chainPair(builder: TestBuilder, part: string, bases: Bases): string {
   const mount = builder === 'buildkit' ? `RUN --mount=from=${bases.mount},target=/m cat /m/version > /mounted-version\n` : '';
   const dir = makeBuilderPair(RUN_SH, {
-    name: `skip-${builder}`,
-    builder: `FROM ${bases.builder}\nARG FLAVOUR=plain\nENV FLAVOUR=$FLAVOUR\nCOPY payload /payload\nCMD ["sh", "/payload/run.sh"]\n`,
+    name: `skip-${part}`,
+    // Few steps, the ones that change last (each legacy step is a container and a commit). The LABEL keeps
+    // the chains' builder images apart: two legacy builds of one step at once each make an image, and a
+    // later build may be cached on the other one (a new builder id: "the builder image changed").
+    builder: `FROM ${bases.builder}\nLABEL dc-skip-chain=${part}\nCMD ["sh", "/payload/run.sh"]\nARG FLAVOUR=plain\nENV FLAVOUR=$FLAVOUR\nCOPY payload /payload\n`,
     runtime:
-      `FROM ${bases.from}\nCOPY --from=${bases.copy} /version /copied-version\n${mount}` +
-      'COPY source.txt flavour builder-base-version net engine /out/\nCMD ["cat", "/out/source.txt"]\n',
+      `FROM ${bases.from}\nCOPY --from=${bases.copy} /version /copied-version\n${mount}` + 'COPY source.txt flavour builder-base-version net engine /out/\n',
     payload: { 'source.txt': 'version 1\n', 'notes.txt': 'draft 1\n' },
   });
   writeFileSync(path.join(dir, '.dockerignore'), 'payload/notes.txt\n');
@@ -82,11 +84,14 @@ class Chain {
   /** Every image id a build returned, removed at the end (after the tags). */
   readonly ids = new Set<string>();
 
-  constructor(readonly builder: TestBuilder) {
-    const short = builder === 'buildkit' ? 'k' : 'l';
-    this.tag = `dc-skip-${builder}`;
-    this.bases = { builder: `dc-skip-builder-${short}`, from: `dc-skip-from-${short}`, copy: `dc-skip-copy-${short}`, mount: `dc-skip-mount-${short}` };
-    this.dir = chainPair(builder, this.bases);
+  constructor(
+    readonly builder: TestBuilder,
+    part: string,
+  ) {
+    this.tag = `dc-skip-${part}`;
+    const base = (role: string) => `dc-skip-${part}-base-${role}`;
+    this.bases = { builder: base('builder'), from: base('from'), copy: base('copy'), mount: base('mount') };
+    this.dir = chainPair(builder, part, this.bases);
   }
 
   async build(force: boolean): Promise<{ result: BuildResult; said: string }> {
@@ -162,19 +167,15 @@ class Chain {
   }
 }
 
-/** Removes images without force (an id another tag still names is not ours to take), children first. */
-async function removeRefs(refs: string[], on = (...args: string[]) => docker(...args)): Promise<void> {
-  let left = [...refs];
-  for (let pass = 0; pass < 4 && left.length > 0; pass++) {
-    const failed: string[] = [];
-    for (const ref of left) {
-      const gone = await on('rmi', ref).then(
-        () => true,
-        (error: Error) => /No such image/i.test(error.message),
-      );
-      if (!gone) failed.push(ref);
-    }
-    left = failed;
+/** Removes images without force (an id another tag still names is not ours to take); children go in the
+ * first pass, the images they were made from in the next. */
+async function removeRefs(refs: string[]): Promise<void> {
+  for (let pass = 0; pass < 3; pass++) {
+    const failed = await docker('rmi', ...refs).then(
+      () => '',
+      (error: Error) => error.message,
+    );
+    if (!failed.split('\n').some((line) => /^Error/.test(line) && !/No such image/i.test(line))) return;
   }
 }
 
@@ -222,33 +223,46 @@ async function ourContainers(engine: Engine, ids: ReadonlySet<string>): Promise<
 const chains: Chain[] = [];
 const started = Date.now();
 
-// The two chains are independent (their own tags and bases) and mostly wait on the engine: they run side by side.
+type Case = [name: string, meant: 'same' | 'different', change: () => unknown];
+
+/** The chain's cases as tests, one after the other. */
+function walk(chain: Chain, cases: Case[]): void {
+  for (const [name, meant, change] of cases) {
+    MATRIX.push(`${name} (${chain.builder})`);
+    it(name, (t) => chain.case(t, name, meant, change));
+  }
+}
+
+// Three chains, independent (their own tags and bases) and mostly waiting on the engine: they run side by side.
 describe('the up-to-date skip equals what a --force build would change', { concurrency: true }, () => {
   before(async () => {
     await makeBase(V1, 'v1');
     await makeBase(V2, 'v2');
   });
 
-  describe('legacy builder: the whole matrix', { concurrency: 1 }, () => {
-    const chain = new Chain('legacy');
+  describe('legacy builder: the builder run and its inputs', { concurrency: 1 }, () => {
+    const chain = new Chain('legacy', 'legacy-builder');
     chains.push(chain);
-    const { bases } = chain;
     before(() => chain.start());
-    const cases: Array<[string, 'same' | 'different', () => unknown]> = [
+    walk(chain, [
       ['no change', 'same', () => undefined],
       ['a file .dockerignore leaves out changed', 'same', () => writeFileSync(path.join(chain.dir, 'payload', 'notes.txt'), 'draft 2\n')],
       ['builder source changed', 'different', () => writeFileSync(path.join(chain.dir, 'payload', 'source.txt'), 'version 2\n')],
       ['build arg changed', 'different', () => (chain.buildArgs = { FLAVOUR: 'spicy' })],
-      ['Dockerfile.run changed (an ENV line)', 'different', () => appendFileSync(path.join(chain.dir, 'Dockerfile.run'), 'ENV MODE=changed\n')],
-      ['runtime FROM re-tagged', 'different', reTag(V2, bases.from)],
-      ['COPY --from image re-tagged', 'different', reTag(V2, bases.copy)],
-      ['builder base re-tagged', 'different', reTag(V2, bases.builder)],
+      ['builder base re-tagged', 'different', reTag(V2, chain.bases.builder)],
       ['builder network none → default', 'different', () => (chain.builderNetwork = 'default')],
-    ];
-    for (const [name, meant, change] of cases) {
-      MATRIX.push(`${name} (legacy)`);
-      it(name, (t) => chain.case(t, name, meant, change));
-    }
+    ]);
+  });
+
+  describe('legacy builder: the runtime build and the engine', { concurrency: 1 }, () => {
+    const chain = new Chain('legacy', 'legacy-runtime');
+    chains.push(chain);
+    before(() => chain.start());
+    walk(chain, [
+      ['Dockerfile.run changed (an ENV line)', 'different', () => appendFileSync(path.join(chain.dir, 'Dockerfile.run'), 'ENV MODE=changed\n')],
+      ['runtime FROM re-tagged', 'different', reTag(V2, chain.bases.from)],
+      ['COPY --from image re-tagged', 'different', reTag(V2, chain.bases.copy)],
+    ]);
 
     // Another engine: the tagged image and its record are there too (docker save | load, same id), as on
     // a machine that shares the state folder; the builder there writes that engine's data root.
@@ -259,7 +273,7 @@ describe('the up-to-date skip equals what a --force build would change', { concu
     it('engine changed', { skip: needRoot }, async (t) => {
       const startedAt = Date.now();
       await engine.start();
-      engine.loadFrom([chain.tag, ...Object.values(bases)]);
+      engine.loadFrom([chain.tag, ...Object.values(chain.bases)]);
       t.diagnostic(`second engine started and loaded in ${Date.now() - startedAt} ms`);
       await chain.case(t, 'engine changed', 'different', async () => {
         chain.engine = await connectEngine({ host: engine.url });
@@ -268,9 +282,8 @@ describe('the up-to-date skip equals what a --force build would change', { concu
   });
 
   describe('BuildKit: the re-tagged images of the runtime build', { concurrency: 1 }, () => {
-    const chain = new Chain('buildkit');
+    const chain = new Chain('buildkit', 'buildkit');
     chains.push(chain);
-    const { bases } = chain;
     let cacheBefore = new Set<string>();
     before(async () => {
       cacheBefore = new Set((await buildCacheRecords((await testEngine()).docker)).map((r) => r.ID));
@@ -280,16 +293,12 @@ describe('the up-to-date skip equals what a --force build would change', { concu
       await chain.removeImages(); // the records' layers are shared with the images until these go
       await removeChainCacheRecords(await testEngine(), cacheBefore);
     });
-    const cases: Array<[string, 'same' | 'different', () => unknown]> = [
+    walk(chain, [
       ['no change', 'same', () => undefined],
-      ['runtime FROM re-tagged', 'different', reTag(V2, bases.from)],
-      ['COPY --from image re-tagged', 'different', reTag(V2, bases.copy)],
-      ['RUN --mount=from image re-tagged', 'different', reTag(V2, bases.mount)],
-    ];
-    for (const [name, meant, change] of cases) {
-      MATRIX.push(`${name} (buildkit)`);
-      it(name, (t) => chain.case(t, name, meant, change));
-    }
+      ['runtime FROM re-tagged', 'different', reTag(V2, chain.bases.from)],
+      ['COPY --from image re-tagged', 'different', reTag(V2, chain.bases.copy)],
+      ['RUN --mount=from image re-tagged', 'different', reTag(V2, chain.bases.mount)],
+    ]);
   });
 });
 
