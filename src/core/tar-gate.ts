@@ -1,7 +1,7 @@
 import { Duplex } from 'node:stream';
 import type { Gunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
-import type { DockerceptionError } from './errors';
+import { DockerceptionError, messageOf } from './errors';
 import { SNIFF_BYTES, decompressorFor, sniffCompression, type Compression } from './tar/compression';
 import { EndHold } from './tar/end-hold';
 import { contextPath, isRootDockerfile, unsafeReason, type TarEntry } from './tar/entry-rules';
@@ -161,8 +161,12 @@ export class TarGate extends Duplex {
   }
 
   private onEntry(entry: TarEntry): string | undefined {
-    if (isRootDockerfile(entry)) this.hasDockerfile = true;
-    if (contextPath(entry.name) !== '') this.entries++;
+    // A PAX g header is an entry to Go's reader, and the engine refuses it if its name climbs out, but
+    // it writes no file: it is neither the Dockerfile nor counted.
+    if (entry.typeflag !== 'g') {
+      if (isRootDockerfile(entry)) this.hasDockerfile = true;
+      if (contextPath(entry.name) !== '') this.entries++;
+    }
     return unsafeReason(entry);
   }
 
@@ -207,7 +211,8 @@ export class TarGate extends Duplex {
 
   /** The builder's exit verdict, asked once; with a grace, undefined if it has not come by then. */
   private async exit(graceMs?: number): Promise<DockerceptionError | undefined> {
-    this.exitStatus ??= this.options.exitVerdict().catch(() => undefined);
+    // Fail closed: an error while learning the exit status is never "exit 0".
+    this.exitStatus ??= this.options.exitVerdict().catch((error: unknown) => exitUnknown(error));
     if (graceMs === undefined) return this.exitStatus;
     let timer: NodeJS.Timeout | undefined;
     const grace = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), graceMs)));
@@ -221,7 +226,7 @@ export class TarGate extends Duplex {
   /** The end of the tar, held until now: as the builder wrote it, or with Dockerfile.run added before it. */
   private async pushEnd(): Promise<void> {
     if (this.hasDockerfile) this.pushZeros(this.hold.held(this.reader.offset));
-    else this.pushBytes(await tarOfOneFile('Dockerfile', this.options.fallbackDockerfile));
+    else this.pushBytes(await tarOfOneFile('Dockerfile', this.options.fallbackDockerfile, this.reader.metadataPending));
     this.summary = {
       bytes: this.emitted,
       entries: this.entries + (this.hasDockerfile ? 0 : 1),
@@ -246,12 +251,40 @@ export class TarGate extends Duplex {
   }
 }
 
-/** A one-entry tar with its end blocks: the pair's Dockerfile.run, when the builder's tar has none. */
-async function tarOfOneFile(name: string, content: Buffer): Promise<Buffer> {
+/** What an error while reading the builder's exit status means: a failure, never a success. */
+function exitUnknown(error: unknown): DockerceptionError {
+  if (error instanceof DockerceptionError) return error;
+  return new DockerceptionError(
+    'BUILDER_EXIT',
+    `The builder's exit status could not be read (${messageOf(error)}), so its output was not used and nothing was tagged. ` +
+      `Check that the engine is still running ('docker info') and build again.`,
+    'builder-run',
+    { cause: error },
+  );
+}
+
+/**
+ * A one-entry tar with its end blocks: the pair's Dockerfile.run, when the builder's tar has none. When
+ * the builder's tar ended on PAX records or GNU long names that applied to nothing, Go would apply them to
+ * this entry: an empty PAX global header first makes its reader drop them (the engine ignores the header).
+ */
+async function tarOfOneFile(name: string, content: Buffer, dropMetadata: boolean): Promise<Buffer> {
   const pack = tar.pack();
+  if (dropMetadata) pack.entry({ name: 'pax_global_header', size: 0, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) }, Buffer.alloc(0));
   pack.entry({ name, size: content.length, mode: 0o644, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(0) }, content);
   pack.finalize();
   const parts: Buffer[] = [];
   for await (const part of pack) parts.push(part as Buffer);
-  return Buffer.concat(parts);
+  const archive = Buffer.concat(parts);
+  if (dropMetadata) asGlobalHeader(archive.subarray(0, 512));
+  return archive;
+}
+
+/** Turns an empty file's header into an empty PAX global header ('g'; tar-stream writes none). */
+function asGlobalHeader(block: Buffer): void {
+  block.write('g', 156, 'latin1');
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
 }

@@ -32,7 +32,7 @@ describe('tar header', () => {
     const ustar = decodeHeader(archive.subarray(0, 512));
     assert.equal(ustar.format, 'ustar');
     assert.equal(ustar.name, `${'d'.repeat(90)}/${'f'.repeat(60)}`, 'prefix joined to name');
-    assert.equal(ustar.size, 3);
+    assert.equal(ustar.size, 3n);
     toV7(archive, 0);
     assert.equal(decodeHeader(archive.subarray(0, 512)).format, 'v7');
     archive[0] ^= 1;
@@ -40,8 +40,8 @@ describe('tar header', () => {
     const big = Buffer.alloc(12);
     big[0] = 0x80;
     big.writeUIntBE(9 * 1024 ** 3, 6, 6);
-    assert.equal(numeric(big, 0, 12), 9 * 1024 ** 3);
-    assert.equal(numeric(Buffer.from(' 0000017\0'), 0, 9), 15);
+    assert.equal(numeric(big, 0, 12), 9n * 1024n ** 3n);
+    assert.equal(numeric(Buffer.from(' 0000017\0'), 0, 9), 15n);
     assert.throws(() => numeric(Buffer.from('12x4'), 0, 4), TarHeaderError);
   });
 
@@ -51,7 +51,7 @@ describe('tar header', () => {
     let signed = 0;
     for (let i = 0; i < 512; i++) signed += i >= 148 && i < 156 ? 0x20 : archive[i] < 128 ? archive[i] : archive[i] - 256;
     archive.write(`${signed.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
-    assert.equal(decodeHeader(archive.subarray(0, 512)).size, 1);
+    assert.equal(decodeHeader(archive.subarray(0, 512)).size, 1n);
     archive.write(`${(signed + 1).toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
     assert.throws(() => decodeHeader(archive.subarray(0, 512)), TarHeaderError);
   });
@@ -81,10 +81,10 @@ describe('tar reader', () => {
       assert.deepEqual(
         entries.map((e) => [e.name, e.type, e.size]),
         [
-          ['Dockerfile', 'file', 13],
-          [longName, 'file', 700],
-          ['l', 'symlink', 0],
-          ['d/', 'directory', 0],
+          ['Dockerfile', 'file', 13n],
+          [longName, 'file', 700n],
+          ['l', 'symlink', 0n],
+          ['d/', 'directory', 0n],
         ],
       );
       assert.equal(entries[2].linkname, longLink);

@@ -7,13 +7,16 @@ import * as path from 'node:path';
 
 export type EntryType = 'file' | 'link' | 'symlink' | 'directory' | 'device' | 'fifo' | 'other';
 
-/** One member of the builder's tar, after PAX records and GNU long names are applied. */
+/** One member of the builder's tar as Go's Reader.Next() returns it: PAX records, GNU long names and
+ * sparse names applied; a PAX g header is an entry too (typeflag 'g'). */
 export interface TarEntry {
   name: string;
+  /** The typeflag as Go reports it (a v7 '\0' is already '0' or, with a trailing '/', '5'). */
+  typeflag: string;
   type: EntryType;
   linkname: string;
-  /** Data bytes in the archive (0 for header-only types). */
-  size: number;
+  /** Go's Header.Size: the size field (or PAX size, or a sparse file's real size), also for header-only types. */
+  size: bigint;
   mode: number;
   /** Offset of the entry's (first) header block in the tar. */
   offset: number;

@@ -1,9 +1,32 @@
-// The structure of a tar read incrementally, the way the engine's reader (Go's archive/tar) walks it:
-// header blocks, data skipped by size, and the end of the archive where a header block is all zeros.
-// Linear in its input: data bytes are skipped, never scanned; only headers and what follows the end are
-// looked at. Memory is one block plus a PAX or long-name record (at most 1 MiB, Go's limit).
-import { entryType, type TarEntry } from './entry-rules';
-import { BLOCK, TarHeaderError, decodeHeader, isHeaderOnly, isZeroBlock, paddedSize, parsePax, sparseExtensionContinues, type RawHeader } from './header';
+// The structure of a tar read incrementally, literally as the engine's reader (Go 1.19's archive/tar,
+// Reader.Next) walks it: header blocks; PAX x records (the last x before an entry is the one that applies),
+// PAX g headers (an entry of their own, which drops what came before them), GNU long names and links (over
+// PAX path and linkpath), GNU sparse files (old 'S' headers with extension blocks, PAX 0.0/0.1/1.0 with
+// GNU.sparse.name); data skipped by size; and the end where Go's Next() returns io.EOF. Checked against Go
+// itself by test/unit/tar-oracle.test.ts.
+//
+// Linear in its input: data bytes are skipped, never scanned; only headers, metadata records and what
+// follows the end are looked at. Memory is one block plus a PAX or long-name record (at most 1 MiB, Go's
+// limit) or a 1.0 sparse map.
+import { entryType, unsafeReason, type TarEntry } from './entry-rules';
+import {
+  BLOCK,
+  TarHeaderError,
+  cString,
+  decodeHeader,
+  isHeaderOnly,
+  isZeroBlock,
+  mergePax,
+  oldGnuSparse,
+  parseGoInt,
+  parsePax,
+  paxSparse,
+  sparseExtension,
+  sparseNumbers,
+  validSparse,
+  type RawHeader,
+  type SparseEntry,
+} from './header';
 
 /** Go's maxSpecialFileSize: PAX records and GNU long names larger than this are refused. */
 const MAX_META = 1024 * 1024;
@@ -20,21 +43,37 @@ export type TarProblem =
   | { kind: 'trailing-data'; endOfArchive: number; firstByte: number }
   | { kind: 'refused-entry'; entry: TarEntry; reason: string };
 
+/** An entry whose header is read, waiting for sparse-map blocks before it is reported. */
+interface Pending {
+  entry: TarEntry;
+  /** Data bytes that follow (after any old GNU extension blocks), before padding. */
+  data: number;
+  sparse: SparseEntry[];
+}
+
 type State =
   | { at: 'header' }
-  | { at: 'skip'; left: number }
-  | { at: 'meta'; header: RawHeader; data: Buffer; filled: number }
-  | { at: 'sparse'; header: RawHeader; offset: number }
+  /** Data, then padding: Go's discard and the padding read at the start of the next Next(). */
+  | { at: 'skip'; data: number; pad: number }
+  | { at: 'meta'; header: RawHeader; data: Buffer; filled: number; offset: number }
+  /** Old GNU sparse extension blocks, read before the data. */
+  | { at: 'sparse-ext'; pending: Pending }
+  /** A GNU sparse 1.0 map, read in whole blocks from the start of the data. */
+  | { at: 'sparse-map'; pending: Pending; map: string; newlines: number; needed: number; count?: number }
   | { at: 'end' }
   | { at: 'stopped' };
 
 export class TarReader {
   /** Bytes read so far. */
   offset = 0;
-  /** Entries read (PAX, long-name and sparse-map blocks are not entries). */
+  /** Entries read, as Go's Next() returns them (PAX g headers included). */
   entries = 0;
-  /** Offset of the end-of-archive blocks, once seen. */
+  /** Offset of the end-of-archive zero blocks, once seen. */
   endOfArchive: number | undefined;
+  /** Bytes Go's reader has taken when its Next() returns io.EOF, once known. */
+  goEnd: number | undefined;
+  /** Set when Go's Next() would return an error (a bad header, a cut-off, a bad record). */
+  goError: string | undefined;
   problem: TarProblem | undefined;
 
   private state: State = { at: 'header' };
@@ -45,9 +84,18 @@ export class TarReader {
   /** A header position holding a zero block: the end, if the next block is zero too (or nothing follows). */
   private zeroBlockAt: number | undefined;
   private headersDecoded = 0;
-  private pax = new Map<string, string>();
-  private longName: string | undefined;
-  private longLink: string | undefined;
+  /** Entries that are not PAX g headers: an archive of none is empty. */
+  private files = 0;
+  // What the metadata headers read since the last entry say about the next one (Go's next() locals).
+  private pax: Map<string, string> | undefined;
+  private longName = '';
+  private longLink = '';
+
+  /** Whether PAX x records or GNU long names were read that no entry has used yet: Go applies them to
+   * the next header, so an entry added after the end of this tar would take them. */
+  get metadataPending(): boolean {
+    return this.pax !== undefined || this.longName !== '' || this.longLink !== '';
+  }
 
   /** onEntry may return a reason to refuse the entry: reading stops there. */
   constructor(private readonly onEntry: (entry: TarEntry) => string | undefined) {}
@@ -58,16 +106,22 @@ export class TarReader {
     while (i < chunk.length && !this.problem) {
       const state = this.state;
       if (state.at === 'skip') {
-        const n = Math.min(state.left, chunk.length - i);
-        state.left -= n;
-        i += n;
-        if (state.left === 0) this.state = { at: 'header' };
+        if (state.data > 0) {
+          const n = Math.min(state.data, chunk.length - i);
+          state.data -= n;
+          i += n;
+        } else {
+          const n = Math.min(state.pad, chunk.length - i);
+          state.pad -= n;
+          i += n;
+        }
+        if (state.data === 0 && state.pad === 0) this.state = { at: 'header' };
       } else if (state.at === 'meta') {
         const n = Math.min(state.data.length - state.filled, chunk.length - i);
         chunk.copy(state.data, state.filled, i, i + n);
         state.filled += n;
         i += n;
-        if (state.filled === state.data.length) this.endMeta(state.header, state.data, this.offset + i);
+        if (state.filled === state.data.length) this.endMeta(state.header, state.data, state.offset);
       } else if (state.at === 'end') {
         const nonZero = firstNonZero(chunk, i);
         if (nonZero >= 0) this.stop({ kind: 'trailing-data', endOfArchive: this.endOfArchive ?? 0, firstByte: this.offset + nonZero });
@@ -84,16 +138,22 @@ export class TarReader {
   /** The input ended: decide whether the tar was whole. */
   end(): void {
     if (this.problem || this.state.at === 'end') return;
-    if (this.zeroBlockAt !== undefined && this.state.at === 'header' && this.blockFill === 0) {
+    const atBoundary = this.state.at === 'header' && this.blockFill === 0;
+    if (this.zeroBlockAt !== undefined && atBoundary) {
       // One zero block, then nothing: Go's reader takes that as the end too.
-      this.reachEnd(this.zeroBlockAt);
+      this.reachEnd(this.zeroBlockAt, this.zeroBlockAt + BLOCK);
     } else if (this.offset === 0) {
+      this.goEnd = 0;
       this.stop({ kind: 'empty' });
-    } else if (this.headersDecoded === 0) {
-      this.stop({ kind: 'not-a-tar', detail: `it is ${this.offset} bytes long, shorter than one tar header` });
-    } else if (this.state.at === 'header' && this.blockFill === 0) {
+    } else if (atBoundary || (this.state.at === 'skip' && this.state.data === 0)) {
+      // Go's Next() returns io.EOF here (input ending at a header or in padding); the tar was cut off all the same.
+      this.goEnd = this.offset;
       this.stop({ kind: 'no-end-marker', offset: this.offset });
+    } else if (this.headersDecoded === 0 && this.zeroBlockAt === undefined) {
+      this.goError = 'unexpected EOF';
+      this.stop({ kind: 'not-a-tar', detail: `it is ${this.offset} bytes long, shorter than one tar header` });
     } else {
+      this.goError = 'unexpected EOF';
       this.stop({ kind: 'cut-mid-entry', offset: this.offset });
     }
   }
@@ -128,94 +188,197 @@ export class TarReader {
   }
 
   private onBlock(block: Buffer, at: number): void {
-    if (this.state.at === 'sparse') {
-      if (!sparseExtensionContinues(block)) this.startEntry(this.state.header, this.state.offset);
-      return;
-    }
+    const state = this.state;
+    if (state.at === 'sparse-ext') return this.onSparseExtension(state.pending, block, at);
+    if (state.at === 'sparse-map') return this.onSparseMap(state, block, at);
     if (isZeroBlock(block)) {
       if (this.zeroBlockAt === undefined) this.zeroBlockAt = at;
-      else this.reachEnd(this.zeroBlockAt);
+      else this.reachEnd(this.zeroBlockAt, at + BLOCK);
       return;
     }
-    if (this.zeroBlockAt !== undefined) {
-      this.stop({ kind: 'bad-header', offset: at, detail: 'a header follows a single zero block' });
-      return;
-    }
+    if (this.zeroBlockAt !== undefined) return this.fail(at, 'a header follows a single zero block');
     let header: RawHeader;
     try {
       header = decodeHeader(block);
     } catch (error) {
       if (!(error instanceof TarHeaderError)) throw error;
+      this.goError = error.message;
       if (this.headersDecoded === 0) this.stop({ kind: 'not-a-tar', detail: `its first 512 bytes are not a tar header (${error.message})` });
       else this.stop({ kind: 'bad-header', offset: at, detail: error.message });
       return;
     }
     this.headersDecoded++;
+    if (header.size < 0n && !isHeaderOnly(header.typeflag)) return this.fail(at, `a negative size (${header.size})`);
     if ('xgLK'.includes(header.typeflag)) {
-      if (header.size > MAX_META) {
-        this.stop({ kind: 'bad-header', offset: at, detail: `a ${header.size}-byte metadata record (over 1 MiB)` });
-        return;
-      }
-      this.state = { at: 'meta', header, data: Buffer.alloc(header.size), filled: 0 };
-      if (header.size === 0) this.endMeta(header, this.state.data, at + BLOCK);
-    } else if (header.gnuSparseExtended) {
-      this.state = { at: 'sparse', header, offset: at };
-    } else {
-      this.startEntry(header, at);
+      if (header.size > BigInt(MAX_META)) return this.fail(at, `a ${header.size}-byte metadata record (over 1 MiB)`);
+      const size = Number(header.size);
+      this.state = { at: 'meta', header, data: Buffer.alloc(size), filled: 0, offset: at };
+      if (size === 0) this.endMeta(header, this.state.data, at);
+      return;
     }
-  }
-
-  private endMeta(header: RawHeader, data: Buffer, end: number): void {
     try {
-      if (header.typeflag === 'x') for (const [key, value] of parsePax(data)) this.pax.set(key, value);
-      else if (header.typeflag === 'g')
-        parsePax(data); // global records: checked, then ignored like Docker does
-      else if (header.typeflag === 'L') this.longName = cString(data);
-      else this.longLink = cString(data);
+      this.startEntry(header, block, at);
     } catch (error) {
       if (!(error instanceof TarHeaderError)) throw error;
-      this.stop({ kind: 'bad-header', offset: end - data.length - BLOCK, detail: error.message });
-      return;
+      this.fail(at, error.message);
     }
-    this.skip(paddedSize(data.length) - data.length);
   }
 
-  private startEntry(header: RawHeader, at: number): void {
-    const name = this.pax.get('path') ?? this.longName ?? header.name;
-    const linkname = this.pax.get('linkpath') ?? this.longLink ?? header.linkname;
-    const paxSize = this.pax.get('size');
-    let size = header.size;
-    if (paxSize !== undefined) {
-      size = Number(paxSize);
-      if (!/^\d+$/.test(paxSize) || !Number.isSafeInteger(size)) {
-        this.stop({ kind: 'bad-header', offset: at, detail: `invalid PAX size '${paxSize}'` });
+  private endMeta(header: RawHeader, data: Buffer, at: number): void {
+    const pad = padding(data.length);
+    try {
+      if (header.typeflag === 'x') {
+        this.pax = parsePax(data); // replaces the records of an earlier x, as Go's next() does
+      } else if (header.typeflag === 'g') {
+        // Go returns a g header as an entry: its name (or the global path record), nothing else of it.
+        // Go ignores mergePAX's error here, and stops merging at the first bad record in its map's random
+        // order: with a bad record, the name is the path record or the header's own. The unsafe one is reported.
+        const records = parsePax(data);
+        const merged = { name: header.name, linkname: header.linkname, size: header.size };
+        try {
+          mergePax(merged, records);
+        } catch (error) {
+          if (!(error instanceof TarHeaderError)) throw error;
+          if (unsafeReason({ name: text(header.name), type: 'other', linkname: '' })) merged.name = header.name;
+        }
+        this.forget();
+        this.state = { at: 'skip', data: 0, pad };
+        this.report({ name: text(merged.name), typeflag: 'g', type: 'other', linkname: '', size: 0n, mode: header.mode, offset: at });
         return;
+      } else if (header.typeflag === 'L') {
+        this.longName = cString(data);
+      } else {
+        this.longLink = cString(data);
       }
+    } catch (error) {
+      if (!(error instanceof TarHeaderError)) throw error;
+      return this.fail(at, error.message);
     }
-    this.pax = new Map();
-    this.longName = undefined;
-    this.longLink = undefined;
-    const type = entryType(header.typeflag, name);
-    const dataSize = isHeaderOnly(header.typeflag) || type === 'directory' ? 0 : size;
-    const entry: TarEntry = { name, type, linkname, size: dataSize, mode: header.mode, offset: at };
+    this.state = { at: 'skip', data: 0, pad };
+  }
+
+  /** A header that is not metadata: apply what the metadata said, as Go's next() does, in its order. */
+  private startEntry(raw: RawHeader, block: Buffer, at: number): void {
+    const header = { name: raw.name, linkname: raw.linkname, size: raw.size };
+    const records = this.pax;
+    mergePax(header, records);
+    if (this.longName !== '') header.name = this.longName;
+    if (this.longLink !== '') header.linkname = this.longLink;
+    this.forget();
+    let typeflag = raw.typeflag;
+    if (typeflag === '\0') typeflag = header.name.endsWith('/') ? '5' : '0';
+    if (header.size < 0n && !isHeaderOnly(typeflag)) throw new TarHeaderError(`a negative size (${header.size})`);
+    const physical = isHeaderOnly(typeflag) ? 0n : header.size;
+    // The type follows the name before GNU.sparse.name replaces it (Go converts the typeflag first).
+    const type = entryType(typeflag, header.name);
+    let sparse: PaxSparseLayout | undefined;
+    if (typeflag === 'S') {
+      const old = oldGnuSparse(block);
+      header.size = old.realSize;
+      sparse = old.extended ? { extended: true, entries: old.entries } : { entries: old.entries };
+    } else {
+      const found = paxSparse(header, records);
+      if (found?.version === '1.0') sparse = { mapInData: true, entries: [] };
+      else if (found) sparse = { entries: found.entries };
+    }
+    const entry: TarEntry = { name: text(header.name), typeflag, type, linkname: text(header.linkname), size: header.size, mode: raw.mode, offset: at };
+    const pending: Pending = { entry, data: bigToNumber(physical), sparse: sparse?.entries ?? [] };
+    if (!sparse) return this.finish(pending, false);
+    if (sparse.extended) this.state = { at: 'sparse-ext', pending };
+    else if (sparse.mapInData) this.readSparseMap(pending);
+    else this.finish(pending, true);
+  }
+
+  private onSparseExtension(pending: Pending, block: Buffer, at: number): void {
+    try {
+      const { entries, extended } = sparseExtension(block);
+      pending.sparse.push(...entries);
+      if (!extended) this.finish(pending, true);
+    } catch (error) {
+      if (!(error instanceof TarHeaderError)) throw error;
+      this.fail(at, error.message);
+    }
+  }
+
+  /** Go's readGNUSparseMap1x0: newline-ended decimal numbers in whole blocks at the start of the data. */
+  private readSparseMap(pending: Pending): void {
+    this.state = { at: 'sparse-map', pending, map: '', newlines: 0, needed: 1 };
+    this.needMapBlock(pending);
+  }
+
+  private needMapBlock(pending: Pending): void {
+    if (pending.data < BLOCK) this.fail(pending.entry.offset, 'the GNU sparse map runs past the entry’s data');
+  }
+
+  private onSparseMap(state: Extract<State, { at: 'sparse-map' }>, block: Buffer, at: number): void {
+    const chunk = block.toString('latin1');
+    state.map += chunk;
+    state.pending.data -= BLOCK;
+    for (let i = 0; i < chunk.length; i++) if (chunk.charCodeAt(i) === 0x0a) state.newlines++;
+    try {
+      if (state.count === undefined) {
+        if (state.newlines < 1) return this.needMapBlock(state.pending);
+        const count = parseGoInt(this.mapToken(state));
+        if (count === undefined || count < 0n || count >= 1n << 62n) throw new TarHeaderError('invalid GNU sparse map entry count');
+        state.count = Number(count);
+        state.needed = 2 * state.count;
+      }
+      if (state.newlines < state.needed) return this.needMapBlock(state.pending);
+      const tokens: string[] = [];
+      for (let i = 0; i < state.needed; i++) tokens.push(this.mapToken(state));
+      state.pending.sparse = sparseNumbers(tokens);
+      this.finish(state.pending, true);
+    } catch (error) {
+      if (!(error instanceof TarHeaderError)) throw error;
+      this.fail(at, error.message);
+    }
+  }
+
+  private mapToken(state: Extract<State, { at: 'sparse-map' }>): string {
+    const nl = state.map.indexOf('\n');
+    const token = state.map.slice(0, nl);
+    state.map = state.map.slice(nl + 1);
+    state.newlines--;
+    return token;
+  }
+
+  /** The entry's header (and sparse map) are read: report it, then skip its data. */
+  private finish(pending: Pending, sparse: boolean): void {
+    const { entry } = pending;
+    if (sparse && (isHeaderOnly(entry.typeflag) || !validSparse(pending.sparse, entry.size))) {
+      return this.fail(entry.offset, 'an invalid GNU sparse map');
+    }
+    this.state = { at: 'skip', data: pending.data, pad: padding(pending.data) };
+    if (this.state.data === 0 && this.state.pad === 0) this.state = { at: 'header' };
+    this.report(entry);
+  }
+
+  private report(entry: TarEntry): void {
     this.entries++;
+    if (entry.typeflag !== 'g') this.files++;
     const refused = this.onEntry(entry);
-    if (refused) {
-      this.stop({ kind: 'refused-entry', entry, reason: refused });
-      return;
-    }
-    this.skip(paddedSize(dataSize));
+    if (refused) this.stop({ kind: 'refused-entry', entry, reason: refused });
   }
 
-  private skip(bytes: number): void {
-    this.state = bytes > 0 ? { at: 'skip', left: bytes } : { at: 'header' };
+  /** Go's next() starts afresh after an entry: the metadata headers before it are spent. */
+  private forget(): void {
+    this.pax = undefined;
+    this.longName = '';
+    this.longLink = '';
   }
 
-  private reachEnd(at: number): void {
+  private reachEnd(at: number, goEnd: number): void {
     this.endOfArchive = at;
+    this.goEnd = goEnd;
     this.zeroBlockAt = undefined;
     this.state = { at: 'end' };
-    if (this.entries === 0) this.stop({ kind: 'empty-archive' });
+    if (this.files === 0) this.stop({ kind: 'empty-archive' });
+  }
+
+  /** Go's reader returns an error here. */
+  private fail(offset: number, detail: string): void {
+    this.goError = detail;
+    this.stop({ kind: 'bad-header', offset, detail });
   }
 
   private stop(problem: TarProblem): void {
@@ -224,9 +387,22 @@ export class TarReader {
   }
 }
 
-function cString(data: Buffer): string {
-  const nul = data.indexOf(0);
-  return data.toString('utf8', 0, nul < 0 ? data.length : nul);
+type PaxSparseLayout = { entries: SparseEntry[]; extended?: true; mapInData?: true };
+
+/** Go's blockPadding. */
+function padding(size: number): number {
+  return (BLOCK - (size % BLOCK)) % BLOCK;
+}
+
+/** A size as a count of bytes to skip: beyond 2^53 it is never reached in a real stream anyway. */
+function bigToNumber(size: bigint): number {
+  return size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER - (Number.MAX_SAFE_INTEGER % BLOCK) : Number(size);
+}
+
+/** A Go string (one char per byte) as text; bytes that are not UTF-8 become U+FFFD. */
+function text(bytes: string): string {
+  for (let i = 0; i < bytes.length; i++) if (bytes.charCodeAt(i) > 0x7f) return Buffer.from(bytes, 'latin1').toString('utf8');
+  return bytes;
 }
 
 /** Index of the first non-zero byte at or after `from`, or -1; compares 64 KiB at a time. */

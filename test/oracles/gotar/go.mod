@@ -1,0 +1,3 @@
+module dockerception.test/gotar
+
+go 1.19
