@@ -49,15 +49,18 @@ const RUN_SH = [
 ].join('\n');
 
 function chainPair(builder: TestBuilder, part: string, bases: Bases): string {
-  const mount = builder === 'buildkit' ? `RUN --mount=from=${bases.mount},target=/m cat /m/version > /mounted-version\n` : '';
+  const buildkit = builder === 'buildkit';
+  const mount = buildkit ? `RUN --mount=from=${bases.mount},target=/m cat /m/version > /mounted-version\n` : '';
+  // With BuildKit the runtime FROM names its image through an ARG's default: the input is the image the
+  // resolved name points at, not the text of the line.
+  const from = buildkit ? `ARG RUNTIME_BASE=${bases.from}\nFROM \${RUNTIME_BASE}` : `FROM ${bases.from}`;
   const dir = makeBuilderPair(RUN_SH, {
     name: `skip-${part}`,
     // Few steps, the ones that change last (each legacy step is a container and a commit). The LABEL keeps
     // the chains' builder images apart: two legacy builds of one step at once each make an image, and a
     // later build may be cached on the other one (a new builder id: "the builder image changed").
     builder: `FROM ${bases.builder}\nLABEL dc-skip-chain=${part}\nCMD ["sh", "/payload/run.sh"]\nARG FLAVOUR=plain\nENV FLAVOUR=$FLAVOUR\nCOPY payload /payload\n`,
-    runtime:
-      `FROM ${bases.from}\nCOPY --from=${bases.copy} /version /copied-version\n${mount}` + 'COPY source.txt flavour builder-base-version net engine /out/\n',
+    runtime: `${from}\nCOPY --from=${bases.copy} /version /copied-version\n${mount}` + 'COPY source.txt flavour builder-base-version net engine /out/\n',
     payload: { 'source.txt': 'version 1\n', 'notes.txt': 'draft 1\n' },
   });
   writeFileSync(path.join(dir, '.dockerignore'), 'payload/notes.txt\n');
@@ -295,7 +298,7 @@ describe('the up-to-date skip equals what a --force build would change', { concu
     });
     walk(chain, [
       ['no change', 'same', () => undefined],
-      ['runtime FROM re-tagged', 'different', reTag(V2, chain.bases.from)],
+      ['runtime FROM (named by an ARG default) re-tagged', 'different', reTag(V2, chain.bases.from)],
       ['COPY --from image re-tagged', 'different', reTag(V2, chain.bases.copy)],
       ['RUN --mount=from image re-tagged', 'different', reTag(V2, chain.bases.mount)],
     ]);
