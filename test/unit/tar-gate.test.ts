@@ -261,6 +261,37 @@ describe('TarGate', () => {
     await new Promise((resolve) => gate.on('end', resolve));
     assert.equal(seen, whole.length);
   });
+
+  it('fails closed when the exit status cannot be read: a failure, never exit 0', async () => {
+    const whole = await makeTar([dockerfile, app]);
+    for (const [name, exitVerdict] of [
+      ['a rejected wait', () => Promise.reject(new Error('socket hang up'))],
+      ['a throw', () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'StatusCode')"))],
+    ] as const) {
+      const gate = new TarGate({ fallbackDockerfile: Buffer.alloc(0), exitVerdict });
+      const out: Buffer[] = [];
+      const sink = new Writable({
+        write(chunk: Buffer, _enc, cb) {
+          out.push(chunk);
+          cb();
+        },
+      });
+      const error = await pipeline(Readable.from([whole]), gate, sink).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      assert.ok(error instanceof DockerceptionError, `${name}: the gate must fail, and it ${error ? `threw ${String(error)}` : 'passed the tar on'}`);
+      assert.equal(error.code, 'BUILDER_EXIT', name);
+      assert.match(error.message, /exit status could not be read \(.+\).*nothing was tagged.*build again/s, name);
+      assert.ok(Buffer.concat(out).length <= whole.length - 1024, `${name}: the end of the archive was passed on`);
+      assert.equal(gate.summary, undefined, name);
+    }
+    // A DockerceptionError (a timeout, a cancel) is kept as it is.
+    const timeout = new DockerceptionError('TIMEOUT', 'ran too long', 'builder-run');
+    const gate = new TarGate({ fallbackDockerfile: Buffer.alloc(0), exitVerdict: () => Promise.reject(timeout) });
+    const caught = await pipeline(Readable.from([whole]), gate, new Writable({ write: (_c, _e, cb) => cb() })).catch((e: unknown) => e);
+    assert.equal(caught, timeout);
+  });
 });
 
 describe('entry names', () => {
