@@ -243,7 +243,7 @@ describe('the up-to-date skip equals what a --force build would change', { concu
     await makeBase(V2, 'v2');
   });
 
-  describe('legacy builder: the builder run and its inputs', { concurrency: 1 }, () => {
+  describe('legacy builder: the builder image and its inputs', { concurrency: 1 }, () => {
     const chain = new Chain('legacy', 'legacy-builder');
     chains.push(chain);
     before(() => chain.start());
@@ -253,11 +253,10 @@ describe('the up-to-date skip equals what a --force build would change', { concu
       ['builder source changed', 'different', () => writeFileSync(path.join(chain.dir, 'payload', 'source.txt'), 'version 2\n')],
       ['build arg changed', 'different', () => (chain.buildArgs = { FLAVOUR: 'spicy' })],
       ['builder base re-tagged', 'different', reTag(V2, chain.bases.builder)],
-      ['builder network none → default', 'different', () => (chain.builderNetwork = 'default')],
     ]);
   });
 
-  describe('legacy builder: the runtime build and the engine', { concurrency: 1 }, () => {
+  describe("legacy builder: the runtime build, the builder's network and the engine", { concurrency: 1 }, () => {
     const chain = new Chain('legacy', 'legacy-runtime');
     chains.push(chain);
     before(() => chain.start());
@@ -265,6 +264,7 @@ describe('the up-to-date skip equals what a --force build would change', { concu
       ['Dockerfile.run changed (an ENV line)', 'different', () => appendFileSync(path.join(chain.dir, 'Dockerfile.run'), 'ENV MODE=changed\n')],
       ['runtime FROM re-tagged', 'different', reTag(V2, chain.bases.from)],
       ['COPY --from image re-tagged', 'different', reTag(V2, chain.bases.copy)],
+      ['builder network none → default', 'different', () => (chain.builderNetwork = 'default')],
     ]);
 
     // Another engine: the tagged image and its record are there too (docker save | load, same id), as on
