@@ -2,18 +2,20 @@
 // engine is contacted (test/engines checks the same rules against real endpoints and the docker CLI).
 import * as assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { isConnectionError } from '../../src/core/errors';
 import {
   SshStdioSocket,
   createClient,
   dockerOptions,
   resolveEngine,
+  quoteForShell,
+  remoteCommand,
   sshArguments,
   sshTarget,
   unreachableHint,
@@ -106,7 +108,10 @@ describe('engine address to client options', () => {
   it('refuses what the CLI refuses, saying what it takes', () => {
     assert.throws(() => options('http://127.0.0.1:2375'), /uses 'http:\/\/', which is not an engine address\. The docker CLI takes unix/);
     assert.throws(() => options('fd://3'), /'fd:\/\/'/);
-    assert.throws(() => options('tcp://h:1/path'), /has a path/);
+    assert.throws(() => options('tcp://h:1?x=1'), /has a query/);
+    assert.throws(() => options('ssh://h/x?y'), /has a query/);
+    assert.throws(() => options('ssh://h/run/a%00b.sock'), /a NUL byte; nothing was sent to h/);
+    assert.throws(() => options('ssh://h/run/a%0Ab.sock'), /U\+000A, which a POSIX shell cannot quote/);
     assert.throws(() => options('ssh://me:secret@h'), /password/);
   });
 
@@ -123,18 +128,17 @@ describe('engine address to client options', () => {
       '2222',
       '--',
       'build-box',
-      'docker',
-      'system',
-      'dial-stdio',
+      'docker system dial-stdio',
     ]);
-    assert.deepEqual(sshArguments(sshTarget({ url: 'ssh://alias/run/user/1000/docker.sock', source: 'flag' })).slice(-6), [
+    // One argument for the remote shell, each word quoted for a POSIX shell (what ssh sends is that line).
+    assert.deepEqual(sshArguments(sshTarget({ url: 'ssh://alias/run/user/1000/docker.sock', source: 'flag' })).slice(-2), [
       'alias',
-      'docker',
-      '--host',
-      'unix:///run/user/1000/docker.sock',
-      'system',
-      'dial-stdio',
+      "docker '--host=unix:///run/user/1000/docker.sock' system dial-stdio",
     ]);
+    assert.equal(remoteCommand({ host: 'h', socket: "/tmp/a b;$(touch x)'q.sock" }), `docker "--host=unix:///tmp/a b;\\$(touch x)'q.sock" system dial-stdio`);
+    assert.equal(remoteCommand({ host: 'h', socket: '/' }), 'docker system dial-stdio');
+    assert.deepEqual(['', 'a', 'if', 'a b', "it's", 'a$b`c"d\\e\'f'].map(quoteForShell), ["''", 'a', "'if'", "'a b'", `"it's"`, '"a\\$b\\`c\\"d\\\\e\'f"']);
+    assert.throws(() => quoteForShell('a\u00a0b'), /U\+00A0/);
     const ssh = options('ssh://alias');
     assert.deepEqual([ssh.protocol, ssh.host], ['http', 'docker']);
   });
@@ -190,3 +194,118 @@ describe('an ssh connection that ends', () => {
     assert.equal(Buffer.concat(chunks).toString(), 'hello');
   });
 });
+
+describe('words quoted for the remote shell, checked by real POSIX shells', () => {
+  // The oracle is the shell itself: `sh -c "printf '%s\0' QUOTED"` must print the word back, unchanged,
+  // and run nothing. The corpus is random words over the characters that are shell syntax; the seed is
+  // printed so that a failure replays (DC_QUOTE_SEED=...).
+  const seed = Number(process.env.DC_QUOTE_SEED ?? Date.now() % 1_000_000);
+  let state = seed;
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const alphabet = [...`;"'()$|&><\` \\#{}~*?[]=!-_./:%aZ9é€`];
+  const words = [
+    "/tmp/a b;$(touch /tmp/x)'q.sock",
+    '`id`',
+    "'; rm -rf ~; '",
+    '$HOME',
+    '"$(id)"',
+    '\\',
+    '',
+    'if',
+    ...Array.from({ length: 300 }, () =>
+      Array.from({ length: 1 + Math.floor(random() * 12) }, () => alphabet[Math.floor(random() * alphabet.length)]).join(''),
+    ),
+  ];
+  for (const shell of ['sh', 'bash']) {
+    it(`${shell} reads every quoted word back as the word (seed ${seed})`, async () => {
+      const script = `printf '%s\\0' ${words.map(quoteForShell).join(' ')}`;
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-quote-'));
+      try {
+        const out = await new Promise<string>((resolve, reject) => {
+          const child = spawn(shell, ['-c', script], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+          let text = '';
+          let errors = '';
+          child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+          child.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString('utf8')));
+          child.on('error', reject);
+          child.on('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`${shell} exited ${code}: ${errors} (seed ${seed})`))));
+        });
+        assert.deepEqual(out.split('\0').slice(0, -1), words, `seed ${seed}`);
+        assert.deepEqual(readdirSync(dir), [], `the words made files in ${dir} (seed ${seed})`);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('refuses what a POSIX shell cannot quote, as the docker CLI does', () => {
+    for (const bad of ['a\0b', 'a\nb', 'a\tb', 'a\u00a0b', 'a\u200bb', '\u0007']) assert.throws(() => quoteForShell(bad), /cannot quote|NUL/);
+  });
+});
+
+describe('engine addresses, read as the docker CLI itself reads them', { skip: !hasDockerCli() && 'no docker CLI on PATH' }, () => {
+  // The expected URL of each row comes from `docker context inspect` run on the same environment: the
+  // default context's endpoint is the CLI's reading of DOCKER_HOST and the TLS variables.
+  const certDir = mkdtempSync(path.join(os.tmpdir(), 'dc-cli-certs-'));
+  const rows: Array<{ name: string; env: NodeJS.ProcessEnv }> = [
+    { name: 'tcp://host without a port', env: { DOCKER_HOST: 'tcp://127.0.0.1' } },
+    { name: 'tcp://host without a port, under TLS', env: { DOCKER_HOST: 'tcp://127.0.0.1', DOCKER_TLS_VERIFY: '1' } },
+    { name: 'DOCKER_TLS_VERIFY with no host', env: { DOCKER_TLS_VERIFY: '1' } },
+    { name: 'DOCKER_TLS with no host', env: { DOCKER_TLS: '1' } },
+    { name: 'surrounding whitespace', env: { DOCKER_HOST: '  tcp://127.0.0.1:2999 \t' } },
+    { name: 'a bare /path', env: { DOCKER_HOST: '/var/run/docker.sock' } },
+    { name: 'a tcp:// path', env: { DOCKER_HOST: 'tcp://127.0.0.1:2999/base/path' } },
+    { name: 'tcp:// alone', env: { DOCKER_HOST: 'tcp://' } },
+    { name: 'tcp:// with a port only', env: { DOCKER_HOST: 'tcp://:2999' } },
+    { name: 'host:port without a scheme', env: { DOCKER_HOST: 'example.invalid:2999' } },
+    { name: 'unix:// alone', env: { DOCKER_HOST: 'unix://' } },
+    { name: 'unix socket with blanks around it', env: { DOCKER_HOST: ' unix:///tmp/x.sock ' } },
+    { name: 'an IPv6 tcp host without a port', env: { DOCKER_HOST: 'tcp://[::1]' } },
+    { name: 'ssh:// as written', env: { DOCKER_HOST: 'ssh://me@build-box:2222' } },
+  ];
+  it('each row: our URL and TLS verification equal the CLI’s, and what it refuses we refuse', () => {
+    makeCertsWithOpenssl(certDir);
+    try {
+      for (const row of rows) {
+        const env = { PATH: process.env.PATH, HOME: os.tmpdir(), DOCKER_CONFIG: certDir, DOCKER_CERT_PATH: certDir, ...row.env };
+        const cli = spawnSync('docker', ['context', 'inspect', '--format', '{{.Endpoints.docker.Host}} {{.Endpoints.docker.SkipTLSVerify}}'], {
+          env,
+          encoding: 'utf8',
+        });
+        const ours = () => {
+          const address = resolveEngine({ env, homeDir: os.tmpdir() });
+          if (!address.url.startsWith('ssh://')) dockerOptions(address); // a client can be made for it
+          return address;
+        };
+        if (cli.status !== 0) {
+          assert.throws(ours, /The engine address/, `${row.name}: the CLI refuses it (${cli.stderr.trim()}), so must we`);
+          continue;
+        }
+        const [url, skip] = cli.stdout.trim().split(' ');
+        const address = ours();
+        assert.equal(address.url, url, `${row.name}: ${JSON.stringify(row.env)}`);
+        assert.equal(String(address.tls ? !address.tls.verify : false), skip, `${row.name}: SkipTLSVerify`);
+      }
+    } finally {
+      rmSync(certDir, { recursive: true, force: true });
+    }
+  });
+});
+
+function hasDockerCli(): boolean {
+  return spawnSync('docker', ['--version'], { encoding: 'utf8' }).status === 0;
+}
+
+/** ca.pem, cert.pem and key.pem (one self-signed certificate): the CLI opens them when TLS is on. */
+function makeCertsWithOpenssl(dir: string): void {
+  const made = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem', '-days', '2', '-subj', '/CN=dc-test'],
+    {
+      cwd: dir,
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(made.status, 0, made.stderr);
+  writeFileSync(path.join(dir, 'ca.pem'), readFileSync(path.join(dir, 'cert.pem')));
+}

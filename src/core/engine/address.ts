@@ -56,11 +56,42 @@ export function resolveEngine(options: ResolveOptions = {}): EngineAddress {
   const pinned = env.DOCKER_API_VERSION ? { apiVersion: env.DOCKER_API_VERSION } : {};
   const fromEnv = (url: string, source: EngineSource): EngineAddress => ({ url, source, ...tlsFromEnv(env, configDir), ...pinned });
 
-  if (options.host) return fromEnv(options.host, options.hostSource ?? 'flag');
-  if (env.DOCKER_HOST) return fromEnv(env.DOCKER_HOST, 'DOCKER_HOST');
+  const tls = tlsFromEnv(env, configDir);
+  if (options.host?.trim()) return fromEnv(normalizeHost(options.host), options.hostSource ?? 'flag');
+  if (env.DOCKER_HOST?.trim()) return fromEnv(normalizeHost(env.DOCKER_HOST), 'DOCKER_HOST');
   const name = currentContextName(env, configDir);
   if (name && name !== 'default') return { ...contextAddress(name, configDir), ...pinned };
-  return fromEnv(defaultUrl(options.platform ?? process.platform), 'default');
+  // As the CLI's default context: TLS variables without a host mean the TLS port on this machine.
+  return fromEnv(tls.tls ? DEFAULT_TLS_HOST : defaultUrl(options.platform ?? process.platform), 'default');
+}
+
+/** The docker CLI's default for tcp:// without a host or port, and for TLS variables without any host. */
+export const DEFAULT_TCP_HOST = 'tcp://localhost:2375';
+export const DEFAULT_TLS_HOST = 'tcp://localhost:2376';
+
+/**
+ * An engine address written by a user, as the docker CLI's opts.ParseHost reads it: surrounding blanks go,
+ * no scheme means tcp (so a bare /path is tcp://localhost:2375/path, as the CLI takes it), tcp:// without a
+ * host is localhost and without a port 2375 (TLS or not), a tcp path is kept (the CLI puts it before every
+ * API path), unix:// and npipe:// alone are the default socket and pipe. Other schemes are left for
+ * dockerOptions to refuse with a message.
+ */
+export function normalizeHost(written: string): string {
+  const host = written.trim();
+  const at = host.indexOf('://');
+  const scheme = at < 0 ? 'tcp' : host.slice(0, at).toLowerCase();
+  const rest = at < 0 ? host : host.slice(at + 3);
+  if (scheme === 'unix') return `unix://${rest || DEFAULT_SOCKET}`;
+  if (scheme === 'npipe') return `npipe://${rest || DEFAULT_PIPE}`;
+  if (scheme !== 'tcp') return host;
+  const slash = rest.indexOf('/');
+  const hostPort = slash < 0 ? rest : rest.slice(0, slash);
+  const basePath = slash < 0 ? '' : rest.slice(slash);
+  const parts = /^(\[[^\]]*\]|[^:[\]]*)(?::(\d*))?$/.exec(hostPort);
+  if (!parts) return host; // not host[:port]: dockerOptions says so
+  const [, name, port] = parts;
+  if (name.startsWith('[') && !port) return host; // the CLI refuses an IPv6 host without a port too
+  return `tcp://${name || 'localhost'}:${port || '2375'}${basePath}`;
 }
 
 export function defaultUrl(platform: NodeJS.Platform): string {
@@ -68,7 +99,7 @@ export function defaultUrl(platform: NodeJS.Platform): string {
 }
 
 /** The docker CLI turns TLS on for any non-empty DOCKER_TLS_VERIFY (even "0") or DOCKER_TLS. */
-function tlsFromEnv(env: NodeJS.ProcessEnv, configDir: string): { tls?: EngineTls } {
+export function tlsFromEnv(env: NodeJS.ProcessEnv, configDir: string): { tls?: EngineTls } {
   const verify = Boolean(env.DOCKER_TLS_VERIFY);
   if (!verify && !env.DOCKER_TLS) return {};
   const dir = env.DOCKER_CERT_PATH || configDir;

@@ -39,6 +39,11 @@ export function unreachableHint(address: EngineAddress, cause: string, surface: 
   if (/status 127|docker: (command )?not found|No such file or directory.*docker/i.test(cause)) {
     return `${host} has no 'docker' command: install the docker CLI there (ssh engines run 'docker system dial-stdio' on the remote machine).${where}`;
   }
+  const { scheme, rest } = parseEngineUrl(address.url);
+  if (scheme === 'tcp' && /^[^/]*\/.*\.sock$/.test(rest) && /ECONNREFUSED|ENOTFOUND|404|page not found/i.test(cause)) {
+    const socket = rest.slice(rest.indexOf('/'));
+    return `An address without a scheme is tcp, as for the docker CLI, so this is the path ${socket} on a tcp engine; for a unix socket, write unix://${socket}.${where}`;
+  }
   if (/no 'ssh' command/.test(cause)) return `Install OpenSSH's client (the ssh command), which ssh:// engines use.${where}`;
   if (/self[- ]signed|unable to (get|verify)|certificate signature failure|CERT_|unknown ca/i.test(cause)) {
     const dir = address.tls ? ` in ${address.tls.dir}` : '';
@@ -112,6 +117,7 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
     versions.set(docker, version);
     return { docker, address, version: { engine: version.Version, api: version.ApiVersion } };
   } catch (error) {
+    closeClient(docker); // nobody will use it: its ssh processes (or TLS sockets) end now
     const cause = abort.signal.aborted ? `no answer within ${limit / 1000} s` : messageOf(error);
     throw new DockerceptionError(
       'ENGINE_UNREACHABLE',
@@ -124,6 +130,21 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Ends every connection a client holds (over ssh://, every ssh process it started, streams included). Call
+ * it whenever a client is dropped (a refresh, another engine, an unreachable error): an agent nobody
+ * destroys keeps its processes until they idle out. The client must not be used afterwards.
+ */
+export function closeClient(docker: Docker): void {
+  const agent = (docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
+  agent?.destroy?.();
+}
+
+/** closeClient for an Engine. */
+export function closeEngine(engine: Engine): void {
+  closeClient(engine.docker);
 }
 
 /** One line naming the engine and where the choice came from, for the CLI's --verbose and the extension. */

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { DockerceptionError } from '../errors';
 import { DEFAULT_PIPE, DEFAULT_SOCKET, type EngineAddress, type EngineTls } from './address';
-import { SshDialAgent, type SshTarget } from './ssh-dial';
+import { SshDialAgent, unquotable, type SshTarget } from './ssh-dial';
 
 /** An engine URL split as the docker CLI splits it (opts.ParseHost): "host:port" alone means tcp. */
 export function parseEngineUrl(url: string): { scheme: string; rest: string } {
@@ -44,12 +44,17 @@ export function dockerOptions(address: EngineAddress): ClientOptions {
     case 'tcp': {
       const url = parseHostPort(address, rest);
       const tls = address.tls ? tlsAgent(address, address.tls) : undefined;
+      // A path in a tcp:// address goes before every API path, as the docker CLI sends it
+      // (tcp://h:2375/base → /base/_ping, /base/v1.41/...). docker-modem writes '/' + version before each
+      // path, so the base path rides there.
+      const base = url.pathname.replace(/^\/+|\/+$/g, '');
+      const versioned = base ? { version: [base, version.version].filter(Boolean).join('/') } : version;
       return {
         ...blank,
-        ...version,
+        ...versioned,
         protocol: tls ? 'https' : 'http',
-        host: url.hostname,
-        port: url.port || (tls ? 2376 : 2375),
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port || 2375,
         ...(tls ? { agent: tls } : {}),
       };
     }
@@ -65,23 +70,41 @@ function parseHostPort(address: EngineAddress, rest: string): URL {
   } catch {
     throw badAddress(address, 'is not host:port.');
   }
-  if (url.pathname && url.pathname !== '/') throw badAddress(address, `has a path (${url.pathname}), which tcp:// addresses cannot have.`);
+  if (!url.hostname) throw badAddress(address, 'names no host.');
+  // The CLI cannot add its default port to an IPv6 host: it refuses tcp://[::1] without one.
+  if (url.hostname.startsWith('[') && !url.port) throw badAddress(address, 'is not host:port (an IPv6 host needs a port: tcp://[::1]:2375).');
+  if (url.search || url.hash) throw badAddress(address, 'has a query or fragment, which tcp:// addresses cannot have.');
   return url;
 }
 
 export function sshTarget(address: EngineAddress): SshTarget {
   let url: URL;
   try {
-    url = new URL(address.url);
+    url = new URL(address.url.trim());
   } catch {
     throw badAddress(address, 'is not ssh://[user@]host[:port].');
   }
   if (!url.hostname) throw badAddress(address, 'names no host.');
   if (url.password) throw badAddress(address, 'has a password in it; ssh takes keys (from ssh-agent or ~/.ssh/config), not passwords in the URL.');
-  const socket = decodeURIComponent(url.pathname);
+  if (url.search) throw badAddress(address, `has a query (${url.search}), which ssh:// addresses cannot have.`);
+  if (url.hash) throw badAddress(address, `has a fragment (${url.hash}), which ssh:// addresses cannot have.`);
+  let socket: string;
+  let user: string;
+  try {
+    socket = decodeURIComponent(url.pathname);
+    user = decodeURIComponent(url.username);
+  } catch {
+    throw badAddress(address, 'has a %-escape that is not UTF-8.');
+  }
+  // The socket path goes to the remote user's shell inside the command ssh runs there: quoted word by
+  // word (see remoteCommand), and refused when a POSIX shell cannot quote it.
+  const why = unquotable(socket);
+  if (why) throw badAddress(address, `has a socket path holding ${why}; nothing was sent to ${url.hostname}. Rename the socket on the remote host.`);
+  const whyUser = unquotable(user);
+  if (whyUser || user.startsWith('-')) throw badAddress(address, `has a user name that ssh cannot take (${whyUser ?? 'it starts with -'}).`);
   return {
     host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    ...(url.username ? { user: decodeURIComponent(url.username) } : {}),
+    ...(user ? { user } : {}),
     ...(url.port ? { port: url.port } : {}),
     ...(socket && socket !== '/' ? { socket } : {}),
   };

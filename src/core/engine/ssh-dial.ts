@@ -12,8 +12,73 @@ export interface SshTarget {
   socket?: string;
 }
 
-/** The ssh command line the docker CLI runs for an ssh:// engine, plus BatchMode: nobody can answer a
- * prompt here, and a prompt would hang the build. Host keys, ~/.ssh/config and the agent are ssh's own. */
+/** Why a word cannot go to a POSIX shell: a NUL, or a character that is not printable (POSIX sh has no
+ * escape sequences for them). Undefined when it can. */
+export function unquotable(word: string): string | undefined {
+  for (const char of word) {
+    if (char === '\0') return 'a NUL byte';
+    // Go's unicode.IsPrint, which the docker CLI's quoting uses: letters, marks, numbers, punctuation,
+    // symbols and the ASCII space. U+FFFD is what invalid UTF-8 decodes to.
+    if (char === '\uFFFD' || !/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(char)) {
+      return `the character U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}, which a POSIX shell cannot quote`;
+    }
+  }
+  return undefined;
+}
+
+/** Characters that make a word shell syntax: tokens, blanks, escapes, comments, braces, tilde, globs and
+ * assignments (the docker CLI's list, from its POSIX quoting). */
+const SHELL_CHARS = /[;"'()$|&><` \\#{~*?[=]/;
+const KEYWORDS = new Set([
+  '!',
+  '{',
+  '}',
+  '[[',
+  ']]',
+  'case',
+  'do',
+  'done',
+  'elif',
+  'else',
+  'esac',
+  'fi',
+  'for',
+  'function',
+  'if',
+  'in',
+  'select',
+  'then',
+  'time',
+  'until',
+  'while',
+]);
+
+/**
+ * One word quoted for a POSIX shell, as the docker CLI quotes the remote command it gives ssh: unchanged
+ * when nothing in it is shell syntax, else in single quotes, else (it holds a single quote) in double
+ * quotes with " \ ` $ escaped. Throws for what cannot be quoted (see unquotable).
+ */
+export function quoteForShell(word: string): string {
+  const why = unquotable(word);
+  if (why) throw new Error(`it holds ${why}`);
+  if (word === '') return "''";
+  if (!SHELL_CHARS.test(word) && !KEYWORDS.has(word)) return word;
+  if (!word.includes("'")) return `'${word}'`;
+  return `"${word.replace(/["\\`$]/g, (c) => `\\${c}`)}"`;
+}
+
+/** The command the remote shell runs: `docker [--host=unix://SOCKET] system dial-stdio`, each word quoted. */
+export function remoteCommand(target: SshTarget): string {
+  const socket = target.socket && target.socket.replace(/^\/+|\/+$/g, '') !== '' ? target.socket : undefined;
+  return ['docker', ...(socket ? [`--host=unix://${socket}`] : []), 'system', 'dial-stdio'].map(quoteForShell).join(' ');
+}
+
+/**
+ * The ssh command line the docker CLI runs for an ssh:// engine, plus BatchMode: nobody can answer a
+ * prompt here, and a prompt would hang the build. Host keys, ~/.ssh/config and the agent are ssh's own.
+ * ssh joins everything after the host into one line for the remote user's shell, so the remote command
+ * is one argument, quoted word by word.
+ */
 export function sshArguments(target: SshTarget): string[] {
   return [
     '-o',
@@ -25,10 +90,7 @@ export function sshArguments(target: SshTarget): string[] {
     ...(target.port ? ['-p', target.port] : []),
     '--',
     target.host,
-    'docker',
-    ...(target.socket ? ['--host', `unix://${target.socket}`] : []),
-    'system',
-    'dial-stdio',
+    remoteCommand(target),
   ];
 }
 
@@ -127,16 +189,81 @@ function spawnError(error: NodeJS.ErrnoException): Error {
   return Object.assign(new Error(`ssh could not be started: ${error.message}`), { code: 'ESSH' });
 }
 
-/** An http.Agent whose connections are ssh processes; idle ones are kept for the next request. */
+/** At most this many ssh processes carry requests at once (the rest queue in the agent): a handful, well
+ * under sshd's MaxStartups (10 by default), which refuses logins past it. Connections taken over for a
+ * stream (attach, a BuildKit session) leave the pool and are counted apart, one per stream. */
+export const SSH_MAX_CONNECTIONS = 4;
+/** An idle ssh connection is closed after this long: a kept one is a process and a login on the remote host. */
+export const SSH_IDLE_MS = 30_000;
+
+/**
+ * An http.Agent whose connections are ssh processes: at most SSH_MAX_CONNECTIONS carry requests (more
+ * requests wait for one), idle ones are kept for the next request and closed after SSH_IDLE_MS, and
+ * destroy() ends every ssh process it started, including those taken over for streams.
+ */
 export class SshDialAgent extends http.Agent {
+  private readonly live = new Set<SshStdioSocket>();
+  private readonly idle = new Map<SshStdioSocket, NodeJS.Timeout>();
+  private closed = false;
+
   constructor(
     readonly target: SshTarget,
     private readonly command = 'ssh',
+    readonly idleMs = SSH_IDLE_MS,
+    maxSockets = SSH_MAX_CONNECTIONS,
   ) {
-    super({ keepAlive: true, maxFreeSockets: 4 });
+    super({ keepAlive: true, maxSockets, maxTotalSockets: maxSockets, maxFreeSockets: maxSockets });
+    // Runs after http.Agent's own 'free' handler has put the socket among the free ones.
+    this.on('free', (socket: SshStdioSocket) => this.armIdle(socket));
+  }
+
+  /** How many ssh processes this agent has running now. */
+  get processes(): number {
+    return this.live.size;
   }
 
   override createConnection(): Duplex {
-    return SshStdioSocket.open(this.target, this.command);
+    const socket = SshStdioSocket.open(this.target, this.command);
+    if (this.closed) {
+      socket.destroy(Object.assign(new Error('this engine connection was closed (the client was dropped); connect again'), { code: 'ESSH' }));
+      return socket;
+    }
+    this.live.add(socket);
+    socket.once('close', () => {
+      this.live.delete(socket);
+      this.disarmIdle(socket);
+    });
+    return socket;
+  }
+
+  override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
+    this.disarmIdle(socket as unknown as SshStdioSocket);
+    super.reuseSocket(socket, request);
+  }
+
+  /** Ends every ssh process: the free ones, those carrying requests and those taken over for streams. */
+  override destroy(): void {
+    this.closed = true;
+    super.destroy();
+    for (const socket of this.live) socket.destroy();
+    this.live.clear();
+    for (const timer of this.idle.values()) clearTimeout(timer);
+    this.idle.clear();
+  }
+
+  private armIdle(socket: SshStdioSocket): void {
+    this.disarmIdle(socket);
+    const timer = setTimeout(() => {
+      this.idle.delete(socket);
+      socket.destroy(); // http.Agent drops it from its free list on 'close'
+    }, this.idleMs);
+    timer.unref();
+    this.idle.set(socket, timer);
+  }
+
+  private disarmIdle(socket: SshStdioSocket): void {
+    const timer = this.idle.get(socket);
+    if (timer) clearTimeout(timer);
+    this.idle.delete(socket);
   }
 }
