@@ -22,6 +22,7 @@
 // 9. scale: the Pairs view on a 20 000-file, 200-pair workspace in code-server (file search vs walk).
 // 10. engines: `dockerception engine` and an up-to-date build of a tiny pair over the machine's unix
 //     socket, over ssh:// (sshd on loopback) and over TLS (a dockerd of the bench's own), as root.
+// 11. buildall: Build All of 20 pairs against a shell loop of the seed and docker-compose; 200 up to date.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -40,7 +41,7 @@ const sections = process.argv.includes('--render')
   ? []
   : wanted.length > 0
     ? wanted
-    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale'];
+    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale', 'buildall'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -444,6 +445,108 @@ async function enginesSection() {
   return out;
 }
 
+// 11. buildall: a generated workspace of 20 pairs (small static C programs built with gcc:12; one pair,
+//     base, is the runtime base of five others): `build --all` cold (--no-cache, nothing tagged) and with
+//     nothing changed, against a shell loop of the seed's one-liner (base first) and Debian's
+//     docker-compose 1.29 (`build --parallel`) on the same 20 services as multi-stage Dockerfiles (the five
+//     carry the base's stage inline: compose does not order builds). Then 200 tiny pairs all up to date
+//     through the CLI, and the CLI's peak RSS at 20 and 200 pairs.
+function buildAllSection() {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-all-'));
+  const state = path.join(dir, 'state');
+  const ws = path.join(dir, 'ws');
+  const allEnv = `DOCKERCEPTION_STATE_DIR=${q(state)}`;
+  const names = Array.from({ length: 20 }, (_, i) => (i === 0 ? 'base' : `svc${String(i).padStart(2, '0')}`));
+  const usesBase = (i) => i >= 1 && i <= 5;
+  const TAG = (name) => `bench-ba-${name}`;
+  const builder = 'FROM gcc:12\nCOPY app.c /src/app.c\nRUN mkdir /out && gcc -static -Os -o /out/app /src/app.c\nCMD ["tar", "-cf", "-", "-C", "/out", "."]\n';
+  const compose = { version: '3', services: {} };
+  for (const [i, name] of names.entries()) {
+    const d = path.join(ws, TAG(name));
+    mkdirSync(d, { recursive: true });
+    writeFileSync(path.join(d, 'app.c'), `#include <stdio.h>\nint main(void) { puts("${name} ${i}"); return 0; }\n`);
+    writeFileSync(path.join(d, 'Dockerfile'), builder);
+    const runtime =
+      i === 0
+        ? 'FROM busybox:1.36\nCOPY app /usr/local/bin/greet\n'
+        : usesBase(i)
+          ? `FROM ${TAG('base')}\nCOPY app /app\nENTRYPOINT ["/app"]\n`
+          : 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n';
+    writeFileSync(path.join(d, 'Dockerfile.run'), runtime);
+    // The same service for compose, multi-stage.
+    const stages = [
+      'FROM gcc:12 AS build\nCOPY app.c /src/app.c\nRUN mkdir /out && gcc -static -Os -o /out/app /src/app.c\n',
+      usesBase(i) ? `FROM gcc:12 AS basebuild\nCOPY base.c /src/app.c\nRUN mkdir /out && gcc -static -Os -o /out/app /src/app.c\n` : '',
+      i === 0 ? 'FROM busybox:1.36\nCOPY --from=build /out/app /usr/local/bin/greet\n' : '',
+      usesBase(i) ? 'FROM busybox:1.36\nCOPY --from=basebuild /out/app /usr/local/bin/greet\nCOPY --from=build /out/app /app\nENTRYPOINT ["/app"]\n' : '',
+      i > 5 ? 'FROM scratch\nCOPY --from=build /out/app /app\nENTRYPOINT ["/app"]\n' : '',
+    ];
+    writeFileSync(path.join(d, 'Dockerfile.compose'), stages.join(''));
+    compose.services[name] = { build: { context: `./${TAG(name)}`, dockerfile: 'Dockerfile.compose' }, image: TAG(`compose-${name}`) };
+  }
+  for (let i = 1; i <= 5; i++) cpSync(path.join(ws, TAG('base'), 'app.c'), path.join(ws, TAG(names[i]), 'base.c'));
+  writeFileSync(path.join(ws, 'docker-compose.yml'), JSON.stringify(compose, null, 2));
+  // --all names each pair after its folder under the workspace: bench-ba-base, bench-ba-svc01, …
+  const ours = ws;
+  const all = `${allEnv} node ${q(cli)} build --all ${q(ws)}`;
+  const ourTag = (name) => TAG(name);
+  const ourTags = names.flatMap((n) => [ourTag(n), `${ourTag(n)}-builder`]);
+  const seedTags = names.flatMap((n) => [`bench-ba-seed-${n}`, `bench-ba-seed-${n}-builder`]);
+  const seedLoop = (noCache) =>
+    names
+      .map((n, i) => {
+        const runtimeDir = path.join(ours, TAG(n));
+        const seedRun = usesBase(i)
+          ? `FROM bench-ba-seed-base\nCOPY app /app\nENTRYPOINT ["/app"]\n`
+          : readFileSync(path.join(runtimeDir, 'Dockerfile.run'), 'utf8');
+        writeFileSync(path.join(runtimeDir, 'Dockerfile.seed'), seedRun);
+        // The seed's one-liner, with the runtime Dockerfile sent as the tar's only extra entry.
+        return `docker build ${noCache ? '--no-cache ' : ''}-q -t bench-ba-seed-${n}-builder ${q(runtimeDir)} >/dev/null && docker run --rm bench-ba-seed-${n}-builder | (d=$(mktemp -d) && cd $d && tar -xf - && cp ${q(path.join(runtimeDir, 'Dockerfile.seed'))} Dockerfile && tar -cf - . | docker build ${noCache ? '--no-cache ' : ''}-q -t bench-ba-seed-${n} - >/dev/null; rm -rf $d)`;
+      })
+      .join(' && ');
+  const composeCmd = (noCache) => `cd ${q(ours)} && COMPOSE_DOCKER_CLI_BUILD=0 docker-compose -p benchba build --parallel ${noCache ? '--no-cache ' : ''}-q`;
+  const haveCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+  const out = { pairs: 20, sharedBy: 5 };
+  try {
+    console.log('\n11. Build All: 20 pairs (gcc:12, static C), base shared by five');
+    const cleanOurs = () => {
+      rmi(...ourTags);
+      rmSync(state, { recursive: true, force: true });
+    };
+    out.cold = {
+      buildAll: series('build --all, cold (--no-cache)', (i) => (cleanOurs(), `${all} --no-cache >/dev/null 2>&1`), { reps, measureRss: true }),
+      seedLoop: series('shell loop of the seed one-liner, cold', () => (rmi(...seedTags), seedLoop(true)), { reps }),
+      compose: haveCompose ? series('docker-compose build --parallel, cold', () => composeCmd(true), { reps }) : undefined,
+    };
+    out.noChange = {
+      buildAll: series('build --all, nothing changed', `${all} >/dev/null 2>&1`, { reps, measureRss: true }),
+      seedLoop: series('shell loop of the seed one-liner, no change', seedLoop(false), { reps }),
+      compose: haveCompose ? series('docker-compose build --parallel, no change', composeCmd(false), { reps }) : undefined,
+    };
+    if (!haveCompose) console.log("  (docker-compose is not installed: 'apt-get install docker-compose' for its rows)");
+    rmi(...seedTags, ...names.map((n) => TAG(`compose-${n}`)));
+    cleanOurs();
+
+    // 200 tiny busybox pairs, built once (not timed), then all up to date through the CLI.
+    const many = path.join(dir, 'many');
+    for (let i = 0; i < 200; i++) {
+      const d = path.join(many, `bench-ba-p${String(i).padStart(3, '0')}`);
+      mkdirSync(d, { recursive: true });
+      writeFileSync(path.join(d, 'Dockerfile'), `FROM busybox:1.36\nRUN mkdir /o && echo ${i} > /o/n.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`);
+      writeFileSync(path.join(d, 'Dockerfile.run'), 'FROM scratch\nCOPY n.txt /\n');
+    }
+    const manyTags = Array.from({ length: 200 }, (_, i) => `bench-ba-p${String(i).padStart(3, '0')}`).flatMap((n) => [n, `${n}-builder`]);
+    const manyCmd = `${allEnv} node ${q(cli)} build --all ${q(many)}`;
+    const first = timed(`${manyCmd} >/dev/null 2>&1`);
+    console.log(`  200 pairs built once (not in the table): ${first.seconds.toFixed(1)} s`);
+    out.upToDate200 = series('build --all, 200 pairs up to date', `${manyCmd} >/dev/null 2>&1`, { reps, measureRss: true });
+    rmi(...manyTags);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 const runners = {
   engines: enginesSection,
   startup: startupSection,
@@ -455,6 +558,7 @@ const runners = {
   discovery: discoverySection,
   activation: activationSection,
   scale: scaleSection,
+  buildall: buildAllSection,
 };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = await runners[name]();
@@ -583,6 +687,23 @@ function markdown(r) {
       `${d.files} files, ${d.pairs} pairs: \`dockerception list\` ${d.cli.median.toFixed(2)} s (process start included); findPairs in process ${d.findPairsMs} ms.`,
       '',
     );
+  const ba = r.sections.buildall;
+  if (ba) {
+    const cell = (row) => (row ? `${row.median.toFixed(1)}` : '–');
+    const ratio = (row, to) => (row && to ? `${(row.median / to.median).toFixed(2)}×` : '–');
+    lines.push(
+      `## Build All: ${ba.pairs} pairs (static C with gcc:12; one base used by ${ba.sharedBy})`,
+      '',
+      '| method | cold (s) | × compose | nothing changed (s) | × compose |',
+      '|---|---:|---:|---:|---:|',
+      `| dockerception build --all | ${cell(ba.cold.buildAll)} | ${ratio(ba.cold.buildAll, ba.cold.compose)} | ${cell(ba.noChange.buildAll)} | ${ratio(ba.noChange.buildAll, ba.noChange.compose)} |`,
+      `| shell loop of the seed one-liner | ${cell(ba.cold.seedLoop)} | ${ratio(ba.cold.seedLoop, ba.cold.compose)} | ${cell(ba.noChange.seedLoop)} | ${ratio(ba.noChange.seedLoop, ba.noChange.compose)} |`,
+      `| docker-compose 1.29 build --parallel | ${cell(ba.cold.compose)} | 1.00× | ${cell(ba.noChange.compose)} | 1.00× |`,
+      '',
+      `200 pairs all up to date through the CLI: ${ba.upToDate200?.median.toFixed(2)} s. Peak RSS of the CLI: ${ba.noChange.buildAll?.peakRssMiB} MiB at 20 pairs, ${ba.upToDate200?.peakRssMiB} MiB at 200.`,
+      '',
+    );
+  }
   const a = r.sections.activation;
   if (a) lines.push('## Extension', '', ...Object.entries(a).map(([k, v]) => `- ${k}: ${v}`), '');
   return `${lines.join('\n')}\n`;

@@ -41,7 +41,7 @@ export function activate(context: vscode.ExtensionContext): DockerceptionApi | u
   const builds = new Builds(context.workspaceState, output);
   const engine = new EngineChoice();
   const tree = new PairsTree(builds);
-  const view = vscode.window.createTreeView('dockerception.pairs', { treeDataProvider: tree, showCollapseAll: true });
+  const view = vscode.window.createTreeView('dockerception.pairs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
   tree.attach(view);
   tree.showEngine(engine.label());
   const statusItem = vscode.window.createStatusBarItem('dockerception.status', vscode.StatusBarAlignment.Left, 50);

@@ -26,6 +26,21 @@ export class BuildOutput implements vscode.Disposable {
 
   /** Builds whose lines are coming in: with more than one, each line says whose it is. */
   private readonly active = new Set<string>();
+  /** During a Build All every line says whose it is. */
+  private all = false;
+
+  buildingAll(on: boolean): void {
+    this.all = on;
+  }
+
+  /** A line of its own (Build All's start, skips and summary). */
+  line(text: string): void {
+    this.appendLine(text);
+  }
+
+  private named(): boolean {
+    return this.all || this.active.size > 1;
+  }
 
   started(pair: Pair, tag: string): void {
     this.active.add(pair.dir);
@@ -36,7 +51,7 @@ export class BuildOutput implements vscode.Disposable {
   event(pair: Pair, event: ProgressEvent): void {
     const line = this.lineOf(event);
     if (line === undefined) return;
-    this.appendLine(this.active.size > 1 ? `[${pair.name}] ${line}` : line);
+    this.appendLine(this.named() ? `[${pair.name}] ${line}` : line);
   }
 
   private lineOf(event: ProgressEvent): string | undefined {
@@ -59,21 +74,24 @@ export class BuildOutput implements vscode.Disposable {
   }
 
   succeeded(result: BuildResult): void {
+    // Several builds at once: every line says whose it is, and what came of it.
+    const who = this.named() ? `[${result.pair.name}] ` : '';
+    const line = (text: string) => this.appendLine(`${who}${text}`);
     this.finished(result.pair);
-    this.appendLine(`${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s`);
-    this.appendLine('');
-    for (const line of sizeTable(result.builder, result.runtime).split('\n')) this.appendLine(`  ${line}`);
+    line(`${who ? `${result.upToDate ? 'up to date' : 'built'}: ` : ''}${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s`);
+    if (!who) this.appendLine('');
+    for (const row of sizeTable(result.builder, result.runtime).split('\n')) line(`  ${row}`);
     if (result.growth) {
       const { sizeDelta, changes, since } = result.growth;
-      this.appendLine(`  Since the build of ${new Date(since.recordedAt).toLocaleString()}: ${sizeDelta >= 0 ? '+' : '−'}${formatBytes(Math.abs(sizeDelta))}`);
-      for (const c of changes.slice(0, 5)) this.appendLine(`    ${c.delta >= 0 ? '+' : '−'}${formatBytes(Math.abs(c.delta))}  ${c.path} (${c.change})`);
+      line(`  Since the build of ${new Date(since.recordedAt).toLocaleString()}: ${sizeDelta >= 0 ? '+' : '−'}${formatBytes(Math.abs(sizeDelta))}`);
+      for (const c of changes.slice(0, 5)) line(`    ${c.delta >= 0 ? '+' : '−'}${formatBytes(Math.abs(c.delta))}  ${c.path} (${c.change})`);
     }
   }
 
   failed(pair: Pair, error: DockerceptionError): void {
     this.finished(pair);
     this.appendLine('');
-    this.appendLine(`✖ ${this.active.size > 0 ? `${pair.name}: ` : ''}${error.code} (${error.phase}): ${error.message}`);
+    this.appendLine(`✖ ${this.all || this.active.size > 0 ? `${pair.name}: ` : ''}${error.code} (${error.phase}): ${error.message}`);
   }
 
   show(): void {

@@ -2,6 +2,13 @@ import * as vscode from 'vscode';
 import { DEFAULT_BUILDER_NETWORK, isBuilderSetting, parseSize, type BuilderSetting, type Pair } from '../core';
 
 export type RevealOutput = 'always' | 'onFailure' | 'never';
+export type DoctorStrict = 'off' | 'errors' | 'warnings';
+
+/** dockerception.doctor.strict: "off" | "errors" | "warnings"; the old true/false read as "errors"/"off". */
+export function doctorStrictOf(value: unknown): DoctorStrict {
+  if (value === true) return 'errors';
+  return value === 'errors' || value === 'warnings' ? value : 'off';
+}
 
 /** The `dockerception.*` settings, read fresh for every build so that a change applies at once. */
 export interface Settings {
@@ -16,7 +23,8 @@ export interface Settings {
   revealOutput: RevealOutput;
   maxRuntimeSize: number | undefined;
   maxGrowth: number | undefined;
-  doctorStrict: boolean;
+  /** Which doctor findings refuse an image: none, errors, or warnings too. */
+  doctorStrict: DoctorStrict;
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -35,7 +43,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
     revealOutput: config.get<RevealOutput>('revealOutput', 'onFailure'),
     maxRuntimeSize: budget ? parseSize(budget) : undefined,
     maxGrowth: growth ? parseSize(growth) : undefined,
-    doctorStrict: config.get<boolean>('doctor.strict', false),
+    doctorStrict: doctorStrictOf(config.get<unknown>('doctor.strict', 'off')),
   };
 }
 

@@ -22,6 +22,7 @@ export class BuildStatusBar implements vscode.Disposable {
         if (pair) void this.update(pair);
       }),
       engine.onDidChange(() => (this.shown ? void this.update(this.shown) : this.idle())),
+      builds.onDidChangeAll(() => (this.showAll() ? undefined : this.shown ? void this.update(this.shown) : this.idle())),
     ];
     this.idle();
     this.item.show();
@@ -38,8 +39,20 @@ export class BuildStatusBar implements vscode.Disposable {
     this.item.backgroundColor = undefined;
   }
 
+  /** While a Build All runs the button shows it as a whole ("Build All 3 of 12"); false when none runs. */
+  private showAll(): boolean {
+    const all = this.builds.allProgress();
+    if (!all) return false;
+    this.item.text = `$(sync~spin) Build All ${all.done} of ${all.total}${all.failed ? ` (${all.failed} failed)` : ''}`;
+    this.item.tooltip = `Dockerception is building ${all.total} pairs in dependency order. Click to cancel them all.\n\n${this.engineLine()}`;
+    this.item.command = 'dockerception.cancelBuildAll';
+    this.item.backgroundColor = all.failed ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
+    return true;
+  }
+
   private async update(pair: Parameters<Builds['last']>[0]): Promise<void> {
     this.shown = pair;
+    if (this.showAll()) return;
     const phase = this.builds.phaseOf(pair);
     if (phase) {
       const others = this.builds.runningPairs().length - 1;

@@ -41,7 +41,8 @@ export async function runExtensionSuite(suite: 'trusted' | 'untrusted' | 'multir
     await page.goto(
       server.url(workspace, [
         ['extensionDevelopmentPath', server.remote(ROOT)],
-        ['extensionTestsPath', server.remote(path.join(ROOT, 'out', 'test', 'vscode', 'suite', 'index'))],
+        // The suite compiled beside this file (out/ or an engineer's own out-NAME/).
+        ['extensionTestsPath', server.remote(path.join(__dirname, '..', 'vscode', 'suite', 'index'))],
       ]),
     );
     let timer: NodeJS.Timeout | undefined;

@@ -2,6 +2,7 @@
 // extension's parts and what the command was invoked with.
 import * as vscode from 'vscode';
 import { build } from './build';
+import { buildAllCommand } from './build-all';
 import { cancelBuild } from './cancel-build';
 import type { CommandContext, Target } from './context';
 import { copyImageTag } from './copy-image-tag';
@@ -42,4 +43,11 @@ export function registerCommands(extension: vscode.ExtensionContext, context: Co
   for (const [id, command] of Object.entries(COMMANDS)) {
     extension.subscriptions.push(vscode.commands.registerCommand(id, (target: Target) => command(context, target)));
   }
+  // Build All also takes the view's selection (VS Code passes the clicked row, then every selected row).
+  extension.subscriptions.push(
+    vscode.commands.registerCommand('dockerception.buildAll', (target: unknown, selected: unknown) => buildAllCommand(context, target, selected)),
+    vscode.commands.registerCommand('dockerception.cancelBuildAll', () => {
+      if (!context.builds.cancelAll()) void vscode.window.showInformationMessage('Dockerception: no Build All is running.');
+    }),
+  );
 }

@@ -21,9 +21,11 @@ export interface PairState {
 function pairDescription(state: PairState): string {
   const { builder, runtime, last, building } = state;
   if (building) return `building: ${building.replace('-', ' ')}…`;
+  if (last && !last.ok && last.error?.code !== 'CANCELLED' && last.error?.code !== 'SKIPPED') return `last build failed: ${last.error?.code}`;
   if (builder && runtime) return sizeSummary(builder.size, runtime.size);
   if (!state.engineReachable) return 'engine unreachable';
   if (last?.error?.code === 'CANCELLED') return 'last build cancelled';
+  if (last?.error?.code === 'SKIPPED') return `skipped: ${last.error.message}`;
   if (last && !last.ok) return `last build failed: ${last.error?.code}`;
   return 'not built yet';
 }
@@ -34,7 +36,7 @@ export function pairItem(pair: Pair, state: PairState): vscode.TreeItem {
   item.resourceUri = vscode.Uri.file(pair.dir);
   item.contextValue = state.building ? 'pair.building' : state.runtime ? 'pair.built' : 'pair';
   item.description = pairDescription(state);
-  const failed = state.last && !state.last.ok && state.last.error?.code !== 'CANCELLED';
+  const failed = state.last && !state.last.ok && state.last.error?.code !== 'CANCELLED' && state.last.error?.code !== 'SKIPPED';
   item.iconPath = new vscode.ThemeIcon(state.building ? 'sync~spin' : failed ? 'error' : 'package');
   const tooltip = new vscode.MarkdownString(`**${pair.name}** — \`${state.where}\`\n\n`);
   if (state.builder) tooltip.appendMarkdown(`- builder \`${state.builder.tag}\`: ${formatBytes(state.builder.size)}\n`);

@@ -65,7 +65,11 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
 
 async function engineState(tag: string): Promise<{ containers: number; tagged: boolean }> {
   const { docker } = await api.builds.connect();
-  const containers = await docker.listContainers({ all: true, filters: { label: [LABEL_RUN] } });
+  // Builder containers of this pair's builder image only: the engine is shared with other suites and the
+  // bench, whose builder containers carry the same label. Without that image, every labelled container.
+  const containers = await docker
+    .listContainers({ all: true, filters: { label: [LABEL_RUN], ancestor: [`${tag}-builder`] } })
+    .catch(() => docker.listContainers({ all: true, filters: { label: [LABEL_RUN] } }));
   const tagged = await docker
     .getImage(tag)
     .inspect()
@@ -81,7 +85,20 @@ suite('Dockerception in VS Code', () => {
     console.log(`DCMETRIC|vscodeVersion|${vscode.version}`);
     // Images an earlier run tagged would show as built: start from none.
     const { docker } = await api.builds.connect();
-    for (const name of ['quick', 'slow', 'broken', 'created-later', 'kit', 'doctor', 'slow-too', 'a-api', 'b-api', 'shared']) {
+    for (const name of [
+      'quick',
+      'slow',
+      'broken',
+      'created-later',
+      'kit',
+      'doctor',
+      'slow-too',
+      'twins-a-api',
+      'twins-b-api',
+      'shared',
+      'all-base',
+      'all-app',
+    ]) {
       for (const tag of [`dc-vscode-${name}`, `dc-vscode-${name}-builder`])
         await docker
           .getImage(tag)
@@ -256,12 +273,12 @@ suite('Dockerception in VS Code', () => {
       const labels = (await pairRows()).map((r) => r.label).filter((l) => l.endsWith('api'));
       return labels.length === 2 ? labels : undefined;
     });
-    assert.deepEqual(names, ['a-api', 'b-api']);
-    const a = await pairNamed('a-api');
+    assert.deepEqual(names, ['twins-a-api', 'twins-b-api'], 'named from the workspace folder, as the CLI names them');
+    const a = await pairNamed('twins-a-api');
     const record = await api.builds.build(a);
-    assert.equal(record?.runtime?.tag, 'dc-vscode-a-api');
-    const b = (await pairRows()).find((r) => r.label === 'b-api');
-    assert.equal(b?.item.description, 'not built yet', 'b-api shows only its own images');
+    assert.equal(record?.runtime?.tag, 'dc-vscode-twins-a-api');
+    const b = (await pairRows()).find((r) => r.label === 'twins-b-api');
+    assert.equal(b?.item.description, 'not built yet', 'twins-b-api shows only its own images');
 
     const config = vscode.workspace.getConfiguration('dockerception', vscode.Uri.file(a.dir));
     await config.update('runtimeTag', 'dc-vscode-shared', vscode.ConfigurationTarget.WorkspaceFolder);
@@ -394,6 +411,41 @@ suite('Dockerception in VS Code', () => {
     assert.match(html, /<td class="num grew">\+2\.5 MB<\/td><td><code>\/padding<\/code><\/td><td>grown<\/td>/);
     panel.dispose();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('Build All of the selected rows builds those pairs in dependency order, one notification, lines named', async () => {
+    writePair(
+      'all-base',
+      'FROM busybox:1.36\nRUN mkdir /o && echo base > /o/base.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n',
+      'FROM busybox:1.36\nCOPY base.txt /\n',
+    );
+    writePair('all-app', 'FROM dc-vscode-all-base\nRUN mkdir /o && cp /base.txt /o/\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n', 'FROM scratch\nCOPY . /\n');
+    api.tree.refresh();
+    const [app, base] = await until('both in the tree', async () => {
+      const rows = await pairRows();
+      const found = ['all-app', 'all-base'].map((name) => rows.find((r) => r.label === name)?.node);
+      return found.every(Boolean) ? (found as PairNode[]) : undefined;
+    });
+    const outcomes = (await vscode.commands.executeCommand('dockerception.buildAll', app, [app, base])) as Array<{
+      pair: Pair;
+      result: string;
+      needs: string[];
+    }>;
+    assert.deepEqual(
+      outcomes.map((o) => [o.pair.name, o.result, o.needs]),
+      [
+        ['all-base', 'built', []],
+        ['all-app', 'built', ['all-base']],
+      ],
+      'only the selected rows, the base first',
+    );
+    const lines = api.outputLines.join('\n');
+    assert.match(lines, /Build All: 2 pair\(s\) of the selected rows/);
+    assert.match(lines, /\[all-app\] ==> Tagged dc-vscode-all-app/);
+    assert.match(lines, /Build All: 2 built, 0 up to date, 0 failed, 0 skipped/);
+    const rows = await pairRows();
+    assert.match(String(rows.find((r) => r.label === 'all-app')?.item.description), /^builder [\d.]+ MB → runtime/);
+    for (const name of ['all-base', 'all-app']) rmSync(path.join(workspaceDir(), name), { recursive: true, force: true });
   });
 
   test('a failing build says what happened in the output and the status bar, and tags nothing', async () => {
