@@ -4,7 +4,7 @@
 // returned io.EOF), or refuse where Go returns an error. Through the whole gate, the bytes passed on before
 // the verdict must never hold the end Go would find, and what the gate passes must read, in Go, as the
 // builder's tar did. Corpus: every header form the issue names; generator: TAR_ORACLE_COUNT archives
-// (default 10 000) from TAR_ORACLE_SEED (printed; set it to replay a failure).
+// (default 10 000) from TAR_ORACLE_SEED (fixed by default, printed; 'random' for a new one).
 import assert from 'node:assert/strict';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -658,7 +658,9 @@ function generator(seed: number) {
 describe('tar gate and Go archive/tar: differential', () => {
   const tally: Tally = { archives: 0, differ: 0, first: [] };
   const count = Number(process.env.TAR_ORACLE_COUNT ?? 10_000);
-  const seed = process.env.TAR_ORACLE_SEED ? Number(process.env.TAR_ORACLE_SEED) : Math.floor(Math.random() * 2 ** 32);
+  // A fixed seed, so that every run compares the same archives; TAR_ORACLE_SEED=random draws a new one.
+  const seedSetting = process.env.TAR_ORACLE_SEED ?? '0x20dc7a40';
+  const seed = seedSetting === 'random' ? Math.floor(Math.random() * 2 ** 32) : Number(seedSetting) >>> 0;
   const seedText = `0x${seed.toString(16).padStart(8, '0')}`;
 
   after(() => {
