@@ -456,8 +456,12 @@ function buildAllSection() {
   const state = path.join(dir, 'state');
   const ws = path.join(dir, 'ws');
   const allEnv = `DOCKERCEPTION_STATE_DIR=${q(state)}`;
-  const names = Array.from({ length: 20 }, (_, i) => (i === 0 ? 'base' : `svc${String(i).padStart(2, '0')}`));
-  const usesBase = (i) => i >= 1 && i <= 5;
+  // BENCH_ALL_PAIRS / BENCH_ALL_MANY shrink the workspaces for a quick check of this section (default 20 and 200).
+  const count = Number(process.env.BENCH_ALL_PAIRS ?? 20);
+  const manyCount = Number(process.env.BENCH_ALL_MANY ?? 200);
+  const shared = Math.min(5, count - 1);
+  const names = Array.from({ length: count }, (_, i) => (i === 0 ? 'base' : `svc${String(i).padStart(2, '0')}`));
+  const usesBase = (i) => i >= 1 && i <= shared;
   const TAG = (name) => `bench-ba-${name}`;
   const builder = 'FROM gcc:12\nCOPY app.c /src/app.c\nRUN mkdir /out && gcc -static -Os -o /out/app /src/app.c\nCMD ["tar", "-cf", "-", "-C", "/out", "."]\n';
   const compose = { version: '3', services: {} };
@@ -479,12 +483,12 @@ function buildAllSection() {
       usesBase(i) ? `FROM gcc:12 AS basebuild\nCOPY base.c /src/app.c\nRUN mkdir /out && gcc -static -Os -o /out/app /src/app.c\n` : '',
       i === 0 ? 'FROM busybox:1.36\nCOPY --from=build /out/app /usr/local/bin/greet\n' : '',
       usesBase(i) ? 'FROM busybox:1.36\nCOPY --from=basebuild /out/app /usr/local/bin/greet\nCOPY --from=build /out/app /app\nENTRYPOINT ["/app"]\n' : '',
-      i > 5 ? 'FROM scratch\nCOPY --from=build /out/app /app\nENTRYPOINT ["/app"]\n' : '',
+      i > shared ? 'FROM scratch\nCOPY --from=build /out/app /app\nENTRYPOINT ["/app"]\n' : '',
     ];
     writeFileSync(path.join(d, 'Dockerfile.compose'), stages.join(''));
     compose.services[name] = { build: { context: `./${TAG(name)}`, dockerfile: 'Dockerfile.compose' }, image: TAG(`compose-${name}`) };
   }
-  for (let i = 1; i <= 5; i++) cpSync(path.join(ws, TAG('base'), 'app.c'), path.join(ws, TAG(names[i]), 'base.c'));
+  for (let i = 1; i <= shared; i++) cpSync(path.join(ws, TAG('base'), 'app.c'), path.join(ws, TAG(names[i]), 'base.c'));
   writeFileSync(path.join(ws, 'docker-compose.yml'), JSON.stringify(compose, null, 2));
   // --all names each pair after its folder under the workspace: bench-ba-base, bench-ba-svc01, …
   const ours = ws;
@@ -506,9 +510,9 @@ function buildAllSection() {
       .join(' && ');
   const composeCmd = (noCache) => `cd ${q(ours)} && COMPOSE_DOCKER_CLI_BUILD=0 docker-compose -p benchba build --parallel ${noCache ? '--no-cache ' : ''}-q`;
   const haveCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
-  const out = { pairs: 20, sharedBy: 5 };
+  const out = { pairs: count, sharedBy: shared, many: manyCount };
   try {
-    console.log('\n11. Build All: 20 pairs (gcc:12, static C), base shared by five');
+    console.log(`\n11. Build All: ${count} pairs (gcc:12, static C), base shared by ${shared}`);
     const cleanOurs = () => {
       rmi(...ourTags);
       rmSync(state, { recursive: true, force: true });
@@ -528,18 +532,19 @@ function buildAllSection() {
     cleanOurs();
 
     // 200 tiny busybox pairs, built once (not timed), then all up to date through the CLI.
+    // First the CLI's peak RSS at the small workspace, nothing changed: its up-to-date run above.
     const many = path.join(dir, 'many');
-    for (let i = 0; i < 200; i++) {
+    for (let i = 0; i < manyCount; i++) {
       const d = path.join(many, `bench-ba-p${String(i).padStart(3, '0')}`);
       mkdirSync(d, { recursive: true });
       writeFileSync(path.join(d, 'Dockerfile'), `FROM busybox:1.36\nRUN mkdir /o && echo ${i} > /o/n.txt\nCMD ["tar", "-cf", "-", "-C", "/o", "."]\n`);
       writeFileSync(path.join(d, 'Dockerfile.run'), 'FROM scratch\nCOPY n.txt /\n');
     }
-    const manyTags = Array.from({ length: 200 }, (_, i) => `bench-ba-p${String(i).padStart(3, '0')}`).flatMap((n) => [n, `${n}-builder`]);
+    const manyTags = Array.from({ length: manyCount }, (_, i) => `bench-ba-p${String(i).padStart(3, '0')}`).flatMap((n) => [n, `${n}-builder`]);
     const manyCmd = `${allEnv} node ${q(cli)} build --all ${q(many)}`;
     const first = timed(`${manyCmd} >/dev/null 2>&1`);
-    console.log(`  200 pairs built once (not in the table): ${first.seconds.toFixed(1)} s`);
-    out.upToDate200 = series('build --all, 200 pairs up to date', `${manyCmd} >/dev/null 2>&1`, { reps, measureRss: true });
+    console.log(`  ${manyCount} pairs built once (not in the table): ${first.seconds.toFixed(1)} s`);
+    out.upToDate200 = series(`build --all, ${manyCount} pairs up to date`, `${manyCmd} >/dev/null 2>&1`, { reps, measureRss: true });
     rmi(...manyTags);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -700,7 +705,7 @@ function markdown(r) {
       `| shell loop of the seed one-liner | ${cell(ba.cold.seedLoop)} | ${ratio(ba.cold.seedLoop, ba.cold.compose)} | ${cell(ba.noChange.seedLoop)} | ${ratio(ba.noChange.seedLoop, ba.noChange.compose)} |`,
       `| docker-compose 1.29 build --parallel | ${cell(ba.cold.compose)} | 1.00× | ${cell(ba.noChange.compose)} | 1.00× |`,
       '',
-      `200 pairs all up to date through the CLI: ${ba.upToDate200?.median.toFixed(2)} s. Peak RSS of the CLI: ${ba.noChange.buildAll?.peakRssMiB} MiB at 20 pairs, ${ba.upToDate200?.peakRssMiB} MiB at 200.`,
+      `${ba.many} pairs all up to date through the CLI: ${ba.upToDate200?.median.toFixed(2)} s. Peak RSS of the CLI: ${ba.noChange.buildAll?.peakRssMiB} MiB at ${ba.pairs} pairs, ${ba.upToDate200?.peakRssMiB} MiB at ${ba.many}.`,
       '',
     );
   }

@@ -38,6 +38,8 @@ export function pairItem(pair: Pair, state: PairState): vscode.TreeItem {
   item.description = pairDescription(state);
   const failed = state.last && !state.last.ok && state.last.error?.code !== 'CANCELLED' && state.last.error?.code !== 'SKIPPED';
   item.iconPath = new vscode.ThemeIcon(state.building ? 'sync~spin' : failed ? 'error' : 'package');
+  // A failed row opens its output (the twistie still expands it).
+  if (failed && !state.building) item.command = { command: 'dockerception.showOutput', title: 'Show Output' };
   const tooltip = new vscode.MarkdownString(`**${pair.name}** — \`${state.where}\`\n\n`);
   if (state.builder) tooltip.appendMarkdown(`- builder \`${state.builder.tag}\`: ${formatBytes(state.builder.size)}\n`);
   if (state.runtime) tooltip.appendMarkdown(`- runtime \`${state.runtime.tag}\`: ${formatBytes(state.runtime.size)}\n`);
