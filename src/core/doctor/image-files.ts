@@ -15,8 +15,12 @@ export interface ImageFile {
   /** Symlink target, or the hard link's file (absolute). */
   linkTarget?: string;
   elf?: ElfInfo;
-  /** The first line of a file that starts with "#!", without the "#!". */
+  /** The first line of a file that starts with "#!", without the "#!" (as the kernel reads it: a "\r" stays). */
   shebang?: string;
+  /** What the kernel would make of a regular file: an ELF file, a #! script, or neither ("exec format error"). */
+  format?: 'elf' | 'script' | 'other';
+  /** The bytes of the loader's configuration files (/etc/ld.so.cache, /etc/ld.so.conf*, /etc/ld-musl-*.path). */
+  content?: Buffer;
 }
 
 /** The image's own settings the checks need (from `docker inspect`'s Config and platform). */
@@ -28,7 +32,13 @@ export interface ImageConfig {
   architecture?: string;
 }
 
+/** The kernel reads this much of a #! line (BINPRM_BUF_SIZE). */
 const SHEBANG_BYTES = 256;
+/** The loader's configuration files, whose bytes are kept (up to MAX_CONTENT). */
+const CONFIG_FILE = /^\/etc\/(ld\.so\.cache|ld\.so\.conf|ld\.so\.conf\.d\/[^/]+|ld-musl-[^/]+\.path)$/;
+const MAX_CONTENT = 8 * 1024 * 1024;
+/** A glibc loader, whose default directories are read from its bytes. */
+const LOADER_NAME = /^(ld-linux[^/]*\.so(\.\d+)*|ld64\.so\.\d+|ld\.so\.\d+)$/;
 
 function typeOf(header: tar.Header): ImageFile['type'] {
   switch (header.type) {
@@ -46,20 +56,22 @@ function typeOf(header: tar.Header): ImageFile['type'] {
   }
 }
 
-/** Reads one entry's data, keeping only what the doctor looks at: ELF facts, or a #! line. */
+/** Reads one entry's data, keeping only what the doctor looks at: ELF facts, a #! line, a loader configuration file. */
 function readContents(file: ImageFile, stream: NodeJS.ReadableStream, done: () => void): void {
   let head = Buffer.alloc(0);
   let kind: 'unknown' | 'elf' | 'other' = 'unknown';
   const early: Buffer[] = []; // chunks that came before the first 4 bytes were known
   let elf: ElfCapture | undefined;
+  const content: Buffer[] | undefined = CONFIG_FILE.test(file.path) && file.size <= MAX_CONTENT ? [] : undefined;
   stream.on('data', (chunk: Buffer) => {
+    content?.push(Buffer.from(chunk));
     if (head.length < SHEBANG_BYTES) head = Buffer.concat([head, chunk.subarray(0, SHEBANG_BYTES - head.length)]);
     if (kind === 'unknown') {
       early.push(chunk);
       if (head.length < 4) return;
       kind = isElf(head) ? 'elf' : 'other';
       if (kind === 'elf') {
-        elf = new ElfCapture();
+        elf = new ElfCapture(LOADER_NAME.test(file.path.slice(file.path.lastIndexOf('/') + 1)));
         for (const part of early) elf.push(part);
       }
       early.length = 0;
@@ -68,8 +80,14 @@ function readContents(file: ImageFile, stream: NodeJS.ReadableStream, done: () =
     elf?.push(chunk);
   });
   stream.on('end', () => {
-    if (elf) file.elf = elf.info();
-    else if (head.toString('latin1', 0, 2) === '#!') file.shebang = head.toString('utf8', 2).split('\n')[0].trim();
+    if (content) file.content = Buffer.concat(content);
+    if (elf) {
+      file.format = 'elf';
+      file.elf = elf.info();
+    } else if (head.toString('latin1', 0, 2) === '#!') {
+      file.format = 'script';
+      file.shebang = head.toString('utf8', 2).split('\n')[0];
+    } else file.format = 'other';
     done();
   });
 }
@@ -91,6 +109,7 @@ export async function imageFiles(docker: Docker, ref: string): Promise<ImageFile
       files.push(file);
       if (file.type === 'file' && file.size > 0) readContents(file, stream as unknown as NodeJS.ReadableStream, next);
       else {
+        if (file.type === 'file') file.format = 'other'; // empty: "exec format error"
         stream.on('end', next);
         stream.resume();
       }
