@@ -14,6 +14,8 @@ export { normaliseEntryName, unsafeReason } from './tar/entry-rules';
  * as such (with its stderr) rather than by what its output looks like. */
 const EXIT_GRACE_MS = 2000;
 const ZEROS = Buffer.alloc(64 * 1024);
+/** The largest root Dockerfile kept for the up-to-date check (the engine's own limit is far larger). */
+const MAX_KEPT_DOCKERFILE = 1024n * 1024n;
 
 /** What the gate learned about the builder's tar once it has seen all of it. */
 export interface TarSummary {
@@ -70,6 +72,8 @@ export class TarGate extends Duplex {
   private problem: OutputProblem | undefined;
   private inputEnded = false;
   private hasDockerfile = false;
+  /** The content of the last root `Dockerfile` and `dockerfile` entries, when kept. */
+  private readonly dockerfiles: { upper?: Buffer; lower?: Buffer } = {};
   private entries = 0;
   private emitted = 0;
   /** Bytes of tar the builder wrote (after decompression), counted on after a problem too. */
@@ -160,11 +164,26 @@ export class TarGate extends Duplex {
     if (this.behind) this.inflater?.pause();
   }
 
+  /**
+   * Keeps the root Dockerfile's content (what the runtime build reads; its images are up-to-date inputs).
+   * The engine reads `Dockerfile`, else `dockerfile`; a later entry of the same name replaces an earlier
+   * one. A link, a sparse or a large file is not kept: the build is then not trusted as up to date later.
+   */
+  private keepDockerfile(entry: TarEntry): void {
+    const slot = contextPath(entry.name) === 'Dockerfile' ? 'upper' : 'lower';
+    this.dockerfiles[slot] = undefined;
+    if (entry.type !== 'file' || entry.size > MAX_KEPT_DOCKERFILE) return;
+    this.reader.capture((data) => (this.dockerfiles[slot] = data));
+  }
+
   private onEntry(entry: TarEntry): string | undefined {
     // A PAX g header is an entry to Go's reader, and the engine refuses it if its name climbs out, but
     // it writes no file: it is neither the Dockerfile nor counted.
     if (entry.typeflag !== 'g') {
-      if (isRootDockerfile(entry)) this.hasDockerfile = true;
+      if (isRootDockerfile(entry)) {
+        this.hasDockerfile = true;
+        this.keepDockerfile(entry);
+      }
       if (contextPath(entry.name) !== '') this.entries++;
     }
     return unsafeReason(entry);
@@ -232,7 +251,14 @@ export class TarGate extends Duplex {
       entries: this.entries + (this.hasDockerfile ? 0 : 1),
       dockerfileSource: this.hasDockerfile ? 'builder-output' : 'pair',
       ...(this.compression ? { compression: this.compression } : {}),
+      ...(this.keptDockerfile() ? { dockerfile: this.keptDockerfile() } : {}),
     };
+  }
+
+  /** The Dockerfile the engine builds from, when its content was kept: `Dockerfile` if the tar has one. */
+  private keptDockerfile(): Buffer | undefined {
+    if (!this.hasDockerfile) return undefined;
+    return 'upper' in this.dockerfiles ? this.dockerfiles.upper : this.dockerfiles.lower;
   }
 
   private release(): void {

@@ -51,7 +51,12 @@ describe('TarGate', () => {
       const run = await throughGate(input, { chunkSize: chunkSize === 1 ? 97 : chunkSize });
       assert.equal(run.error, undefined);
       assert.ok(run.output.equals(input), `chunk size ${chunkSize}: output differs from input`);
-      assert.deepEqual(run.gate.summary, { bytes: input.length, entries: 3, dockerfileSource: 'builder-output' });
+      assert.deepEqual(run.gate.summary, {
+        bytes: input.length,
+        entries: 3,
+        dockerfileSource: 'builder-output',
+        dockerfile: Buffer.from(dockerfile.content as string),
+      });
     }
   });
 
@@ -304,5 +309,70 @@ describe('entry names', () => {
     assert.equal(normaliseEntryName('/abs/x'), 'abs/x');
     assert.equal(unsafeReason({ name: 'a/b', type: 'symlink', linkname: '../c' }), undefined);
     assert.match(unsafeReason({ name: 'a', type: 'symlink', linkname: '../c' }) ?? '', /outside/);
+  });
+});
+
+// The gate keeps the root Dockerfile the builder wrote: its images are up-to-date inputs.
+describe("TarGate keeps the builder's Dockerfile", () => {
+  const dockerfileOf = async (entries: Parameters<typeof makeTar>[0], chunkSize?: number) => {
+    const run = await throughGate(await makeTar(entries), { chunkSize });
+    assert.equal(run.error, undefined);
+    return run.gate.summary?.dockerfile?.toString('utf8');
+  };
+
+  it('the root Dockerfile is kept whole, across chunk boundaries of any size', async () => {
+    const text = `FROM dc-base:1\n${'# padding line\n'.repeat(700)}COPY app /app\n`;
+    for (const chunkSize of [1, 7, 512, 4096, 1 << 20]) {
+      assert.equal(
+        await dockerfileOf(
+          [
+            { name: 'app', content: 'x'.repeat(3000) },
+            { name: './Dockerfile', content: text },
+            { name: 'z', content: 'z' },
+          ],
+          chunkSize,
+        ),
+        text,
+      );
+    }
+  });
+
+  it('Dockerfile wins over dockerfile; a later entry of the same name replaces an earlier one', async () => {
+    assert.equal(
+      await dockerfileOf([
+        { name: 'Dockerfile', content: 'FROM a\n' },
+        { name: 'dockerfile', content: 'FROM b\n' },
+      ]),
+      'FROM a\n',
+    );
+    assert.equal(await dockerfileOf([{ name: 'dockerfile', content: 'FROM b\n' }]), 'FROM b\n');
+    assert.equal(
+      await dockerfileOf([
+        { name: 'Dockerfile', content: 'FROM a\n' },
+        { name: 'Dockerfile', content: 'FROM c\n' },
+      ]),
+      'FROM c\n',
+    );
+  });
+
+  it('a Dockerfile that is a link, or over 1 MiB, is not kept; a pair Dockerfile.run is not the builder output', async () => {
+    assert.equal(
+      await dockerfileOf([
+        { name: 'real', content: 'FROM a\n' },
+        { name: 'Dockerfile', type: 'symlink', linkname: 'real' },
+      ]),
+      undefined,
+    );
+    assert.equal(await dockerfileOf([{ name: 'Dockerfile', content: `FROM a\n#${'x'.repeat(1024 * 1024)}\n` }]), undefined);
+    assert.equal(
+      await dockerfileOf([
+        { name: 'Dockerfile', content: 'FROM a\n' },
+        { name: 'Dockerfile', type: 'symlink', linkname: 'x' },
+      ]),
+      undefined,
+    );
+    const run = await throughGate(await makeTar([{ name: 'app', content: 'x' }]));
+    assert.equal(run.gate.summary?.dockerfileSource, 'pair');
+    assert.equal(run.gate.summary?.dockerfile, undefined);
   });
 });

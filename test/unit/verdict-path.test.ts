@@ -7,7 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { buildPair, DockerceptionError, engineIdOf, pairAt, pairBuilds, pairKey } from '../../src/core';
-import { docker, makeBuilderPair, removeDir, removeImages, runCli, testEngine } from './helpers';
+import { Readable } from 'node:stream';
+import { TarGate } from '../../src/core/tar-gate';
+import { docker, makeBuilderPair, makeTar, removeDir, removeImages, runCli, testEngine } from './helpers';
 
 const records = mkdtempSync(path.join(os.tmpdir(), 'dc-verdict-records-'));
 const dirs: string[] = [];
@@ -106,4 +108,49 @@ describe('state that survives concurrency', () => {
     await removeImages(...ids.filter((id) => id !== tagged));
     mkdirSync(state, { recursive: true });
   });
+});
+
+describe('the Dockerfile the gate keeps is the one the engine builds from', () => {
+  // Cases where the tar holds more than one candidate: the engine's choice is read back from a label.
+  const cases: Array<{ name: string; entries: Parameters<typeof makeTar>[0] }> = [
+    {
+      name: 'Dockerfile and dockerfile',
+      entries: [
+        { name: 'dockerfile', content: 'FROM scratch\nLABEL which=lower\n' },
+        { name: 'Dockerfile', content: 'FROM scratch\nLABEL which=upper\n' },
+      ],
+    },
+    { name: 'dockerfile only', entries: [{ name: 'dockerfile', content: 'FROM scratch\nLABEL which=lower\n' }] },
+    {
+      name: 'Dockerfile twice',
+      entries: [
+        { name: 'Dockerfile', content: 'FROM scratch\nLABEL which=first\n' },
+        { name: './Dockerfile', content: 'FROM scratch\nLABEL which=second\n' },
+      ],
+    },
+  ];
+  for (const { name, entries } of cases) {
+    test(name, async () => {
+      const tarBytes = await makeTar(entries);
+      const gate = new TarGate({ fallbackDockerfile: Buffer.alloc(0), exitVerdict: async () => undefined });
+      const passed: Buffer[] = [];
+      await new Promise<void>((resolve, reject) => {
+        gate
+          .on('data', (chunk: Buffer) => passed.push(chunk))
+          .on('end', resolve)
+          .on('error', reject);
+        gate.end(tarBytes);
+      });
+      const kept = /which=(\w+)/.exec(gate.summary?.dockerfile?.toString('utf8') ?? '')?.[1];
+      const { docker: api } = await testEngine();
+      for (const version of ['1', '2'] as const) {
+        const tag = `dc-verdict-which-${version}`;
+        tags.push(tag);
+        const stream = await api.buildImage(Readable.from([Buffer.concat(passed)]) as unknown as NodeJS.ReadableStream, { t: tag, version });
+        await new Promise((resolve, reject) => api.modem.followProgress(stream, (error: unknown) => (error ? reject(error) : resolve(undefined))));
+        const built = JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config.Labels}}', tag)) as Record<string, string>;
+        assert.equal(kept, built.which, `${version === '2' ? 'BuildKit' : 'legacy'}: the engine built from which=${built.which}, the gate kept which=${kept}`);
+      }
+    });
+  }
 });

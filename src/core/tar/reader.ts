@@ -97,8 +97,23 @@ export class TarReader {
     return this.pax !== undefined || this.longName !== '' || this.longLink !== '';
   }
 
+  /** The data of the entry being read, when onEntry asked for it with capture(). */
+  private capturing: { parts: Buffer[]; done: (data: Buffer | undefined) => void } | undefined;
+  /** Whether the entry just reported is sparse (its data is not its content). */
+  private reportedSparse = false;
+
   /** onEntry may return a reason to refuse the entry: reading stops there. */
   constructor(private readonly onEntry: (entry: TarEntry) => string | undefined) {}
+
+  /**
+   * Called from onEntry: hands the entry's content to `done` once it has been read (undefined for a sparse
+   * entry, whose data is not its content). Memory: the whole content, so only for small entries.
+   */
+  capture(done: (data: Buffer | undefined) => void): void {
+    if (this.reportedSparse) return done(undefined);
+    if (this.state.at !== 'skip' || this.state.data === 0) return done(Buffer.alloc(0));
+    this.capturing = { parts: [], done };
+  }
 
   /** Reads the next bytes of the tar. After a problem, further input is ignored. */
   write(chunk: Buffer): void {
@@ -108,8 +123,13 @@ export class TarReader {
       if (state.at === 'skip') {
         if (state.data > 0) {
           const n = Math.min(state.data, chunk.length - i);
+          if (this.capturing) this.capturing.parts.push(Buffer.from(chunk.subarray(i, i + n)));
           state.data -= n;
           i += n;
+          if (state.data === 0 && this.capturing) {
+            this.capturing.done(Buffer.concat(this.capturing.parts));
+            this.capturing = undefined;
+          }
         } else {
           const n = Math.min(state.pad, chunk.length - i);
           state.pad -= n;
@@ -350,7 +370,9 @@ export class TarReader {
     }
     this.state = { at: 'skip', data: pending.data, pad: padding(pending.data) };
     if (this.state.data === 0 && this.state.pad === 0) this.state = { at: 'header' };
+    this.reportedSparse = sparse;
     this.report(entry);
+    this.reportedSparse = false;
   }
 
   private report(entry: TarEntry): void {
