@@ -1,13 +1,15 @@
 // The doctor's parts, pure (no engine): ELF facts from streamed bytes (this machine's own binaries and
 // crafted headers), path resolution through symlinks, each finding, and the file diff behind "what grew".
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { diagnose, ElfCapture, fileChanges, FileTree, listingOf, type ElfInfo, type ImageConfig, type ImageFile } from '../../src/core/doctor';
+import { parseLdCache } from '../../src/core/doctor/loader';
 
 /** Feeds a file through ElfCapture in chunks of `size` bytes, as a tar stream would. */
-function captured(bytes: Buffer, size: number): ElfInfo | undefined {
-  const capture = new ElfCapture();
+function captured(bytes: Buffer, size: number, loader = false): ElfInfo | undefined {
+  const capture = new ElfCapture(loader);
   for (let at = 0; at < bytes.length; at += size) capture.push(bytes.subarray(at, at + size));
   return capture.info();
 }
@@ -24,7 +26,14 @@ function elfHeader(machine: number, bits: 32 | 64 = 64): Buffer {
   return header;
 }
 
-const file = (path: string, extra: Partial<ImageFile> = {}): ImageFile => ({ path, type: 'file', size: 10, mode: 0o755, ...extra });
+const file = (path: string, extra: Partial<ImageFile> = {}): ImageFile => ({
+  path,
+  type: 'file',
+  size: 10,
+  mode: 0o755,
+  ...(extra.shebang !== undefined ? { format: 'script' as const } : extra.elf ? { format: 'elf' as const } : {}),
+  ...extra,
+});
 const dir = (path: string): ImageFile => ({ path, type: 'directory', size: 0, mode: 0o755 });
 const link = (path: string, linkTarget: string): ImageFile => ({ path, type: 'symlink', size: 0, mode: 0o777, linkTarget });
 const dynamic: ElfInfo = { bits: 64, machine: 62, type: 3, interpreter: '/lib64/ld-linux-x86-64.so.2', needed: ['libc.so.6'] };
@@ -48,6 +57,33 @@ describe('ELF facts', () => {
     assert.equal(info?.machine, 62);
     assert.equal(info?.interpreter, undefined);
     assert.equal(info?.needed, undefined);
+  });
+
+  it("reads Node's libraries, whose .dynstr starts 2.2 MB into the file, at any chunk size (as readelf -d lists them)", () => {
+    const node = realpathSync(process.execPath);
+    const bytes = readFileSync(node);
+    const expected = [...execFileSync('readelf', ['-d', node], { encoding: 'utf8' }).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
+    assert.ok(expected.includes('libstdc++.so.6'), expected.join(' '));
+    for (const size of [65_536, 4096]) assert.deepEqual(captured(bytes, size)?.needed, expected, `chunks of ${size}`);
+  });
+
+  it("reads libc's loader (its PT_INTERP lies past the first 256 KiB), and the loader's default folders as it prints them", () => {
+    const libc = readFileSync('/lib/x86_64-linux-gnu/libc.so.6');
+    assert.equal(captured(libc, 65_536)?.interpreter, '/lib64/ld-linux-x86-64.so.2');
+    const loader = '/lib64/ld-linux-x86-64.so.2';
+    const printed = [...execFileSync(loader, ['--help'], { encoding: 'utf8' }).matchAll(/^\s+(\S+) \(system search path\)$/gm)].map((m) => m[1]);
+    assert.ok(printed.length >= 2, 'ld.so --help lists its system search path');
+    assert.deepEqual(captured(readFileSync(loader), 65_536, true)?.systemDirs, printed);
+  });
+
+  it('reads ld.so.cache as ldconfig -p lists it', () => {
+    const cache = parseLdCache(readFileSync('/etc/ld.so.cache'));
+    const listed = [...execFileSync('/sbin/ldconfig', ['-p'], { encoding: 'utf8' }).matchAll(/^\s+(\S+) \([^)]*\)(?: OS ABI: [^=]*)? => (\S+)$/gm)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    assert.ok(listed.length > 10, `${listed.length} libraries listed`);
+    const ours = [...(cache?.entries() ?? [])].flatMap(([name, paths]) => paths.map((p) => `${name} ${p}`));
+    assert.deepEqual(ours.sort(), listed.sort());
   });
 
   it('reads crafted 32- and 64-bit headers for other machines', () => {
@@ -74,6 +110,27 @@ describe('paths in the image', () => {
     assert.equal(tree.resolve('/loop'), undefined);
     assert.equal(tree.resolve('/nope'), undefined);
   });
+
+  it('follows a relative symlink whose .. reaches / (and goes no higher), physically, and not through a file', () => {
+    const tree = new FileTree([
+      dir('/usr'),
+      dir('/usr/local'),
+      dir('/usr/local/bin'),
+      link('/usr/local/bin/app', '../../../opt/app/bin/app'),
+      link('/usr/local/bin/deep', '../../../../../../opt/app/bin/app'),
+      dir('/opt'),
+      dir('/opt/app'),
+      dir('/opt/app/bin'),
+      file('/opt/app/bin/app'),
+      link('/opt/current', 'app/bin'),
+      link('/through', '/opt/app/bin/app/x'),
+    ]);
+    assert.deepEqual(tree.locate('/usr/local/bin/app')?.path, '/opt/app/bin/app');
+    assert.deepEqual(tree.locate('/usr/local/bin/deep')?.path, '/opt/app/bin/app');
+    // .. after a symlink is the parent of where the link led: /opt/app, not /opt.
+    assert.deepEqual(tree.locate('/opt/current/../bin/app')?.path, '/opt/app/bin/app');
+    assert.equal(tree.resolve('/through'), undefined);
+  });
 });
 
 describe('doctor findings', () => {
@@ -88,7 +145,7 @@ describe('doctor findings', () => {
     );
   });
 
-  it('with the loader but not a library: MISSING_LIBRARY; with both (through a /lib64 symlink), nothing', () => {
+  it('with the loader but not a library: MISSING_LIBRARY, an error; with both (through a /lib64 symlink), nothing', () => {
     const base = [
       file('/app', { elf: dynamic }),
       dir('/lib'),
@@ -96,10 +153,15 @@ describe('doctor findings', () => {
       file('/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2'),
       link('/lib64', 'lib/x86_64-linux-gnu'),
     ];
-    assert.deepEqual(codes(base, amd64()), ['MISSING_LIBRARY /app']);
-    assert.deepEqual(codes([...base, file('/lib/x86_64-linux-gnu/libc.so.6')], amd64()), []);
-    const withRunPath = { ...dynamic, needed: ['libfoo.so'], runPath: ['/opt/foo'] };
-    assert.deepEqual(codes([...base.slice(1), file('/app', { elf: withRunPath }), dir('/opt'), dir('/opt/foo'), file('/opt/foo/libfoo.so')], amd64()), []);
+    assert.deepEqual(
+      diagnose(base, amd64()).map((f) => `${f.severity} ${f.code} ${f.path}`),
+      ['error MISSING_LIBRARY /app'],
+    );
+    const libc = file('/lib/x86_64-linux-gnu/libc.so.6', { elf: { bits: 64, machine: 62, type: 3, soname: 'libc.so.6', needed: [] } });
+    assert.deepEqual(codes([...base, libc], amd64()), []);
+    const withRunPath: ElfInfo = { ...dynamic, needed: ['libfoo.so'], runpath: ['/opt/foo'] };
+    const libfoo = file('/opt/foo/libfoo.so', { elf: { bits: 64, machine: 62, type: 3, needed: [] } });
+    assert.deepEqual(codes([...base.slice(1), file('/app', { elf: withRunPath }), dir('/opt'), dir('/opt/foo'), libfoo], amd64()), []);
   });
 
   it('a static binary of the image architecture: nothing', () => {
@@ -110,7 +172,7 @@ describe('doctor findings', () => {
     assert.deepEqual(codes([file('/other')], amd64()), ['MISSING_ENTRYPOINT /app']);
     const [notExecutable] = diagnose([file('/app', { mode: 0o644 })], amd64());
     assert.equal(notExecutable.code, 'NOT_EXECUTABLE');
-    assert.match(notExecutable.message, /not executable \(mode 0644\)\. Make it executable/);
+    assert.match(notExecutable.message, /not executable \(mode 0644\), so docker run fails with "permission denied"\. Make it executable/);
     assert.deepEqual(codes([dir('/app')], amd64()), ['NOT_EXECUTABLE /app']);
   });
 
@@ -119,7 +181,9 @@ describe('doctor findings', () => {
     assert.deepEqual(codes(files, { architecture: 'amd64', cmd: ['server'] }), []);
     assert.deepEqual(codes(files, { architecture: 'amd64', cmd: ['./run'], workingDir: '/srv' }), []);
     assert.deepEqual(codes(files, { architecture: 'amd64', cmd: ['server'], env: ['PATH=/usr/bin'] }), ['MISSING_ENTRYPOINT server']);
-    assert.deepEqual(codes(files, { architecture: 'amd64' }), [], 'no command: nothing to check');
+    const [none] = diagnose(files, { architecture: 'amd64' });
+    assert.equal(none.code, 'MISSING_ENTRYPOINT');
+    assert.match(none.message, /no ENTRYPOINT and no CMD, so docker run fails with "No command specified"/);
   });
 
   it('a script whose #! interpreter is missing, directly or through /usr/bin/env', () => {
@@ -137,6 +201,110 @@ describe('doctor findings', () => {
     assert.equal(finding.code, 'FOREIGN_ARCHITECTURE');
     assert.match(finding.message, /built for AArch64, but the runtime image is for amd64 \(x86-64\).*exec format error/);
     assert.deepEqual(codes([file('/app', { elf: { bits: 64, machine: 183, type: 2 } })], amd64({ architecture: 'arm64' })), []);
+  });
+});
+
+describe('doctor findings: libraries as the loader searches for them', () => {
+  const lib = (path: string, extra: Partial<ElfInfo> = {}) => file(path, { mode: 0o644, elf: { bits: 64, machine: 62, type: 3, needed: [], ...extra } });
+  const loader: ImageFile[] = [
+    dir('/lib64'),
+    file('/lib64/ld-linux-x86-64.so.2', {
+      elf: {
+        bits: 64,
+        machine: 62,
+        type: 3,
+        soname: 'ld-linux-x86-64.so.2',
+        systemDirs: ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib', '/usr/lib'],
+      },
+    }),
+    lib('/lib/x86_64-linux-gnu/libc.so.6', { soname: 'libc.so.6' }),
+  ];
+  const program = (needed: string[], extra: Partial<ElfInfo> = {}): ElfInfo => ({ ...dynamic, needed: [...needed, 'libc.so.6'], ...extra });
+  const errors = (files: ImageFile[], config: ImageConfig) =>
+    diagnose(files, config)
+      .filter((f) => f.severity === 'error')
+      .map((f) => `${f.code} ${f.path}`);
+
+  it("finds libraries through the image's LD_LIBRARY_PATH (and only with it)", () => {
+    const files = [...loader, file('/app', { elf: program(['libgreet.so']) }), lib('/opt/lib/libgreet.so')];
+    assert.deepEqual(errors(files, amd64()), ['MISSING_LIBRARY /app']);
+    assert.deepEqual(errors(files, amd64({ env: ['PATH=/bin', 'LD_LIBRARY_PATH=/nowhere:/opt/lib'] })), []);
+  });
+
+  it('expands $ORIGIN from the real path of a program started through a symlink', () => {
+    const files = [
+      ...loader,
+      link('/usr/local/bin/app', '../../../opt/app/bin/app'),
+      file('/opt/app/bin/app', { elf: program(['libgreet.so'], { runpath: ['$ORIGIN/../lib'] }) }),
+      lib('/opt/app/lib/libgreet.so'),
+    ];
+    assert.deepEqual(errors(files, amd64({ entrypoint: ['/usr/local/bin/app'] })), []);
+    const copied = [...loader, file('/usr/local/bin/app', { elf: program(['libgreet.so'], { runpath: ['$ORIGIN/../lib'] }) }), lib('/opt/app/lib/libgreet.so')];
+    assert.deepEqual(errors(copied, amd64({ entrypoint: ['/usr/local/bin/app'] })), ['MISSING_LIBRARY /usr/local/bin/app']);
+  });
+
+  it("RPATH serves the libraries' own needs; RUNPATH only the object's", () => {
+    const libs = [lib('/opt/lib/libgreet.so', { needed: ['libdep.so'] }), lib('/opt/lib/libdep.so')];
+    assert.deepEqual(errors([...loader, file('/app', { elf: program(['libgreet.so'], { rpath: ['/opt/lib'] }) }), ...libs], amd64()), []);
+    assert.deepEqual(errors([...loader, file('/app', { elf: program(['libgreet.so'], { runpath: ['/opt/lib'] }) }), ...libs], amd64()), [
+      'MISSING_LIBRARY /opt/lib/libgreet.so',
+    ]);
+  });
+
+  it('takes what /etc/ld.so.cache lists; a folder only ld.so.conf names is not searched, and the message says to run ldconfig', () => {
+    const cache = Buffer.alloc(48 + 24 + 64);
+    cache.write('glibc-ld.so.cache1.1', 0, 'latin1');
+    cache.writeUInt32LE(1, 20);
+    cache.writeInt32LE(0x303, 48);
+    cache.writeUInt32LE(72, 52);
+    cache.writeUInt32LE(72 + 12, 56);
+    cache.write('libgreet.so\0/opt/lib/libgreet.so\0', 72, 'latin1');
+    const conf = [
+      file('/etc/ld.so.conf', { mode: 0o644, content: Buffer.from('include /etc/ld.so.conf.d/*.conf\n') }),
+      file('/etc/ld.so.conf.d/opt.conf', { mode: 0o644, content: Buffer.from('/opt/lib\n') }),
+    ];
+    const files = [...loader, ...conf, file('/app', { elf: program(['libgreet.so']) }), lib('/opt/lib/libgreet.so')];
+    const [missing] = diagnose(files, amd64());
+    assert.equal(missing.code, 'MISSING_LIBRARY');
+    assert.match(missing.message, /It is in \/opt\/lib, which \/etc\/ld\.so\.conf\.d\/opt\.conf names, but \/etc\/ld\.so\.cache is not there: .*run ldconfig/);
+    assert.deepEqual(errors([...files, file('/etc/ld.so.cache', { mode: 0o644, content: cache })], amd64()), []);
+  });
+
+  it('passes over a library of another machine; one that nothing loads is no finding; a plugin missing a library is a warning', () => {
+    const arm = (path: string) => file(path, { elf: { bits: 64, machine: 183, type: 3, needed: [] } });
+    const app = file('/app', { elf: program(['libgreet.so']) });
+    assert.deepEqual(errors([...loader, app, arm('/lib/x86_64-linux-gnu/libgreet.so')], amd64()), ['MISSING_LIBRARY /app']);
+    assert.match(
+      diagnose([...loader, app, arm('/lib/x86_64-linux-gnu/libgreet.so')], amd64())[0].message,
+      /Passed over for another machine: \/lib\/x86_64-linux-gnu\/libgreet\.so \(AArch64/,
+    );
+    assert.deepEqual(
+      errors([...loader, app, arm('/opt/arm/libgreet.so'), lib('/lib/x86_64-linux-gnu/libgreet.so')], amd64({ env: ['LD_LIBRARY_PATH=/opt/arm'] })),
+      [],
+    );
+    const staticApp = file('/app', { elf: { bits: 64, machine: 62, type: 2 } });
+    assert.deepEqual(diagnose([staticApp, arm('/data/prebuilds/linux-arm64/addon.node')], amd64()), []);
+    assert.deepEqual(
+      diagnose([staticApp, lib('/opt/plugins/libplugin.so', { needed: ['libmissing.so'] })], amd64()).map((f) => `${f.severity} ${f.code} ${f.path}`),
+      ['warning MISSING_LIBRARY /opt/plugins/libplugin.so'],
+    );
+  });
+});
+
+describe("doctor findings: how the program is found and exec'd", () => {
+  it('PATH lookup passes over a file that is not executable', () => {
+    const files = [dir('/a'), file('/a/hello', { mode: 0o644 }), dir('/b'), file('/b/hello', { elf: { bits: 64, machine: 62, type: 2 } })];
+    assert.deepEqual(codes(files, { architecture: 'amd64', cmd: ['hello'], env: ['PATH=/a:/b'] }), []);
+  });
+
+  it('a script saved with CRLF: its interpreter is "/bin/sh\\r", which is not there', () => {
+    const [finding] = diagnose([file('/app', { shebang: '/bin/sh\r' }), dir('/bin'), file('/bin/sh', { elf: { bits: 64, machine: 62, type: 2 } })], amd64());
+    assert.equal(finding.code, 'MISSING_INTERPRETER');
+    assert.match(finding.message, /CRLF line ends/);
+  });
+
+  it('an executable that is neither ELF nor #! script: NOT_A_PROGRAM', () => {
+    assert.deepEqual(codes([file('/app', { format: 'other' })], amd64()), ['NOT_A_PROGRAM /app']);
   });
 });
 
