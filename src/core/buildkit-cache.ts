@@ -2,7 +2,9 @@
 // record and its extracted copy (a parentless, unshared `fileop target` made right after it). The URL is
 // random per build, so those records are never reused and would pile up, about twice the context a build.
 // After each BuildKit build we remove the ones it created, and nothing else.
+import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
+import { engineVersion, transportOf } from './engine/connect';
 
 interface CacheRecord {
   ID: string;
@@ -18,9 +20,146 @@ const CONTEXT_URL = /^http url http:\/\/build-context-/;
 /** The context's copy is made within moments of its download; a COPY step comes much later. */
 const COPY_WINDOW_MS = 1000;
 
+/**
+ * The engine's build cache records, and only those. `GET /system/df` sizes every image, container and
+ * volume too (seconds on an engine with many images), and API 1.41 ignores its `type=build-cache` filter;
+ * so: the filter where the API has it (1.42+), else BuildKit's own DiskUsage through the engine's /grpc
+ * endpoint (what buildx uses with the docker driver), else the whole /system/df.
+ */
 export async function buildCacheRecords(docker: Docker): Promise<CacheRecord[]> {
+  const api = await engineVersion(docker)
+    .then((v) => v.ApiVersion)
+    .catch(() => '');
+  if (apiAtLeast(api, 1, 42)) {
+    const df = (await getJson(docker, '/system/df?', { type: 'build-cache' })) as { BuildCache?: CacheRecord[] | null };
+    return df.BuildCache ?? [];
+  }
+  // Over ssh:// a /grpc stream is a new login each time; the kept connection's /system/df is cheaper there.
+  if (!grpcRefused.has(docker) && transportOf(docker).kind !== 'ssh') {
+    try {
+      return await diskUsageOverGrpc(docker);
+    } catch {
+      grpcRefused.add(docker); // an engine without /grpc: the whole /system/df from now on
+    }
+  }
   const df = (await docker.df()) as { BuildCache?: CacheRecord[] | null };
   return df.BuildCache ?? [];
+}
+
+const grpcRefused = new WeakSet<Docker>();
+
+function apiAtLeast(version: string, major: number, minor: number): boolean {
+  const [a, b] = version.split('.').map(Number);
+  return a > major || (a === major && b >= minor);
+}
+
+function getJson(docker: Docker, path: string, options: Record<string, string>): Promise<unknown> {
+  return new Promise((resolve, reject) =>
+    docker.modem.dial({ path, method: 'GET', options, statusCodes: { 200: true, 400: 'bad request', 500: 'server error' } }, (error: unknown, data: unknown) =>
+      error ? reject(error) : resolve(data),
+    ),
+  );
+}
+
+/**
+ * moby.buildkit.v1.Control/DiskUsage over `POST /grpc` (upgraded to h2c): one unary gRPC call on
+ * node:http2, the messages read with protobufjs (UsageRecord: ID=1, Mutable=2, InUse=3, Size=4, Parent=5,
+ * CreatedAt=6, LastUsedAt=7, UsageCount=8, Description=9, RecordType=10, Shared=11, Parents=12).
+ */
+async function diskUsageOverGrpc(docker: Docker, timeoutMs = 10_000): Promise<CacheRecord[]> {
+  const [http2, { Reader }] = await Promise.all([import('node:http2'), import('protobufjs/minimal')]);
+  const socket = await new Promise<Duplex>((resolve, reject) =>
+    docker.modem.dial(
+      {
+        method: 'POST',
+        path: '/grpc',
+        hijack: true,
+        headers: { Upgrade: 'h2c', Connection: 'Upgrade' },
+        statusCodes: { 101: true, 404: 'no /grpc', 500: 'server error' },
+      },
+      (error: unknown, stream: unknown) => (error ? reject(error) : resolve(stream as Duplex)),
+    ),
+  );
+  const client = http2.connect('http://docker', { createConnection: () => socket });
+  try {
+    const body = await new Promise<Buffer>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no DiskUsage answer within ${timeoutMs / 1000} s`)), timeoutMs);
+      client.on('error', reject);
+      const call = client.request({ ':method': 'POST', ':path': '/moby.buildkit.v1.Control/DiskUsage', 'content-type': 'application/grpc', te: 'trailers' });
+      const chunks: Buffer[] = [];
+      let status: string | undefined;
+      call.on('response', (headers) => (status = headers['grpc-status'] as string | undefined));
+      call.on('trailers', (trailers) => (status = (trailers['grpc-status'] as string | undefined) ?? status));
+      call.on('data', (chunk: Buffer) => chunks.push(chunk));
+      call.on('error', reject);
+      call.on('end', () => {
+        clearTimeout(timer);
+        if (status !== undefined && status !== '0') reject(new Error(`DiskUsage answered gRPC status ${status}`));
+        else resolve(Buffer.concat(chunks));
+      });
+      call.end(Buffer.alloc(5)); // an empty DiskUsageRequest: not compressed, length 0
+    });
+    const records: CacheRecord[] = [];
+    // One length-prefixed message: 1 byte compressed flag, 4 bytes length.
+    const message = Reader.create(body.subarray(5, 5 + (body.length >= 5 ? body.readUInt32BE(1) : 0)));
+    while (message.pos < message.len) {
+      const tag = message.uint32();
+      if (tag >>> 3 !== 1) {
+        message.skipType(tag & 7);
+        continue;
+      }
+      const entry = Reader.create(message.bytes());
+      const record: CacheRecord = { ID: '' };
+      while (entry.pos < entry.len) {
+        const field = entry.uint32();
+        switch (field >>> 3) {
+          case 1:
+            record.ID = entry.string();
+            break;
+          case 3:
+            record.InUse = entry.bool();
+            break;
+          case 5:
+            record.Parent = entry.string();
+            break;
+          case 6:
+            record.CreatedAt = timestamp(Reader.create(entry.bytes()));
+            break;
+          case 9:
+            record.Description = entry.string();
+            break;
+          case 11:
+            record.Shared = entry.bool();
+            break;
+          case 12: {
+            const parent = entry.string();
+            record.Parent ??= parent;
+            break;
+          }
+          default:
+            entry.skipType(field & 7);
+        }
+      }
+      records.push(record);
+    }
+    return records;
+  } finally {
+    client.close();
+    socket.destroy();
+  }
+}
+
+/** google.protobuf.Timestamp (seconds=1, nanos=2) as RFC 3339. */
+function timestamp(reader: { pos: number; len: number; uint32(): number; int64(): unknown; int32(): number; skipType(wire: number): unknown }): string {
+  let seconds = 0;
+  let nanos = 0;
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 === 1) seconds = Number(reader.int64());
+    else if (tag >>> 3 === 2) nanos = reader.int32();
+    else reader.skipType(tag & 7);
+  }
+  return new Date(seconds * 1000 + Math.floor(nanos / 1e6)).toISOString();
 }
 
 /** The records among `records` that hold a streamed build context, created since `before` was listed. */

@@ -19,7 +19,11 @@ export function credentialsFor(auths: Record<string, RegistryAuth>, host: string
   const key = HUB_HOSTS.has(host) ? HUB_KEY : host;
   const bare = (server: string) => server.replace(/^[a-z]+:\/\//, '').replace(/\/.*$/, '');
   const auth = auths[key] ?? Object.values(auths).find((candidate) => bare(candidate.serveraddress) === bare(key));
-  if (!auth) return { username: '', secret: '' };
+  return auth ? secretOf(auth) : { username: '', secret: '' };
+}
+
+/** What the session answers for one registry's credentials. */
+export function secretOf(auth: RegistryAuth): { username: string; secret: string } {
   return auth.identitytoken ? { username: '', secret: auth.identitytoken } : { username: auth.username ?? '', secret: auth.password ?? '' };
 }
 
@@ -29,7 +33,7 @@ export function credentialsFor(auths: Record<string, RegistryAuth>, host: string
  * needs for a pull, Auth/Credentials, from the credentials the docker CLI would use. gRPC is loaded here
  * on first use: only BuildKit builds with credentials need it.
  */
-export async function openAuthSession(docker: Docker, auths: Record<string, RegistryAuth>): Promise<BuildSession> {
+export async function openAuthSession(docker: Docker, lookup: (host: string) => Promise<RegistryAuth | undefined>): Promise<BuildSession> {
   const [grpc, { Reader, Writer }] = await Promise.all([import('@grpc/grpc-js'), import('protobufjs/minimal')]);
   const id = randomUUID();
   const socket = await new Promise<Duplex>((resolve, reject) =>
@@ -81,8 +85,13 @@ export async function openAuthSession(docker: Docker, auths: Record<string, Regi
       },
     },
     {
-      Credentials: (call: { request: string }, callback: (error: null, value: { username: string; secret: string }) => void) =>
-        callback(null, credentialsFor(auths, call.request)),
+      // Asked when BuildKit pulls from a registry, once per host: only then is its helper asked.
+      Credentials: (call: { request: string }, callback: (error: null, value: { username: string; secret: string }) => void) => {
+        lookup(call.request).then(
+          (auth) => callback(null, auth ? secretOf(auth) : { username: '', secret: '' }),
+          () => callback(null, { username: '', secret: '' }),
+        );
+      },
     },
   );
   injector.injectConnection(socket);

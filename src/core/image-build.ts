@@ -9,7 +9,8 @@ import { DockerceptionError, isConnectionError, messageOf, type ErrorCode, type 
 import { BuildKitProgress } from './progress/buildkit';
 import { LegacyProgress } from './progress/legacy';
 import type { BuildEvent, BuildProgress, BuildStep } from './progress/types';
-import { registryConfigHeader, type RegistryCredentials } from './registry-auth';
+import { transportOf } from './engine/connect';
+import { plainTcpRefusal, registryConfigHeader, type RegistryAuth, type RegistryCredentials } from './registry-auth';
 
 export { describeStep, type BuildStep } from './progress/types';
 
@@ -31,7 +32,8 @@ export interface ImageBuildOptions {
   onLine?: (line: string) => void;
   /** The image id, as soon as the engine reports it (before the response ends). */
   onImageId?: (id: string) => void;
-  /** Registry credentials for the engine's pulls (X-Registry-Config), as `docker build` sends them. */
+  /** Registry credentials for the engine's pulls, asked lazily: the legacy builder gets those of the
+   * registries the build names in X-Registry-Config; BuildKit asks through its session. */
   credentials?: RegistryCredentials;
 }
 
@@ -87,8 +89,14 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
   const builder = options.builder ?? 'legacy';
   if (builder === 'legacy') return runBuild(docker, body, options, builder);
   const before = new Set((await buildCacheRecords(docker).catch(() => [])).map((r) => r.ID));
-  const auths = options.credentials?.auths ?? {};
-  const session = Object.keys(auths).length > 0 ? await openAuthSession(docker, auths).catch((error: unknown) => sessionFailed(options, error)) : undefined;
+  const credentials = options.credentials;
+  // BuildKit asks for credentials through the session when it pulls, per registry; nothing is asked before.
+  // No session when config.json names no credentials, or when the engine is plain tcp:// (see below).
+  const serve = credentials?.configured && transportOf(docker).kind !== 'plain' ? credentials : undefined;
+  if (credentials?.configured && !serve) announcePlainTcp(docker, options);
+  const session = serve
+    ? await openAuthSession(docker, (host) => askReporting(serve, options, () => serve.get(host))).catch((error: unknown) => sessionFailed(options, error))
+    : undefined;
   let failed = true;
   try {
     const id = await runBuild(docker, body, options, builder, session?.id);
@@ -98,6 +106,41 @@ export async function buildImage(docker: Docker, body: Readable, options: ImageB
     session?.close();
     await removeContextRecords(docker, before, { settleMs: failed ? 300 : 0 }).catch(() => 0);
   }
+}
+
+/** Asks, then says in the build's output what went wrong while asking (never a helper's output). */
+async function askReporting<T>(credentials: RegistryCredentials, options: ImageBuildOptions, ask: () => Promise<T>): Promise<T> {
+  const seen = credentials.problems.length;
+  try {
+    return await ask();
+  } finally {
+    for (const problem of credentials.problems.slice(seen)) options.onLine?.(`Registry credentials: ${problem}`);
+  }
+}
+
+const announced = new WeakSet<RegistryCredentials>();
+
+/** Once per build: credentials exist but the engine is plain tcp://, so none are sent. */
+function announcePlainTcp(docker: Docker, options: ImageBuildOptions): void {
+  const credentials = options.credentials;
+  if (!credentials || announced.has(credentials) || credentials.registries?.length === 0) return;
+  announced.add(credentials);
+  options.onLine?.(plainTcpRefusal(transportOf(docker).url, credentials.registries ?? []));
+}
+
+/**
+ * The legacy builder's X-Registry-Config: the credentials for the registries this build names and the
+ * engine lacks (all config.json knows when the build did not narrow them), asked now. None for a plain
+ * tcp:// engine.
+ */
+async function legacyRegistryConfig(docker: Docker, options: ImageBuildOptions): Promise<Record<string, RegistryAuth>> {
+  const credentials = options.credentials;
+  if (!credentials?.configured || credentials.registries?.length === 0) return {};
+  if (transportOf(docker).kind === 'plain') {
+    announcePlainTcp(docker, options);
+    return {};
+  }
+  return askReporting(credentials, options, () => credentials.forRegistries());
 }
 
 function sessionFailed(options: ImageBuildOptions, error: unknown): never {
@@ -133,7 +176,8 @@ async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptio
 
   let response: NodeJS.ReadableStream;
   try {
-    response = await dialBuild(docker, body, options, builder, session);
+    const auths = builder === 'legacy' ? await legacyRegistryConfig(docker, options) : {};
+    response = await dialBuild(docker, body, options, builder, session, auths);
   } catch (error) {
     if (error instanceof DockerceptionError) throw error; // our own body failed (tar checks, builder exit)
     if (options.signal?.aborted) throw options.signal.reason ?? error;
@@ -184,8 +228,15 @@ async function runBuild(docker: Docker, body: Readable, options: ImageBuildOptio
 }
 
 /** The request itself: what dockerode's buildImage sends. BuildKit needs a session only for registry
- * credentials (the body is the whole context), and dockerode's serves one login for every host. */
-function dialBuild(docker: Docker, body: Readable, options: ImageBuildOptions, builder: EngineBuilder, session?: string): Promise<NodeJS.ReadableStream> {
+ * credentials (the body is the whole context). */
+function dialBuild(
+  docker: Docker,
+  body: Readable,
+  options: ImageBuildOptions,
+  builder: EngineBuilder,
+  session: string | undefined,
+  auths: Record<string, RegistryAuth>,
+): Promise<NodeJS.ReadableStream> {
   const query: Record<string, unknown> = {
     rm: true,
     forcerm: true,
@@ -203,9 +254,8 @@ function dialBuild(docker: Docker, body: Readable, options: ImageBuildOptions, b
         file: body,
         options: query,
         abortSignal: options.signal,
-        ...(options.credentials && Object.keys(options.credentials.auths).length > 0
-          ? { registryconfig: { base64: registryConfigHeader(options.credentials.auths) } }
-          : {}),
+        // The legacy builder's only way to get credentials; BuildKit asks through its session instead.
+        ...(builder === 'legacy' && Object.keys(auths).length > 0 ? { registryconfig: { base64: registryConfigHeader(auths) } } : {}),
         isStream: true,
         statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' },
       },

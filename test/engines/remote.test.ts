@@ -1,8 +1,13 @@
 import * as assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import type Docker from 'dockerode';
+import { SSH_MAX_CONNECTIONS, SshDialAgent, closeEngine, connectEngine } from '../../src/core/engine';
+import { pairFor } from '../../src/core/pairs';
+import { buildPair } from '../../src/core/pipeline';
 import { makeCerts, type Certs } from '../support/endpoints/certs';
 import { PrivateEngine } from '../support/endpoints/dockerd';
 import { freePort, mustRun, portIsFree } from '../support/endpoints/process';
@@ -21,7 +26,7 @@ function tinyPair(): string {
 describe('ssh:// engines, through the system ssh as the docker CLI does', { skip: needRoot }, () => {
   let sshd: SshServer;
   let pair: string;
-  const tags = ['dc-e-ssh', 'dc-e-ssh-builder', 'dc-e-ssh2', 'dc-e-ssh2-builder'];
+  const tags = ['dc-e-ssh', 'dc-e-ssh-builder', 'dc-e-ssh2', 'dc-e-ssh2-builder', 'dc-e-ssh-cap', 'dc-e-ssh-cap-builder'];
 
   before(async () => {
     sshd = new SshServer(await freePort());
@@ -68,6 +73,99 @@ describe('ssh:// engines, through the system ssh as the docker CLI does', { skip
       assert.equal(await imageExists('dc-e-ssh'), false);
     } finally {
       sshd.trustHostKey();
+    }
+  });
+
+  it('quotes the socket path for the remote shell: the socket it names is dialled and nothing in it runs', async () => {
+    // The socket is a listener of the test's own that forwards to the engine and counts connections, so
+    // "the engine answered" cannot come from the remote docker falling back to its default socket.
+    const dir = tempDir('dc-ssh-socket-');
+    // Short: a unix socket path has at most 107 bytes.
+    const tag = `dci${Math.random().toString(36).slice(2, 6)}`;
+    const name = `a b;touch ${tag}s;$(touch ${tag}p)'q'\`touch ${tag}b\`.sock`;
+    const socketPath = path.join(dir, name);
+    let dialled = 0;
+    const forward = net.createServer((client) => {
+      dialled++;
+      const engine = net.connect('/var/run/docker.sock');
+      client.pipe(engine).pipe(client);
+      client.on('error', () => engine.destroy());
+      engine.on('error', () => client.destroy());
+    });
+    await new Promise<void>((resolve) => forward.listen(socketPath, resolve));
+    try {
+      const encoded = socketPath.replace(/[^A-Za-z0-9/._-]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+      const url = `ssh://${sshd.alias}${encoded}`;
+      const engine = await ourEngine(cleanEnv({ PATH: sshd.path }), '--host', url);
+      assert.equal(engine.code, 0, engine.stderr);
+      assert.ok(dialled > 0, 'the remote docker dialled the socket the URL names');
+      // The remote shell runs in the user's home; an injected command would have run there or here.
+      const markers = [os.homedir(), dir, process.cwd()].flatMap((where) =>
+        readdirSync(where)
+          .filter((f) => f.startsWith(tag))
+          .map((f) => path.join(where, f)),
+      );
+      assert.deepEqual(markers, [], 'no command in the socket path ran on the remote host');
+    } finally {
+      await new Promise((resolve) => forward.close(resolve));
+    }
+  });
+
+  it('refuses a socket path a POSIX shell cannot quote, before running ssh', async () => {
+    const result = await ourEngine(cleanEnv({ PATH: sshd.path }), '--host', `ssh://${sshd.alias}/run/a%0Atouch%20x.sock`);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /socket path holding the character U\+000A, which a POSIX shell cannot quote; nothing was sent to dc-build-box/);
+  });
+
+  it('keeps at most the cap of ssh processes through 10 reconnects with builds between, and none once a client is dropped', async () => {
+    const savedPath = process.env.PATH;
+    process.env.PATH = sshd.path; // the program under test runs plain `ssh`, found on PATH
+    const records = tempDir('dc-ssh-records-');
+    let peak = 0;
+    const samples: number[] = [];
+    const sampler = setInterval(() => {
+      const now = sshChildren();
+      samples.push(now);
+      peak = Math.max(peak, now);
+    }, 5);
+    try {
+      for (let round = 0; round < 10; round++) {
+        const engine = await connectEngine({ host: `ssh://${sshd.alias}`, env: cleanEnv({ PATH: sshd.path }) }, 30_000);
+        // What the tree does: many image inspects at once. They queue under the cap.
+        await Promise.all(Array.from({ length: 12 }, () => engine.docker.getImage(BUSYBOX).inspect()));
+        if (round % 3 === 0) {
+          const result = await buildPair(engine, pairFor(pair), { tag: 'dc-e-ssh-cap', builder: 'legacy', recordsDir: records, force: true });
+          assert.equal(result.ok, true);
+        }
+        assert.ok(sshChildren() > 0, 'idle connections are kept for the next request while the client lives');
+        closeEngine(engine); // the reset path: Refresh, another engine, an unreachable error
+        const deadline = Date.now() + 5000;
+        while (sshChildren() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(sshChildren(), 0, `round ${round}: ssh processes left after the client was dropped`);
+      }
+      // The builder's attach is a stream taken out of the pool: one more than the cap while a build runs.
+      assert.ok(peak <= SSH_MAX_CONNECTIONS + 1, `at most ${SSH_MAX_CONNECTIONS} ssh processes (+1 attach stream) at once; saw ${peak}`);
+      console.log(`ssh processes: peak ${peak} over ${samples.length} samples (cap ${SSH_MAX_CONNECTIONS})`);
+    } finally {
+      clearInterval(sampler);
+      process.env.PATH = savedPath;
+    }
+  });
+
+  it('closes an idle ssh connection after the idle timeout', async () => {
+    const agent = new SshDialAgent({ host: sshd.alias }, path.join(sshd.binDir, 'ssh'), 300);
+    const DockerClient = (await import('dockerode')).default;
+    const docker = new DockerClient({ protocol: 'http', host: 'docker', port: 80, agent } as Docker.DockerOptions);
+    try {
+      await docker.ping();
+      assert.equal(agent.processes, 1, 'one ssh process carried the ping');
+      const deadline = Date.now() + 5000;
+      while (agent.processes > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.equal(agent.processes, 0, 'the idle ssh process was ended');
+      await docker.ping(); // and a new one is started for the next request
+      assert.equal(agent.processes, 1, 'a new ssh process for the next request');
+    } finally {
+      agent.destroy();
     }
   });
 
@@ -231,4 +329,21 @@ function copyOf(dir: string): string {
   const copy = tempDir('dc-docker-config-');
   cpSync(dir, copy, { recursive: true });
   return copy;
+}
+
+/** ssh processes this test process started (children named ssh; the tests' ssh wrapper execs it). */
+function sshChildren(): number {
+  let count = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (comm === 'ssh' && Number(fields[1]) === process.pid && fields[0] !== 'Z') count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return count;
 }

@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { DockerceptionError, messageOf } from '../errors';
 import { parseEngineUrl, dockerOptions, type ClientOptions } from './options';
+import { SshDialAgent } from './ssh-dial';
 import { resolveEngine, type EngineAddress, type ResolveOptions } from './address';
 
 /** Where an address came from and how to change it, in the words of the surface the user is on. */
@@ -145,6 +146,18 @@ export function closeClient(docker: Docker): void {
 /** closeClient for an Engine. */
 export function closeEngine(engine: Engine): void {
   closeClient(engine.docker);
+}
+
+/**
+ * How the client reaches the engine, for what may be sent: credentials go over a local socket, TLS or ssh,
+ * never over plain tcp:// (anyone on the network could read them); a stream taken over costs a login over ssh.
+ */
+export function transportOf(docker: Docker): { kind: 'local' | 'ssh' | 'tls' | 'plain'; url: string } {
+  const modem = docker.modem as unknown as { socketPath?: string; agent?: unknown; protocol?: string; host?: string; port?: number | string };
+  if (modem.socketPath) return { kind: 'local', url: `unix://${modem.socketPath}` };
+  if (modem.agent instanceof SshDialAgent) return { kind: 'ssh', url: `ssh://${modem.agent.target.host}` };
+  const url = `tcp://${modem.host ?? 'localhost'}:${modem.port ?? ''}`;
+  return modem.protocol === 'https' ? { kind: 'tls', url } : { kind: 'plain', url };
 }
 
 /** One line naming the engine and where the choice came from, for the CLI's --verbose and the extension. */
