@@ -23,6 +23,8 @@
 // 10. engines: `dockerception engine` and an up-to-date build of a tiny pair over the machine's unix
 //     socket, over ssh:// (sshd on loopback) and over TLS (a dockerd of the bench's own), as root.
 // 11. buildall: Build All of 20 pairs against a shell loop of the seed and docker-compose; 200 up to date.
+// 12. doctor: the doctor alone, in process (examineImage: one streamed export and the checks) on busybox
+//     and on a runtime image of Node with its libraries (a 99 MB binary whose .dynstr lies past 256 KiB).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -41,7 +43,7 @@ const sections = process.argv.includes('--render')
   ? []
   : wanted.length > 0
     ? wanted
-    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale', 'buildall'];
+    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale', 'buildall', 'doctor'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -552,6 +554,47 @@ function buildAllSection() {
   return out;
 }
 
+function doctorSection() {
+  console.log('\n12. the doctor alone, in process (examineImage: one streamed export of the image, then the checks)');
+  const nodeImage = 'dc-bench-doctor-node';
+  const libs = ['libc.so.6', 'libdl.so.2', 'libstdc++.so.6', 'libm.so.6', 'libgcc_s.so.1', 'libpthread.so.0'].map((l) => `usr/lib/x86_64-linux-gnu/${l}`);
+  execFileSync(
+    'bash',
+    [
+      '-o',
+      'pipefail',
+      '-c',
+      `tar -C / -chf - usr/bin/node lib64/ld-linux-x86-64.so.2 ${libs.join(' ')} | docker import --change 'ENTRYPOINT ["/usr/bin/node"]' - ${nodeImage}`,
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
+  const doctor = path.join(root, 'out/src/core/doctor/index.js');
+  const out = {};
+  try {
+    for (const [name, ref] of [
+      ['busybox', 'busybox:1.36'],
+      ['node', nodeImage],
+    ]) {
+      // One warm-up pass, then `reps` timed ones.
+      const measured = inProcess(
+        `const d=require(${JSON.stringify(doctor)});const ms=[];let findings;for(let i=0;i<=${reps};i++){const s=process.hrtime.bigint();const x=await d.examineImage(e.docker,${JSON.stringify(ref)});if(i>0)ms.push(Number(process.hrtime.bigint()-s)/1e6);findings=x.findings.length;}console.log(JSON.stringify({ms,findings}))`,
+      );
+      out[name] = {
+        medianMs: round(median(measured.ms), 1),
+        minMs: round(Math.min(...measured.ms), 1),
+        findings: measured.findings,
+        runs: measured.ms.map((x) => round(x, 1)),
+      };
+      console.log(`  ${`examineImage ${ref}`.padEnd(44)} median ${out[name].medianMs} ms  (min ${out[name].minMs}; ${measured.findings} finding(s))`);
+    }
+  } finally {
+    rmi(nodeImage);
+  }
+  return out;
+}
+
 const runners = {
   engines: enginesSection,
   startup: startupSection,
@@ -564,6 +607,7 @@ const runners = {
   activation: activationSection,
   scale: scaleSection,
   buildall: buildAllSection,
+  doctor: doctorSection,
 };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = await runners[name]();
@@ -711,5 +755,15 @@ function markdown(r) {
   }
   const a = r.sections.activation;
   if (a) lines.push('## Extension', '', ...Object.entries(a).map(([k, v]) => `- ${k}: ${v}`), '');
+  const dr = r.sections.doctor;
+  if (dr)
+    lines.push(
+      '## The doctor (examineImage in process)',
+      '',
+      ...Object.entries(dr)
+        .filter(([k]) => k !== 'measured')
+        .map(([name, row]) => `- ${name}: median ${row.medianMs} ms (min ${row.minMs} ms)`),
+      '',
+    );
   return `${lines.join('\n')}\n`;
 }
