@@ -73,6 +73,8 @@ export function pullHint(message: string, credentials: RegistryCredentials | und
     return '';
   const named = Object.keys(credentials?.auths ?? {}).find((server) => message.includes(server.replace(/^https?:\/\//, '').replace(/\/.*$/, '')));
   const file = credentials?.configFile ?? 'the docker config.json';
+  // What went wrong asking a helper (its output never shown), rather than "no credentials".
+  if (!named && credentials && credentials.problems.length > 0) return ` Its credentials could not be had: ${credentials.problems.join(' ')}`;
   if (named) {
     return ` The registry ${named} refused the credentials for it in ${file}: log in again with 'docker login ${named}' (or fix the credential helper), then build again.`;
   }
