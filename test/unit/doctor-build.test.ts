@@ -83,7 +83,7 @@ describe('doctor: what else breaks docker run', () => {
       from: BUSYBOX,
       script: 'cp /bin/busybox /o/app',
       runtime: 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/server"]\n',
-      expect: /runs \/server, which is not in the runtime image/,
+      expect: /The image's ENTRYPOINT\/CMD is \/server, which is not in the runtime image/,
       codes: ['MISSING_ENTRYPOINT'],
     },
     {

@@ -339,7 +339,8 @@ function loadFindings(
  * What stops the kernel from exec'ing `path` (found as the runtime or env would find it) and the loader
  * from starting it: every finding here is an error. `role` names it in messages.
  */
-function execFindings(path: string, image: Image, depth: number, role: string, mapped: Set<string>): Finding[] {
+function execFindings(path: string, image: Image, depth: number, what: string, mapped: Set<string>): Finding[] {
+  const role = what.charAt(0).toUpperCase() + what.slice(1);
   const hit = image.tree.locate(path, image.cwd);
   const code = depth === 0 ? 'MISSING_ENTRYPOINT' : 'MISSING_INTERPRETER';
   if (!hit) {
@@ -413,7 +414,7 @@ function execFindings(path: string, image: Image, depth: number, role: string, m
       },
     ];
   }
-  return loadFindings(path, real, elf, image, 'error', role, mapped);
+  return loadFindings(path, real, elf, image, 'error', what, mapped);
 }
 
 /** A script: the kernel execs its #! interpreter; `/usr/bin/env NAME` then execs NAME from PATH. */
