@@ -187,6 +187,8 @@ export async function removeContextRecords(docker: Docker, before: ReadonlySet<s
   const deadline = Date.now() + (options.waitMs ?? 5000);
   let removed = 0;
   let settled = !options.settleMs;
+  // Each look lists the build cache: wait longer each time a record is still held (250 ms, 500 ms, 1 s...).
+  let pause = 250;
   for (;;) {
     const targets = contextRecords(await buildCacheRecords(docker), before);
     for (const record of targets.filter((r) => !r.InUse)) {
@@ -196,7 +198,8 @@ export async function removeContextRecords(docker: Docker, before: ReadonlySet<s
     const waiting = targets.some((r) => r.InUse) && Date.now() < deadline;
     if (!waiting && settled) return removed;
     if (!waiting) settled = true;
-    await new Promise((resolve) => setTimeout(resolve, waiting ? 200 : options.settleMs));
+    await new Promise((resolve) => setTimeout(resolve, waiting ? pause : options.settleMs));
+    if (waiting) pause = Math.min(pause * 2, 2000);
   }
 }
 
