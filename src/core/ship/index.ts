@@ -1,0 +1,5 @@
+export * from './errors';
+export * from './tags';
+export * from './push';
+export * from './registry-api';
+export * from './estimate';
