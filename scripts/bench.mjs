@@ -23,6 +23,9 @@
 // 10. engines: `dockerception engine` and an up-to-date build of a tiny pair over the machine's unix
 //     socket, over ssh:// (sshd on loopback) and over TLS (a dockerd of the bench's own), as root.
 // 11. buildall: Build All of 20 pairs against a shell loop of the seed and docker-compose; 200 up to date.
+// 13. manyimages: with 500 more (tiny, distinct) images on the engine: the whole `GET /system/df` against
+//     the build cache alone (what BuildKit builds list), and a forced BuildKit build of a tiny pair, in one
+//     process; then the 500 images are removed.
 // 12. doctor: the doctor alone, in process (examineImage: one streamed export and the checks) on busybox
 //     and on a runtime image of Node with its libraries (a 99 MB binary whose .dynstr lies past 256 KiB).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -43,7 +46,7 @@ const sections = process.argv.includes('--render')
   ? []
   : wanted.length > 0
     ? wanted
-    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale', 'buildall', 'doctor'];
+    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale', 'buildall', 'doctor', 'manyimages'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -595,6 +598,85 @@ function doctorSection() {
   return out;
 }
 
+// 13. manyimages: what a BuildKit build pays for listing the build cache when the engine holds many images.
+async function manyImagesSection() {
+  console.log('\n13. 500 more images on the engine: /system/df, the build cache alone, and a BuildKit build');
+  const require = createRequire(import.meta.url);
+  const core = require(path.join(root, 'out', 'src', 'core', 'index.js'));
+  const { buildCacheRecords } = require(path.join(root, 'out', 'src', 'core', 'buildkit-cache.js'));
+  const tar = require('tar-stream');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-many-'));
+  const pair = path.join(dir, 'tiny');
+  mkdirSync(pair);
+  writeFileSync(path.join(pair, 'Dockerfile'), 'FROM busybox:1.36\nCMD ["sh", "-c", "mkdir -p /o && echo hi > /o/hello.txt && tar -cf - -C /o ."]\n');
+  writeFileSync(path.join(pair, 'Dockerfile.run'), 'FROM scratch\nCOPY hello.txt /\n');
+  const engine = await core.connectEngine();
+  const { docker } = engine;
+  const many = Number(process.env.BENCH_MANY_IMAGES ?? 500);
+  const refs = Array.from({ length: many }, (_, i) => `dc-bench-many:${i}`);
+  const timeMs = async (fn) => {
+    const started = process.hrtime.bigint();
+    await fn();
+    return Number(process.hrtime.bigint() - started) / 1e6;
+  };
+  const measure = async (label) => {
+    const df = [];
+    const cache = [];
+    const builds = [];
+    for (let i = 0; i < reps; i++) {
+      df.push(await timeMs(() => docker.df()));
+      cache.push(await timeMs(() => buildCacheRecords(docker)));
+      builds.push(
+        await timeMs(() =>
+          core.buildPair(engine, core.pairFor(pair), { tag: 'bmany', builder: 'buildkit', force: true, recordsDir: path.join(dir, 'records') }),
+        ),
+      );
+    }
+    const row = { dfMs: round(median(df), 1), buildCacheMs: round(median(cache), 1), buildkitBuildS: round(median(builds) / 1000, 3) };
+    console.log(
+      `  ${label.padEnd(26)} /system/df ${row.dfMs} ms, build cache alone ${row.buildCacheMs} ms, BuildKit build ${row.buildkitBuildS} s (medians of ${reps})`,
+    );
+    return row;
+  };
+  const out = {};
+  try {
+    out.without = await measure('without them');
+    // Tiny distinct images: a one-file layer each, imported through the API, eight at a time.
+    const started = Date.now();
+    for (let i = 0; i < many; i += 8) {
+      await Promise.all(
+        refs.slice(i, i + 8).map((ref) => {
+          const pack = tar.pack();
+          pack.entry({ name: 'n' }, ref);
+          pack.finalize();
+          return new Promise((resolve, reject) =>
+            docker.importImage(pack, { repo: 'dc-bench-many', tag: ref.split(':')[1] }, (error, stream) =>
+              error ? reject(error) : docker.modem.followProgress(stream, (e) => (e ? reject(e) : resolve())),
+            ),
+          );
+        }),
+      );
+    }
+    console.log(`  made ${many} images in ${round((Date.now() - started) / 1000, 1)} s`);
+    out.with = await measure(`with ${many} more images`);
+    out.images = many;
+  } finally {
+    for (let i = 0; i < refs.length; i += 16)
+      await Promise.all(
+        refs.slice(i, i + 16).map((ref) =>
+          docker
+            .getImage(ref)
+            .remove({ force: true })
+            .catch(() => undefined),
+        ),
+      );
+    rmi('bmany', 'bmany-builder');
+    core.closeEngine(engine);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return out;
+}
+
 const runners = {
   engines: enginesSection,
   startup: startupSection,
@@ -608,6 +690,7 @@ const runners = {
   scale: scaleSection,
   buildall: buildAllSection,
   doctor: doctorSection,
+  manyimages: manyImagesSection,
 };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = await runners[name]();
@@ -763,6 +846,19 @@ function markdown(r) {
       ...Object.entries(dr)
         .filter(([k]) => k !== 'measured')
         .map(([name, row]) => `- ${name}: median ${row.medianMs} ms (min ${row.minMs} ms)`),
+      '',
+    );
+  const mi = r.sections.manyimages;
+  if (mi?.with)
+    lines.push(
+      `## ${mi.images} more images on the engine (the build cache listing)`,
+      '',
+      '| | /system/df | build cache alone | BuildKit build |',
+      '|---|---|---|---|',
+      ...[
+        ['without them', mi.without],
+        [`with ${mi.images} more`, mi.with],
+      ].map(([k, v]) => `| ${k} | ${v.dfMs} ms | ${v.buildCacheMs} ms | ${v.buildkitBuildS} s |`),
       '',
     );
   return `${lines.join('\n')}\n`;
