@@ -8,7 +8,7 @@
 // here by hand: the run is the expected value.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
@@ -478,12 +478,10 @@ async function makeImage(c: Case, built: string, dir: string, tag: string): Prom
   mkdirSync(rootfs);
   layout(c.files, built, rootfs);
   if (c.node) {
+    // Copied, not hard-linked: a link made by a case running beside this one would change the file's
+    // ctime while tar reads it ("file changed as we read it").
     mkdirSync(path.join(rootfs, 'usr', 'bin'), { recursive: true });
-    try {
-      linkSync(process.execPath, path.join(rootfs, 'usr', 'bin', 'node'));
-    } catch {
-      copyFileSync(process.execPath, path.join(rootfs, 'usr', 'bin', 'node'));
-    }
+    copyFileSync(process.execPath, path.join(rootfs, 'usr', 'bin', 'node'));
   }
   const changes: string[] = [`LABEL ${LABEL}`];
   for (const line of c.lines) {
