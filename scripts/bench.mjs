@@ -28,6 +28,9 @@
 //     process; then the 500 images are removed.
 // 12. doctor: the doctor alone, in process (examineImage: one streamed export and the checks) on busybox
 //     and on a runtime image of Node with its libraries (a 99 MB binary whose .dynstr lies past 256 KiB).
+// 14. ship: push of the hello-go runtime by the core (a node process) against `docker push` of the same
+//     image to the same kind of registry (Debian's docker-registry on loopback, a fresh one per push so every
+//     layer is sent), and the pull-size estimate against `docker save IMAGE | gzip -6 | wc -c`.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
@@ -46,7 +49,7 @@ const sections = process.argv.includes('--render')
   ? []
   : wanted.length > 0
     ? wanted
-    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale', 'buildall', 'doctor', 'manyimages'];
+    : ['startup', 'network', 'engines', 'pipeline', 'big', 'gate', 'tree', 'discovery', 'activation', 'scale', 'buildall', 'doctor', 'manyimages', 'ship'];
 const results = { date: new Date().toISOString(), machine: { cpus: os.cpus().length, memGiB: Math.round(os.totalmem() / 2 ** 30) }, reps, sections: {} };
 const env = { ...process.env, DOCKER_BUILDKIT: '0' };
 
@@ -677,6 +680,63 @@ async function manyImagesSection() {
   return out;
 }
 
+// 14. ship: the core's push and pull-size estimate against the docker CLI and gzip, side by side.
+async function shipSection() {
+  console.log('\n14. ship: push of the hello-go runtime and the pull-size estimate');
+  const require = createRequire(import.meta.url);
+  const { PrivateRegistry } = require(path.join(root, 'out', 'test', 'support', 'endpoints', 'registry.js'));
+  const { freePort } = require(path.join(root, 'out', 'test', 'support', 'endpoints', 'process.js'));
+  const ship = path.join(root, 'out', 'src', 'core', 'ship', 'index.js');
+  const engineJs = path.join(root, 'out', 'src', 'core', 'engine', 'index.js');
+  const image = 'bship';
+  timed(`node ${q(cli)} build ${q(path.join(root, 'examples', 'hello-go'))} --tag ${image} >/dev/null 2>&1`);
+  const node = (body) =>
+    `node -e ${q(`const s=require(${JSON.stringify(ship)});const g=require(${JSON.stringify(engineJs)});(async()=>{const e=await g.connectEngine();${body};g.closeEngine(e)})().catch(x=>{console.error(x.message);process.exit(1)})`)}`;
+  // A fresh registry per push: every layer is sent, none 'already exists' or is mounted.
+  const pushes = { ours: [], docker: [] };
+  const refs = [];
+  try {
+    for (let i = 0; i < reps; i++) {
+      for (const who of ['ours', 'docker']) {
+        const registry = new PrivateRegistry(await freePort(), 'unused', 'unused', { auth: false });
+        await registry.start();
+        try {
+          const ref = `${registry.host}/hello-go:bench`;
+          execFileSync('docker', ['tag', image, ref]);
+          refs.push(ref);
+          const command = who === 'ours' ? node(`await s.pushImage(e, ${JSON.stringify(ref)})`) : `docker push ${q(ref)} >/dev/null`;
+          pushes[who].push(timed(command).seconds);
+        } finally {
+          await registry.remove();
+        }
+      }
+    }
+  } finally {
+    if (refs.length) rmi(...refs);
+  }
+  const row = (label, xs) => {
+    const r = { label, median: round(median(xs), 3), min: round(Math.min(...xs), 3), max: round(Math.max(...xs), 3), runs: xs.map((x) => round(x, 3)) };
+    return r;
+  };
+  const push = { ours: row('dockerception push (core, node process)', pushes.ours), docker: row('docker push', pushes.docker) };
+  push.ratio = round(push.ours.median / push.docker.median, 2);
+  console.log(`  push    ours ${push.ours.median.toFixed(3)} s | docker push ${push.docker.median.toFixed(3)} s | ${push.ratio}×`);
+  const estimate = {
+    ours: series('estimate (core, node process)', node(`const r=await s.estimatePullSize(e, ${JSON.stringify(image)});console.log(r.pullSize)`)),
+    gzip: series('docker save | gzip -6 | wc -c', `docker save ${image} | gzip -6 | wc -c >/dev/null`),
+  };
+  estimate.ratio = round(estimate.ours.median / estimate.gzip.median, 2);
+  estimate.oursBytes = Number(
+    execFileSync('bash', ['-c', node(`const r=await s.estimatePullSize(e, ${JSON.stringify(image)});console.log(r.pullSize)`)], { encoding: 'utf8' }).trim(),
+  );
+  estimate.gzipBytes = Number(execFileSync('bash', ['-o', 'pipefail', '-c', `docker save ${image} | gzip -6 | wc -c`], { encoding: 'utf8' }).trim());
+  console.log(
+    `  estimate ours ${estimate.ours.median.toFixed(3)} s (${estimate.oursBytes} B) | docker save | gzip -6 ${estimate.gzip.median.toFixed(3)} s (${estimate.gzipBytes} B) | ${estimate.ratio}×`,
+  );
+  rmi(image, `${image}-builder`);
+  return { push, estimate };
+}
+
 const runners = {
   engines: enginesSection,
   startup: startupSection,
@@ -691,6 +751,7 @@ const runners = {
   buildall: buildAllSection,
   doctor: doctorSection,
   manyimages: manyImagesSection,
+  ship: shipSection,
 };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = await runners[name]();
@@ -859,6 +920,17 @@ function markdown(r) {
         ['without them', mi.without],
         [`with ${mi.images} more`, mi.with],
       ].map(([k, v]) => `| ${k} | ${v.dfMs} ms | ${v.buildCacheMs} ms | ${v.buildkitBuildS} s |`),
+      '',
+    );
+  const sh = r.sections.ship;
+  if (sh?.push)
+    lines.push(
+      '## Ship: push and pull-size estimate (hello-go runtime, loopback docker-registry)',
+      '',
+      '| | ours (s) | docker CLI (s) | × |',
+      '|---|---:|---:|---:|',
+      `| push (every layer sent) | ${sh.push.ours.median.toFixed(3)} | ${sh.push.docker.median.toFixed(3)} (docker push) | ${sh.push.ratio}× |`,
+      `| pull-size estimate | ${sh.estimate.ours.median.toFixed(3)} (${sh.estimate.oursBytes} B) | ${sh.estimate.gzip.median.toFixed(3)} (docker save \\| gzip -6 \\| wc -c: ${sh.estimate.gzipBytes} B) | ${sh.estimate.ratio}× |`,
       '',
     );
   return `${lines.join('\n')}\n`;

@@ -69,3 +69,20 @@ export function makeCerts(dir: string): Certs {
     caOnly: layout('ca-only', 'ca', false),
   };
 }
+
+/** What makeRegistryCerts writes: a CA and a server certificate it signed, for a registry's hosts. */
+export interface RegistryCerts {
+  /** The CA's certificate (PEM): what /etc/docker/certs.d/HOST/ca.crt and clients are given. */
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+/** A CA of its own and a registry certificate for `ips` (IP SANs) and localhost, made by openssl. */
+export function makeRegistryCerts(dir: string, ips: readonly string[] = ['127.0.0.1']): RegistryCerts {
+  mkdirSync(dir, { recursive: true });
+  makeCa(dir, 'registry-ca');
+  const san = [...ips.map((ip) => `IP:${ip}`), 'DNS:localhost'].join(',');
+  sign(dir, 'registry-ca', 'registry', ips[0] ?? 'localhost', `subjectAltName = ${san}\nextendedKeyUsage = serverAuth\n`);
+  return { ca: path.join(dir, 'registry-ca.pem'), cert: path.join(dir, 'registry-cert.pem'), key: path.join(dir, 'registry-key.pem') };
+}

@@ -1,7 +1,30 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { RegistryCerts } from './certs';
 import { mustRun, portIsFree, startLogged, waitFor, type Started } from './process';
+
+/** Whether something accepts connections on ip:port. */
+function accepts(ip: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, ip, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** How a PrivateRegistry serves: basic auth (the default) or none, plain HTTP (the default) or TLS. */
+export interface RegistryOptions {
+  /** false: no auth at all (anyone may push and pull). Default true: htpasswd. */
+  auth?: boolean;
+  /** Serve over TLS with this certificate (see makeRegistryCerts). */
+  tls?: RegistryCerts;
+  /** The address to listen on (default 127.0.0.1, which the engine treats as insecure-allowed). */
+  ip?: string;
+}
 
 /**
  * Debian's docker-registry (distribution) on 127.0.0.1 with basic auth from an htpasswd file (bcrypt, as
@@ -16,10 +39,16 @@ export class PrivateRegistry {
     readonly port: number,
     readonly user = 'dc-tester',
     readonly password = 'right-password',
+    readonly options: RegistryOptions = {},
   ) {}
 
   get host(): string {
-    return `127.0.0.1:${this.port}`;
+    return `${this.options.ip ?? '127.0.0.1'}:${this.port}`;
+  }
+
+  /** The registry API's base URL (https:// with tls). */
+  get url(): string {
+    return `${this.options.tls ? 'https' : 'http'}://${this.host}`;
   }
 
   async start(): Promise<void> {
@@ -35,15 +64,14 @@ export class PrivateRegistry {
         `    rootdirectory: ${path.join(this.dir, 'data')}`,
         'http:',
         `  addr: ${this.host}`,
-        'auth:',
-        '  htpasswd:',
-        '    realm: dockerception-tests',
-        `    path: ${path.join(this.dir, 'htpasswd')}`,
+        ...(this.options.tls ? ['  tls:', `    certificate: ${this.options.tls.cert}`, `    key: ${this.options.tls.key}`] : []),
+        ...(this.options.auth === false ? [] : ['auth:', '  htpasswd:', '    realm: dockerception-tests', `    path: ${path.join(this.dir, 'htpasswd')}`]),
         '',
       ].join('\n'),
     );
     this.process = startLogged('docker-registry', 'docker-registry', ['serve', path.join(this.dir, 'config.yml')]);
-    await waitFor('docker-registry', async () => !(await portIsFree(this.port)), this.process);
+    const ip = this.options.ip;
+    await waitFor('docker-registry', async () => (ip ? accepts(ip, this.port) : !(await portIsFree(this.port))), this.process);
   }
 
   /** A docker config folder logged in to this registry by the docker CLI itself (`docker login`). */
