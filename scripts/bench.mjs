@@ -550,10 +550,23 @@ function buildAllSection() {
     }
     const manyTags = Array.from({ length: manyCount }, (_, i) => `bench-ba-p${String(i).padStart(3, '0')}`).flatMap((n) => [n, `${n}-builder`]);
     const manyCmd = `${allEnv} node ${q(cli)} build --all ${q(many)}`;
-    const first = timed(`${manyCmd} >/dev/null 2>&1`);
-    console.log(`  ${manyCount} pairs built once (not in the table): ${first.seconds.toFixed(1)} s`);
-    out.upToDate200 = series(`build --all, ${manyCount} pairs up to date`, `${manyCmd} >/dev/null 2>&1`, { reps, measureRss: true });
-    rmi(...manyTags);
+    // Built once, untimed; a pair that failed there (an engine under load can refuse a build) is built
+    // again by a second run, which leaves the others up to date. The failures are printed.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const started = process.hrtime.bigint();
+      const run = spawnSync('bash', ['-c', `${manyCmd} 2>/dev/null`], { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const failed = run.stdout.split('\n').filter((line) => / (failed|skipped) /.test(line) || /^bench-ba-p\d+: /.test(line));
+      console.log(
+        `  ${manyCount} pairs built (not in the table), run ${attempt}: ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s, exit ${run.status}`,
+      );
+      for (const line of failed.slice(0, 10)) console.log(`    ${line}`);
+      if (run.status === 0) break;
+    }
+    try {
+      out.upToDate200 = series(`build --all, ${manyCount} pairs up to date`, `${manyCmd} >/dev/null 2>&1`, { reps, measureRss: true });
+    } finally {
+      rmi(...manyTags);
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
