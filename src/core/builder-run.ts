@@ -10,7 +10,7 @@ import { DockerceptionError, isConnectionError, messageOf, type Phase } from './
 import { buildImage, connectionLost } from './image-build';
 import type { ProgressEvent } from './build-types';
 import type { RegistryCredentials } from './registry-auth';
-import { TarGate, type ExitVerdict, type TarSummary } from './tar-gate';
+import { TarGate, type ExitVerdict, type TarGateOptions, type TarSummary } from './tar-gate';
 
 /** The builder's CMD only writes a tar: by default it runs with no network (safer, and it starts sooner). */
 export const DEFAULT_BUILDER_NETWORK = 'none';
@@ -43,6 +43,8 @@ export interface BuilderRunOptions {
   noCache?: boolean;
   runtimeDockerfileHint: string;
   credentials?: RegistryCredentials;
+  /** Asked once the builder's output is whole, before the runtime build may read its Dockerfile (see TarGate). */
+  beforeRuntimeBuildEnds?: TarGateOptions['beforeEnd'];
   onPhase: (phase: Phase, message: string) => void;
   emit: (event: ProgressEvent) => void;
 }
@@ -192,7 +194,7 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
       options.onPhase('runtime-build', `Builder exited ${status} after ${(builderRunMs / 1000).toFixed(1)} s; building the runtime image`);
     });
 
-    const gate = new TarGate({ fallbackDockerfile: options.fallbackDockerfile, exitVerdict });
+    const gate = new TarGate({ fallbackDockerfile: options.fallbackDockerfile, exitVerdict, beforeEnd: options.beforeRuntimeBuildEnds });
     let gateError: DockerceptionError | undefined;
     const failRun = (error: DockerceptionError) => {
       gateError ??= error;

@@ -16,18 +16,81 @@ export interface ImageReference {
 }
 
 /**
- * Expands $VAR, ${VAR}, ${VAR:-word} and ${VAR:+word} (the forms Dockerfiles take in FROM and flags) from
- * `vars`; an unset variable is empty. A backslash escapes `$`.
+ * A word as the engine's shell lexer reads it in FROM: 'single quotes' literal, "double quotes" expanded,
+ * quotes removed, a backslash escaping the next character, and $VAR, ${VAR}, ${VAR:-word}, ${VAR:+word}
+ * (word itself expanded) from `vars`; an unset variable is empty. test/unit/dockerfile-refs.test.ts holds
+ * these rules to what the engine builds (both builders).
  */
 export function expandVariables(text: string, vars: ReadonlyMap<string, string>): string {
-  return text.replace(/\\\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([-+])([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (match, braced, op, word, bare) => {
-    if (match === '\\$') return '$';
-    const name = (braced ?? bare) as string;
-    const value = vars.get(name);
-    if (op === '-') return value ? value : expandVariables(word as string, vars);
-    if (op === '+') return value ? expandVariables(word as string, vars) : '';
-    return value ?? '';
-  });
+  let out = '';
+  let i = 0;
+  const variable = (): string => {
+    // At '$'.
+    if (text[i + 1] === '{') {
+      const nameMatch = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 2));
+      if (!nameMatch) {
+        i += 1;
+        return '$';
+      }
+      const name = nameMatch[0];
+      let at = i + 2 + name.length;
+      let word: string | undefined;
+      let op = '';
+      if (text[at] === ':' && (text[at + 1] === '-' || text[at + 1] === '+')) {
+        op = text[at + 1];
+        at += 2;
+        let depth = 0;
+        const start = at;
+        for (; at < text.length; at++) {
+          if (text[at] === '$' && text[at + 1] === '{') depth++;
+          else if (text[at] === '}') {
+            if (depth === 0) break;
+            depth--;
+          }
+        }
+        word = text.slice(start, at);
+      }
+      i = at + 1; // past '}'
+      const value = vars.get(name) ?? '';
+      if (op === '-') return value ? value : expandVariables(word ?? '', vars);
+      if (op === '+') return value ? expandVariables(word ?? '', vars) : '';
+      return value;
+    }
+    const bare = /^[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i + 1));
+    if (!bare) {
+      i += 1;
+      return '$';
+    }
+    i += 1 + bare[0].length;
+    return vars.get(bare[0]) ?? '';
+  };
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\\' && i + 1 < text.length) {
+      out += text[i + 1];
+      i += 2;
+    } else if (c === "'") {
+      const end = text.indexOf("'", i + 1);
+      out += end < 0 ? text.slice(i + 1) : text.slice(i + 1, end);
+      i = end < 0 ? text.length : end + 1;
+    } else if (c === '"') {
+      i++;
+      while (i < text.length && text[i] !== '"') {
+        if (text[i] === '\\' && i + 1 < text.length) {
+          out += text[i + 1];
+          i += 2;
+        } else if (text[i] === '$') out += variable();
+        else out += text[i++];
+      }
+      i++;
+    } else if (c === '$') {
+      out += variable();
+    } else {
+      out += c;
+      i++;
+    }
+  }
+  return out;
 }
 
 /** The value of an ARG line `NAME[=default]`, overridden by a build arg of that name. */
@@ -38,13 +101,9 @@ function declare(vars: Map<string, string>, instruction: Instruction, buildArgs:
     const name = eq < 0 ? text : text.slice(0, eq);
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) continue;
     if (Object.prototype.hasOwnProperty.call(buildArgs, name)) vars.set(name, buildArgs[name]);
-    else if (eq >= 0) vars.set(name, expandVariables(stripQuotes(text.slice(eq + 1)), vars));
+    else if (eq >= 0) vars.set(name, expandVariables(text.slice(eq + 1), vars));
     else if (!vars.has(name)) vars.set(name, '');
   }
-}
-
-function stripQuotes(value: string): string {
-  return /^(["']).*\1$/s.test(value) ? value.slice(1, -1) : value;
 }
 
 /** The `from=` of a RUN --mount value such as `type=bind,from=img,source=/x`. */
@@ -56,16 +115,24 @@ function mountFrom(value: string): string | undefined {
   return undefined;
 }
 
-/** Every image the Dockerfile reads from outside itself, in order, variables resolved with `buildArgs`. */
-export function imageReferences(text: string, buildArgs: Readonly<Record<string, string>> = {}): ImageReference[] {
+/**
+ * Every image the Dockerfile reads from outside itself, in order, FROM lines resolved with the global ARGs
+ * (those before the first FROM; a build arg overrides only a declared one) and `automatic` (BuildKit's
+ * TARGETARCH and the like, in scope without a declaration). `--from` and `from=` are taken as written:
+ * neither builder expands variables there.
+ */
+export function imageReferences(
+  text: string,
+  buildArgs: Readonly<Record<string, string>> = {},
+  automatic: Readonly<Record<string, string>> = {},
+): ImageReference[] {
   const dockerfile = DockerfileParser.parse(text);
   const found: ImageReference[] = [];
   for (const directive of dockerfile.getDirectives()) {
     const value = directive.getValue().trim();
     if (directive.getName().toLowerCase() === 'syntax' && value) found.push({ ref: value, kind: 'syntax', line: directive.getRange().start.line });
   }
-  const globals = new Map<string, string>();
-  let stageVars = new Map<string, string>();
+  const globals = new Map<string, string>(Object.entries(automatic));
   const stages: string[] = [];
   let seenFrom = false;
   const isStage = (name: string) => stages.includes(name.toLowerCase()) || (/^\d+$/.test(name) && Number(name) < stages.length);
@@ -78,16 +145,6 @@ export function imageReferences(text: string, buildArgs: Readonly<Record<string,
     const line = instruction.getRange().start.line;
     if (keyword === 'ARG') {
       if (!seenFrom) declare(globals, instruction, buildArgs);
-      else {
-        // Inside a stage, `ARG NAME` without a value takes the global's default.
-        for (const argument of instruction.getArguments()) {
-          const name = argument.getValue().split('=')[0];
-          if (!argument.getValue().includes('=') && globals.has(name) && !Object.prototype.hasOwnProperty.call(buildArgs, name)) {
-            stageVars.set(name, globals.get(name) as string);
-          }
-        }
-        declare(stageVars, instruction, buildArgs);
-      }
       continue;
     }
     if (keyword === 'FROM') {
@@ -98,23 +155,36 @@ export function imageReferences(text: string, buildArgs: Readonly<Record<string,
       external(image, 'from', line);
       const as = imageAt >= 0 && args[imageAt + 1]?.toLowerCase() === 'as' ? args[imageAt + 2] : undefined;
       stages.push((as ?? `#${stages.length}`).toLowerCase());
-      stageVars = new Map();
       continue;
     }
-    const vars = stageVars;
     const flags =
       'getFlags' in instruction ? (instruction as unknown as { getFlags(): Array<{ getName(): string; getValue(): string | null }> }).getFlags() : [];
     for (const flag of flags) {
       const value = flag.getValue();
       if (value === null) continue;
-      if ((keyword === 'COPY' || keyword === 'ADD') && flag.getName() === 'from') external(expandVariables(value, vars), 'copy-from', line);
+      if ((keyword === 'COPY' || keyword === 'ADD') && flag.getName() === 'from') external(value, 'copy-from', line);
       if (keyword === 'RUN' && flag.getName() === 'mount') {
         const from = mountFrom(value);
-        if (from !== undefined) external(expandVariables(from, vars), 'mount-from', line);
+        if (from !== undefined) external(from, 'mount-from', line);
       }
     }
   }
   return found;
+}
+
+/** BuildKit's automatic platform ARGs (TARGETARCH …) for an engine's OS and architecture. */
+export function platformArgs(os: string, arch: string, variant = ''): Record<string, string> {
+  const platform = [os, arch, variant].filter(Boolean).join('/');
+  return {
+    TARGETPLATFORM: platform,
+    TARGETOS: os,
+    TARGETARCH: arch,
+    TARGETVARIANT: variant,
+    BUILDPLATFORM: platform,
+    BUILDOS: os,
+    BUILDARCH: arch,
+    BUILDVARIANT: variant,
+  };
 }
 
 /** The registry an image reference is pulled from, as the docker CLI normalises names ('docker.io' for Docker Hub). */

@@ -6,7 +6,8 @@ import type { BuildOptions, BuildResult, ProgressEvent, Strictness } from './bui
 import { DEFAULT_BUILDER_NETWORK, isValidNetworkMode, runBuilderIntoRuntimeBuild } from './builder-run';
 import { removeUntaggedImage, sweepLeftoverContainers } from './cleanup';
 import { packContext } from './context';
-import { imageReferences } from './dockerfile-refs';
+import { imageReferences, platformArgs } from './dockerfile-refs';
+import { engineVersion } from './engine/connect';
 import { examineImage, fileChanges, type Examination, type FileEntry, type Finding } from './doctor';
 import type { Engine } from './engine';
 import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
@@ -115,6 +116,8 @@ interface Produced {
   record?: BuildRecord;
   /** Every image the runtime Dockerfile read, with its id (undefined when that Dockerfile is unknown). */
   runtimeImages?: Record<string, string>;
+  /** Why runtimeImages is unknown, for the next build's reason. */
+  runtimeImagesUnknown?: string;
   builderRunMs: number;
   runtimeBuildMs: number;
 }
@@ -276,12 +279,27 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     }
     run.enter('builder-build', `Building the runtime image: ${fresh.reason}`);
   }
-  // The images Dockerfile.run reads, by id before the build: an image re-tagged during it shows as a change next time.
-  const pairImages = imageIds(
-    docker,
-    imageReferences(fallbackDockerfile.toString('utf8'), buildArgs).map((r) => r.ref),
-  );
+  // The images the runtime Dockerfile reads, by id as the build will see them: Dockerfile.run's asked now,
+  // those of a Dockerfile the builder writes once its tar is whole and before the engine may read it. An
+  // image re-tagged later shows as a change next time.
+  const version = builder === 'buildkit' ? await engineVersion(docker).catch(() => undefined) : undefined;
+  const automatic = version ? platformArgs(version.Os ?? 'linux', version.Arch ?? '') : {};
+  const refsOf = (text: string) =>
+    imageReferences(text, buildArgs, automatic)
+      .filter((ref) => builder === 'buildkit' || ref.kind !== 'syntax') // the legacy builder ignores # syntax=
+      .map((ref) => ref.ref);
+  const pairImages = imageIds(docker, refsOf(fallbackDockerfile.toString('utf8')));
   pairImages.catch(() => undefined);
+  let runtimeImages: Record<string, string> | undefined;
+  let unknownBecause = 'the Dockerfile the builder wrote was not kept (a link, or over 1 MiB)';
+  const askRuntimeImages = async ({ dockerfileSource, dockerfile }: Pick<TarSummary, 'dockerfileSource' | 'dockerfile'>) => {
+    try {
+      if (dockerfileSource === 'pair') runtimeImages = await pairImages;
+      else if (dockerfile) runtimeImages = await imageIds(docker, refsOf(dockerfile.toString('utf8')));
+    } catch (error) {
+      unknownBecause = `the engine did not say which images the runtime Dockerfile names (${messageOf(error)})`;
+    }
+  };
 
   run.enter('builder-run', `Running ${run.builderTag}; its stdout is the runtime build context`);
   const result = await runBuilderIntoRuntimeBuild(docker, builderId, {
@@ -294,42 +312,29 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     noCache: options.noCache,
     runtimeDockerfileHint: `${relative(pair.runtimeDockerfile)} (or the Dockerfile your builder writes into its tar)`,
     credentials,
+    beforeRuntimeBuildEnds: askRuntimeImages,
     onPhase: (next, message) => run.enter(next, message),
     emit: run.emit,
   });
-  const runtimeImages = await runtimeImagesOf(docker, result.summary, pairImages, buildArgs).catch(() => undefined);
+  if (runtimeImages) {
+    // An image the legacy builder pulled was not on the engine before: its id is known now.
+    const before = runtimeImages;
+    const pulled = await imageIds(
+      docker,
+      Object.keys(before).filter((ref) => before[ref] === ''),
+    ).catch(() => ({}));
+    runtimeImages = { ...before, ...pulled };
+  }
   return {
     runtimeId: result.runtimeId,
     context: result.summary,
     inputs,
     upToDate: false,
     runtimeImages,
+    runtimeImagesUnknown: runtimeImages ? undefined : unknownBecause,
     builderRunMs: result.builderRunMs,
     runtimeBuildMs: result.runtimeBuildMs,
   };
-}
-
-/** The images the runtime Dockerfile read: Dockerfile.run's (asked before the build), or those of the Dockerfile the builder wrote. */
-async function runtimeImagesOf(
-  docker: Docker,
-  context: TarSummary,
-  pairImages: Promise<Record<string, string>>,
-  buildArgs: Record<string, string>,
-): Promise<Record<string, string> | undefined> {
-  if (context.dockerfileSource === 'pair') {
-    // An image that was not on the engine before the build was pulled by it: its id is known now.
-    const before = await pairImages;
-    const pulled = await imageIds(
-      docker,
-      Object.keys(before).filter((ref) => before[ref] === ''),
-    );
-    return { ...before, ...pulled };
-  }
-  if (!context.dockerfile) return undefined; // too large to keep: the build is not trusted as up to date later
-  return imageIds(
-    docker,
-    imageReferences(context.dockerfile.toString('utf8'), buildArgs).map((r) => r.ref),
-  );
 }
 
 /**
@@ -352,7 +357,10 @@ async function check(run: Run, builderId: string, produced: Produced): Promise<C
     const since = produced.upToDate ? buildBefore(builds, runtime.id) : builds.filter((b) => b.runtimeId !== runtime.id).at(-1);
     const previous = since && (await readRecord(run.records, since.runtimeId));
     const refusal = guardRefusal(runtime, exam, since && { build: since, files: previous?.files }, options);
-    if (refusal) throw refused(refusal, run, produced);
+    if (refusal) {
+      const tagged = produced.upToDate ? undefined : await imageSize(docker, run.runtimeTag).catch(() => undefined);
+      throw refused(refusal, run, produced, tagged?.id);
+    }
     // A cancel that came while the image was being checked: it is not tagged.
     if (run.abort.signal.aborted) throw run.abort.signal.reason;
     return { builder, runtime, exam, examinedNow: !reuse, since };
@@ -363,10 +371,12 @@ async function check(run: Run, builderId: string, produced: Produced): Promise<C
 }
 
 /** A guard's refusal, with what became of the tag: a new image was not tagged; an up-to-date one still is. */
-function refused(refusal: Refusal, run: Run, produced: Produced): DockerceptionError {
+function refused(refusal: Refusal, run: Run, produced: Produced, taggedId: string | undefined): DockerceptionError {
   const outcome = produced.upToDate
     ? `; nothing changed since it was built${produced.record ? ` (${produced.record.recordedAt})` : ''}, so it was not rebuilt: it still carries the tag ${run.runtimeTag}, and this build fails because it does not pass`
-    : `${refusal.code === 'DOCTOR' ? ', so' : ';'} it was not tagged`;
+    : taggedId === produced.runtimeId
+      ? `; the build made the very image ${run.runtimeTag} already points at (its steps were cached), so that tag stays, and this build fails because it does not pass`
+      : `${refusal.code === 'DOCTOR' ? ', so' : ';'} it was not tagged`;
   return new DockerceptionError(refusal.code, `${refusal.what}${outcome}.${refusal.detail ?? ''}\n${refusal.fix}`, refusal.phase);
 }
 
@@ -375,7 +385,12 @@ async function tag(run: Run, produced: Produced): Promise<void> {
   if (produced.upToDate) return;
   run.enter('tag', `Tagging ${run.runtimeTag}`);
   const { repo, tag } = splitReference(run.runtimeTag);
-  await run.docker.getImage(produced.runtimeId).tag({ repo, tag });
+  try {
+    await run.docker.getImage(produced.runtimeId).tag({ repo, tag });
+  } catch (error) {
+    await removeUntaggedImage(run.docker, produced.runtimeId);
+    throw error;
+  }
   run.emit({ type: 'phase', phase: 'tag', message: `Tagged ${run.runtimeTag}` });
 }
 
@@ -397,17 +412,27 @@ async function record(run: Run, produced: Produced, checked: Checked): Promise<G
       doctor: exam.findings,
       examinedWith: DOCTOR_RULES,
       ...(produced.runtimeImages ? { runtimeImages: produced.runtimeImages } : {}),
-    }).catch(() => undefined);
+      ...(produced.runtimeImagesUnknown ? { runtimeImagesUnknown: produced.runtimeImagesUnknown } : {}),
+    }).catch((error: unknown) => unrecorded(run, error));
     if (!produced.upToDate) {
       await addPairBuild(records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag), {
         runtimeId: produced.runtimeId,
         size: runtime.size,
         recordedAt,
-      }).catch(() => undefined);
+      }).catch((error: unknown) => unrecorded(run, error));
     }
   }
   if (!since || since.runtimeId === runtime.id) return undefined;
   return growthSince(records, since, runtime.id, runtime.size);
+}
+
+/** A record that could not be written costs the next build its skip and its growth: said, not fatal. */
+function unrecorded(run: Run, error: unknown): void {
+  run.emit({
+    type: 'log',
+    source: 'runtime-build',
+    line: `Could not record this build in ${run.records} (${messageOf(error)}): the next build runs everything and cannot say what grew. Check that folder's permissions and free space.`,
+  });
 }
 
 async function imageSizes(docker: Docker, builderId: string, builderTag: string, runtimeId: string, runtimeTag: string): Promise<[ImageSize, ImageSize]> {

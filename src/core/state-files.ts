@@ -8,6 +8,9 @@ import * as path from 'node:path';
 const TEMPORARY = /\.(\d+)\.[0-9a-f]{12}\.tmp$/;
 /** A temporary file this old is abandoned whatever its writer's pid says (pids are reused). */
 const ABANDONED_MS = 10 * 60_000;
+/** Younger than this, a temporary file is never swept: its writer may live in another pid namespace (a
+ * container sharing the state folder), where its pid means nothing here. A write takes milliseconds. */
+const IN_FLIGHT_MS = 60_000;
 
 function alive(pid: number): boolean {
   if (pid === process.pid) return true;
@@ -47,7 +50,8 @@ export async function sweepTemporaryFiles(dir: string): Promise<number> {
       if (!match) return false;
       const file = path.join(dir, name);
       const stat = await fs.stat(file).catch(() => undefined);
-      if (!stat || (alive(Number(match[1])) && now - stat.mtimeMs < ABANDONED_MS)) return false;
+      const age = stat ? now - stat.mtimeMs : 0;
+      if (!stat || age < IN_FLIGHT_MS || (alive(Number(match[1])) && age < ABANDONED_MS)) return false;
       await fs.rm(file, { force: true });
       return true;
     }),

@@ -45,6 +45,12 @@ export interface TarGateOptions {
   /** Content of the pair's Dockerfile.run, added as `Dockerfile` when the tar has no root Dockerfile. */
   fallbackDockerfile: Buffer;
   exitVerdict: ExitVerdict;
+  /**
+   * Called once the tar is whole and the builder exited 0, before the engine is handed the end of the tar
+   * (so before it can read the runtime Dockerfile's FROM): what must be known of the inputs as the build
+   * sees them is asked here. A failure fails the build.
+   */
+  beforeEnd?: (summary: Pick<TarSummary, 'dockerfileSource' | 'dockerfile'>) => Promise<void>;
 }
 
 /**
@@ -205,6 +211,11 @@ export class TarGate extends Duplex {
     if (this.reader.problem) return this.fail(this.reader.problem);
     void this.exit().then(async (exitError) => {
       if (exitError) return callback(exitError);
+      try {
+        await this.options.beforeEnd?.({ dockerfileSource: this.hasDockerfile ? 'builder-output' : 'pair', dockerfile: this.keptDockerfile() });
+      } catch (error) {
+        return callback(error as Error);
+      }
       await this.pushEnd();
       this.push(null);
       callback();

@@ -43,6 +43,8 @@ export interface BuildRecord {
   /** Every image the runtime Dockerfile read, by reference as written (ARGs resolved) → image id then
    * ('' when it was not on the engine). Records from before this was kept have none: built again once. */
   runtimeImages?: Record<string, string>;
+  /** Why runtimeImages could not be known for this build (it is then never up to date). */
+  runtimeImagesUnknown?: string;
 }
 
 /** At most this many records are kept; the oldest go first. */
@@ -112,7 +114,8 @@ export async function imageIds(docker: Docker, refs: readonly string[]): Promise
         .then(
           (image) => image.Id,
           (error: { statusCode?: number }) => {
-            if (error?.statusCode === 404) return '';
+            // 404: not there; 400: not a valid reference, which no build can have pulled either.
+            if (error?.statusCode === 404 || error?.statusCode === 400) return '';
             throw error;
           },
         ),
@@ -128,7 +131,7 @@ export async function changedRuntimeImages(docker: Docker, recorded: Record<stri
     .filter(([ref, id]) => now[ref] !== id || id === '')
     .map(([ref, id]) =>
       now[ref] === ''
-        ? `the runtime Dockerfile's image ${ref} is not on the engine (a build pulls it)`
+        ? `the runtime Dockerfile's image ${ref} is not on the engine, so a build pulls it each time (BuildKit does not keep what it pulls here): 'docker pull ${ref}' once, and builds use the local copy and can be up to date`
         : `the runtime Dockerfile's image ${ref} changed (${short(id)} → ${short(now[ref])})`,
     );
 }
@@ -178,8 +181,19 @@ export async function freshness(docker: Docker, dir: string, runtimeTag: string,
   if (!record || record.runtimeId !== taggedId) return { upToDate: false, reason: `${runtimeTag} has no record of a Dockerception build here` };
   const changes = changedInputs(record, inputs);
   if (changes.length === 0) {
-    if (!record.runtimeImages) changes.push('its record does not say which images the runtime Dockerfile read (made by an older Dockerception)');
-    else changes.push(...(await changedRuntimeImages(docker, record.runtimeImages)));
+    if (!record.runtimeImages) {
+      changes.push(
+        record.runtimeImagesUnknown
+          ? `which images its runtime Dockerfile read is not known: ${record.runtimeImagesUnknown}`
+          : 'its record does not say which images the runtime Dockerfile read (made by an older Dockerception)',
+      );
+    } else {
+      try {
+        changes.push(...(await changedRuntimeImages(docker, record.runtimeImages)));
+      } catch (error) {
+        changes.push(`the engine did not say whether the runtime Dockerfile's images changed (${(error as Error).message})`);
+      }
+    }
   }
   return changes.length === 0 ? { upToDate: true, record } : { upToDate: false, reason: changes.join('; ') };
 }

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { expandVariables, imageReferences, registryOf } from '../../src/core/dockerfile-refs';
+import { expandVariables, imageReferences, platformArgs, registryOf } from '../../src/core/dockerfile-refs';
 
 const refs = (text: string, args: Record<string, string> = {}) => imageReferences(text, args).map((r) => `${r.kind} ${r.ref} @${r.line}`);
 
@@ -24,10 +24,16 @@ test('ARGs before the first FROM resolve FROM lines; build args override only de
   assert.deepEqual(refs(text, { TAG: '1.37', OTHER: 'debian' }), ['from busybox:1.37 @2', 'from alpine:3 @3']);
 });
 
-test('inside a stage, a global ARG is visible only when redeclared', () => {
-  const text = 'ARG IMG=dc-a:1\nFROM scratch\nCOPY --from=$IMG /x /x\nARG IMG\nCOPY --from=$IMG /y /y\n';
-  assert.deepEqual(refs(text), ['copy-from dc-a:1 @4']);
-  assert.deepEqual(refs(text, { IMG: 'dc-b:2' }), ['copy-from dc-b:2 @4']);
+test('--from and from= are taken as written: neither builder expands variables there', () => {
+  const text = 'ARG IMG=dc-a:1\nFROM scratch\nARG IMG\nCOPY --from=$IMG /x /x\nRUN --mount=type=bind,from=dc-b:2,target=/t true\n';
+  assert.deepEqual(refs(text), ['copy-from $IMG @3', 'mount-from dc-b:2 @4']);
+});
+
+test("BuildKit's automatic platform ARGs are in scope for FROM without a declaration", () => {
+  assert.deepEqual(
+    imageReferences('FROM dc-base-${TARGETARCH}\n', {}, platformArgs('linux', 'amd64')).map((r) => r.ref),
+    ['dc-base-amd64'],
+  );
 });
 
 test('variable forms', () => {
@@ -36,6 +42,7 @@ test('variable forms', () => {
     ['E', ''],
   ]);
   assert.equal(expandVariables('$A ${A} ${B:-d} ${A:-d} ${A:+p} ${B:+p} ${E:-e} \\$A', vars), 'x x d x p  e $A');
+  assert.equal(expandVariables(`"$A"-'$A'-\${B:-\${A}}`, vars), `x-$A-x`);
 });
 
 test('registry of a reference, as the docker CLI normalises names', () => {

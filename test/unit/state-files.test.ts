@@ -2,7 +2,7 @@
 // processes add builds at once, no temporary file outliving a killed writer. Pure: no engine.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
@@ -21,31 +21,32 @@ const tempDir = () => {
   return dir;
 };
 
-/** Runs `code` (CommonJS, with the compiled core at hand) in another Node process. */
-function child(code: string, args: string[]): ReturnType<typeof spawn> {
-  const core = path.resolve(__dirname, '../../src/core');
-  return spawn(process.execPath, ['-e', code, core, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-/** The child's exit code; its stderr is passed on so that a failure shows why. */
-const finished = (child: ReturnType<typeof spawn>) =>
-  new Promise<number | null>((resolve) => {
-    child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-    child.on('close', resolve);
-  });
-
 test('two processes adding builds to one pair at once: every build is kept', async () => {
-  const dir = tempDir();
+  // Both start on the same signal (a byte on stdin), so that their writes overlap every time.
   const adder = `
     const [core, dir, who] = process.argv.slice(1);
     const { addPairBuild } = require(core + '/history');
-    (async () => {
-      for (let i = 0; i < 9; i++) await addPairBuild(dir, 'k', { runtimeId: 'sha256:' + who + i, size: i, recordedAt: new Date(Date.now() + i).toISOString() });
-    })().catch((e) => { console.error(e); process.exit(1); });`;
-  const codes = await Promise.all(['a', 'b'].map((who) => finished(child(adder, [dir, who]))));
-  assert.deepEqual(codes, [0, 0]);
-  const ids = (await pairBuilds(dir, 'k')).map((b) => b.runtimeId).sort();
-  assert.equal(ids.length, 18, ids.join(' '));
-  assert.deepEqual(ids, [...'ab'].flatMap((who) => Array.from({ length: 9 }, (_, i) => `sha256:${who}${i}`)).sort());
+    process.stdin.once('data', async () => {
+      try {
+        const at = Date.now();
+        for (let i = 0; i < 9; i++) await addPairBuild(dir, 'k', { runtimeId: 'sha256:' + who + i, size: i, recordedAt: new Date(at + i).toISOString() });
+        process.exit(0);
+      } catch (e) { console.error(e); process.exit(1); }
+    });
+    process.stdout.write('ready');`;
+  for (let round = 0; round < 3; round++) {
+    const dir = tempDir();
+    const children = ['a', 'b'].map((who) =>
+      spawn(process.execPath, ['-e', adder, path.resolve(__dirname, '../../src/core'), dir, who], { stdio: ['pipe', 'pipe', 'inherit'] }),
+    );
+    await Promise.all(children.map((c) => new Promise((resolve) => c.stdout.once('data', resolve))));
+    for (const c of children) c.stdin.write('go');
+    const codes = await Promise.all(children.map((c) => new Promise((resolve) => c.on('close', resolve))));
+    assert.deepEqual(codes, [0, 0]);
+    // 18 builds, under the 20 a history keeps: every one must be there (a lost update leaves fewer).
+    const ids = (await pairBuilds(dir, 'k')).map((b) => b.runtimeId).sort();
+    assert.deepEqual(ids, [...'ab'].flatMap((who) => Array.from({ length: 9 }, (_, i) => `sha256:${who}${i}`)).sort());
+  }
 });
 
 test('a history keeps the last 20 builds, each image once (its latest build)', async () => {
@@ -72,15 +73,22 @@ test('writers killed with SIGKILL mid-write: every record that exists is whole, 
         if (i === 0) process.stdout.write('ready\\n');
       }
     })();`;
-  let rounds = 0;
   let midWrite = 0;
-  while (midWrite < 2 && rounds < 20) {
-    rounds++;
+  const rounds = 5;
+  for (let round = 0; round < rounds; round++) {
     const writerProcess = spawn(process.execPath, ['-e', writer, path.resolve(__dirname, '../../src/core'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise((resolve) => writerProcess.stdout.once('data', resolve));
-    await new Promise((resolve) => setTimeout(resolve, Math.random() * 600));
-    writerProcess.kill('SIGKILL');
+    await new Promise((resolve) => {
+      writerProcess.stdout.once('data', resolve);
+      writerProcess.once('close', resolve); // a writer that died at once: the assertions below say so
+    });
+    // Killed the moment a temporary file appears: mid-write, every time.
+    const watcher = watch(dir, (_event, name) => {
+      if (String(name).endsWith('.tmp')) writerProcess.kill('SIGKILL');
+    });
+    const timer = setTimeout(() => writerProcess.kill('SIGKILL'), 20_000);
     await new Promise((resolve) => writerProcess.on('close', resolve));
+    clearTimeout(timer);
+    watcher.close();
     if (readdirSync(dir).some((name) => name.endsWith('.tmp'))) midWrite++;
   }
   console.log(`state files: ${rounds} writers killed, ${midWrite} of them mid-write (a temporary file left behind)`);
@@ -88,7 +96,12 @@ test('writers killed with SIGKILL mid-write: every record that exists is whole, 
   for (const name of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
     assert.doesNotThrow(() => JSON.parse(readFileSync(path.join(dir, name), 'utf8')), `${name} is whole`);
   }
+  // A temporary file younger than a minute may belong to a writer in another pid namespace: it is kept.
   const record = { inputs: {}, runtimeId: 'sha256:final', context: {}, recordedAt: 'now' } as unknown as BuildRecord;
+  await writeRecord(dir, record);
+  assert.ok(readdirSync(dir).some((name) => name.endsWith('.tmp')));
+  const old = new Date(Date.now() - 2 * 60_000);
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.tmp'))) utimesSync(path.join(dir, name), old, old);
   await writeRecord(dir, record);
   assert.deepEqual(
     readdirSync(dir).filter((name) => name.endsWith('.tmp')),
@@ -97,13 +110,16 @@ test('writers killed with SIGKILL mid-write: every record that exists is whole, 
   assert.equal((await readRecord(dir, 'sha256:final'))?.recordedAt, 'now');
 });
 
-test('a temporary file of a live writer is not swept; one of a dead writer is', async () => {
+test('a temporary file of a live writer is not swept, nor one just written; an old one of a dead writer is', async () => {
   const dir = tempDir();
-  const { writeFileSync } = await import('node:fs');
-  writeFileSync(path.join(dir, `a.json.${process.pid}.0123456789ab.tmp`), '{');
-  writeFileSync(path.join(dir, `b.json.999999999.0123456789ab.tmp`), '{');
+  const old = new Date(Date.now() - 2 * 60_000);
+  for (const name of [`a.json.${process.pid}.0123456789ab.tmp`, 'b.json.999999999.0123456789ab.tmp']) {
+    writeFileSync(path.join(dir, name), '{');
+    utimesSync(path.join(dir, name), old, old);
+  }
+  writeFileSync(path.join(dir, 'c.json.999999998.0123456789ab.tmp'), '{'); // a dead pid, but just written
   assert.equal(await sweepTemporaryFiles(dir), 1);
-  assert.deepEqual(readdirSync(dir), [`a.json.${process.pid}.0123456789ab.tmp`]);
+  assert.deepEqual(readdirSync(dir).sort(), [`a.json.${process.pid}.0123456789ab.tmp`, 'c.json.999999998.0123456789ab.tmp']);
 });
 
 const finding = (severity: Finding['severity']): Finding => ({
