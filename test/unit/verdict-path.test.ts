@@ -5,7 +5,8 @@ import * as assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { buildCacheRecords, removeContextRecords } from '../../src/core/buildkit-cache';
 import { buildPair, DockerceptionError, engineIdOf, pairAt, pairBuilds, pairKey } from '../../src/core';
 import { Readable } from 'node:stream';
 import { TarGate } from '../../src/core/tar-gate';
@@ -111,6 +112,14 @@ describe('state that survives concurrency', () => {
 });
 
 describe('the Dockerfile the gate keeps is the one the engine builds from', () => {
+  // These builds stream their context to BuildKit straight through the API: the records it keeps of it are ours to remove.
+  let recordsBefore: Set<string>;
+  before(async () => {
+    recordsBefore = new Set((await buildCacheRecords((await testEngine()).docker)).map((r) => r.ID));
+  });
+  after(async () => {
+    await removeContextRecords((await testEngine()).docker, recordsBefore);
+  });
   // Cases where the tar holds more than one candidate: the engine's choice is read back from a label.
   const cases: Array<{ name: string; entries: Parameters<typeof makeTar>[0] }> = [
     {
@@ -144,7 +153,7 @@ describe('the Dockerfile the gate keeps is the one the engine builds from', () =
       const kept = /which=(\w+)/.exec(gate.summary?.dockerfile?.toString('utf8') ?? '')?.[1];
       const { docker: api } = await testEngine();
       for (const version of ['1', '2'] as const) {
-        const tag = `dc-verdict-which-${version}`;
+        const tag = `dc-verdict-which-${version}-${cases.findIndex((c) => c.name === name)}`;
         tags.push(tag);
         const stream = await api.buildImage(Readable.from([Buffer.concat(passed)]) as unknown as NodeJS.ReadableStream, { t: tag, version });
         await new Promise((resolve, reject) => api.modem.followProgress(stream, (error: unknown) => (error ? reject(error) : resolve(undefined))));
@@ -153,4 +162,39 @@ describe('the Dockerfile the gate keeps is the one the engine builds from', () =
       }
     });
   }
+});
+
+describe('a Dockerfile the builder writes: its FROM image is an input too', () => {
+  test('re-tagging that image to other content rebuilds; nothing changed is up to date', async () => {
+    const engine = await testEngine();
+    const base = 'dc-verdict-wbase:1';
+    const bases = ['one', 'two'].map((which) => `dc-verdict-wbase-${which}`);
+    tags.push(base, ...bases);
+    for (const [i, tag] of bases.entries()) {
+      const context = makeBuilderPair('', { name: `wbase-${i}` });
+      dirs.push(path.dirname(context));
+      await docker('build', '-q', '-t', tag, '--label', `which=${i}`, context);
+    }
+    await docker('tag', bases[0], base);
+    const dir = makeBuilderPair(
+      `printf 'FROM ${base}\\nCOPY hello.txt /hello.txt\\n' > /payload/Dockerfile && echo hi > /payload/hello.txt && tar -c -C /payload Dockerfile hello.txt\n`,
+    );
+    dirs.push(path.dirname(dir));
+    const tag = 'dc-verdict-written';
+    tags.push(tag);
+    const first = await buildPair(engine, await pairAt(dir), { tag, recordsDir: records });
+    assert.equal(first.context.dockerfileSource, 'builder-output');
+    const same = await buildPair(engine, await pairAt(dir), { tag, recordsDir: records });
+    assert.equal(same.upToDate, true);
+    await docker('tag', bases[1], base);
+    const phases: string[] = [];
+    const retagged = await buildPair(engine, await pairAt(dir), {
+      tag,
+      recordsDir: records,
+      onEvent: (e) => (e.type === 'phase' ? phases.push(e.message) : undefined),
+    });
+    assert.equal(retagged.upToDate, false);
+    assert.match(phases.join('\n'), /the runtime Dockerfile's image dc-verdict-wbase:1 changed/);
+    assert.equal(JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config.Labels}}', tag)).which, '1');
+  });
 });
