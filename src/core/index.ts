@@ -15,3 +15,4 @@ export * from './inspect';
 export * from './doctor';
 export * from './history';
 export * from './registry-auth';
+export * from './ship';
