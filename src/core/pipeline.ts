@@ -14,7 +14,7 @@ import { DockerceptionError, isConnectionError, messageOf, type Phase } from './
 import { addPairBuild, buildBefore, growthSince, pairBuilds, pairKey, type Growth, type PairBuild } from './history';
 import { buildImage, connectionLost } from './image-build';
 import type { Pair } from './pairs';
-import { registryCredentials, type RegistryCredentials } from './registry-auth';
+import { registriesToAskFor, registryCredentials, type RegistryCredentials } from './registry-auth';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
 import type { TarSummary } from './tar-gate';
 import { engineIdOf, freshness, imageIds, readRecord, recordsDir, sha256, writeRecord, type BuildInputs, type BuildRecord } from './up-to-date';
@@ -148,7 +148,10 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   try {
     const choice = await chooseEngineBuilder(run);
-    const credentials = options.credentials ?? (await registryCredentials());
+    // Asked lazily, and only for the registries the pair's Dockerfiles name and the engine lacks.
+    const credentials = (options.credentials ?? (await registryCredentials())).only(
+      await registriesToAskFor(run.docker, [pair.builderDockerfile, pair.runtimeDockerfile], options.buildArgs),
+    );
     for (const problem of credentials.problems) run.emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
     const builderId = await buildBuilderImage(run, choice.builder, credentials);
     const builderBuildMs = Date.now() - run.started;

@@ -3,6 +3,7 @@ import {
   DockerceptionError,
   buildPair,
   builderTagFor,
+  closeEngine,
   connectEngine,
   formatBytes,
   messageOf,
@@ -78,6 +79,8 @@ export class Builds implements vscode.Disposable {
   connect(): Promise<Engine> {
     const host = readSettings().host;
     if (!this.engine || this.engine.host !== host) {
+      // A dropped client's connections (over ssh://, its ssh processes) end with it.
+      void this.engine?.engine.then(closeEngine, () => undefined);
       const engine = connectEngine({ host, hostSource: 'setting', surface: 'vscode' });
       this.engine = { host, engine };
       engine.catch(() => {
@@ -88,7 +91,9 @@ export class Builds implements vscode.Disposable {
   }
 
   resetConnection(): void {
+    const dropped = this.engine;
     this.engine = undefined;
+    void dropped?.engine.then(closeEngine, () => undefined);
   }
 
   isRunning(pair: Pair): boolean {
