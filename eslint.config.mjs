@@ -5,7 +5,7 @@ import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['out/', 'dist/', 'node_modules/', '.cache/', 'test-artifacts/', '**/*.vsix'] },
+  { ignores: ['out/', 'out-*/', 'dist/', 'node_modules/', '.cache/', 'test-artifacts/', '**/*.vsix'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -526,7 +526,7 @@ function buildAllSection() {
       rmSync(state, { recursive: true, force: true });
     };
     out.cold = {
-      buildAll: series('build --all, cold (--no-cache)', (i) => (cleanOurs(), `${all} --no-cache >/dev/null 2>&1`), { reps, measureRss: true }),
+      buildAll: series('build --all, cold (--no-cache)', () => (cleanOurs(), `${all} --no-cache >/dev/null 2>&1`), { reps, measureRss: true }),
       seedLoop: series('shell loop of the seed one-liner, cold', () => (rmi(...seedTags), seedLoop(true)), { reps }),
       compose: haveCompose ? series('docker-compose build --parallel, cold', () => composeCmd(true), { reps }) : undefined,
     };
