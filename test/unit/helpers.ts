@@ -68,6 +68,7 @@ const allContainers = async () => (await docker('ps', '-aq', '--no-trunc')).spli
 const allVolumes = async () => (await docker('volume', 'ls', '-q')).split('\n').filter(Boolean);
 /** Containers and volumes that existed before these tests started: not ours to count. */
 const baseline = Promise.all([allContainers(), allVolumes()]);
+baseline.catch(() => undefined); // no engine (a pure suite): nothing to count
 
 /** Containers and volumes created since the tests started and still there: builder runs, the engine's
  * RUN-step containers, image exports, a builder image's anonymous volumes. Every test expects none. */
@@ -130,10 +131,19 @@ export function jsonOf(result: CliResult): any {
 export const BUILDERS = ['legacy', 'buildkit'] as const;
 export type TestBuilder = (typeof BUILDERS)[number];
 
-/** Streamed-context records in the engine's build cache (BuildKit's `http url http://build-context-…`
- * downloads): every BuildKit build must remove its own, so the tests expect none. */
-export async function contextCacheRecords(): Promise<string[]> {
+async function allContextRecords(): Promise<string[]> {
   const { docker: engineDocker } = await testEngine();
   const df = (await engineDocker.df()) as { BuildCache?: Array<{ ID: string; Description?: string }> | null };
   return (df.BuildCache ?? []).filter((r) => /^http url http:\/\/build-context-/.test(r.Description ?? '')).map((r) => r.ID);
+}
+/** Records that were in the build cache when these tests started (this file was loaded): not ours to count. */
+const recordsBaseline = allContextRecords();
+recordsBaseline.catch(() => undefined); // no engine: the tests that need one say so
+
+/** Streamed-context records in the engine's build cache (BuildKit's `http url http://build-context-…`
+ * downloads) made since these tests started: every BuildKit build must remove its own, so the tests
+ * expect none. */
+export async function contextCacheRecords(): Promise<string[]> {
+  const before = new Set(await recordsBaseline);
+  return (await allContextRecords()).filter((id) => !before.has(id));
 }

@@ -2,7 +2,7 @@
 // processes add builds at once, no temporary file outliving a killed writer. Pure: no engine.
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, utimesSync, watch, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, watch, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
@@ -11,10 +11,9 @@ import { guardRefusal, refusingFindings } from '../../src/core/pipeline';
 import { addPairBuild, pairBuilds } from '../../src/core/history';
 import { sweepTemporaryFiles } from '../../src/core/state-files';
 import { readRecord, writeRecord, type BuildRecord } from '../../src/core/up-to-date';
-import { removeDir } from './helpers';
 
 const dirs: string[] = [];
-after(() => dirs.forEach(removeDir));
+after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 const tempDir = () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-state-'));
   dirs.push(dir);
