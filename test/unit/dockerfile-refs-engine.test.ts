@@ -4,6 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { buildCacheRecords, removeContextRecords } from '../../src/core/buildkit-cache';
 import { imageReferences, platformArgs } from '../../src/core/dockerfile-refs';
 import { docker, makeTar, removeImages, testEngine } from './helpers';
 
@@ -25,7 +26,10 @@ const cases: Array<{ text: string; args?: Record<string, string>; builders?: Arr
   { text: 'FROM dc-refs-${TARGETARCH}\n', builders: ['2'] },
 ];
 
+/** The BuildKit builds below stream their context straight through the API: the records BuildKit keeps of it are ours to remove. */
+let recordsBefore: Set<string>;
 before(async () => {
+  recordsBefore = new Set((await buildCacheRecords((await testEngine()).docker)).map((r) => r.ID));
   for (const which of BASES) {
     const tag = `dc-refs-${which}`;
     const { docker: api } = await testEngine();
@@ -39,7 +43,10 @@ before(async () => {
   await docker('tag', 'dc-refs-a', `dc-refs-${arch}`);
   made.push(`dc-refs-${arch}`);
 });
-after(() => removeImages(...made));
+after(async () => {
+  await removeImages(...made);
+  await removeContextRecords((await testEngine()).docker, recordsBefore);
+});
 
 const label = async (ref: string) => (JSON.parse(await docker('image', 'inspect', '-f', '{{json .Config.Labels}}', ref)) as Record<string, string>).which;
 
