@@ -17,8 +17,9 @@ interface CacheRecord {
 }
 
 const CONTEXT_URL = /^http url http:\/\/build-context-/;
-/** The context's copy is made within moments of its download; a COPY step comes much later. */
-const COPY_WINDOW_MS = 1000;
+/** The context's copy is made once its download (the builder's whole run, for a runtime build) has ended: within
+ * seconds of the download record on a loaded machine. The earliest such record after the download is taken. */
+const COPY_WINDOW_MS = 10_000;
 
 /**
  * The engine's build cache records, and only those. `GET /system/df` sizes every image, container and
@@ -184,10 +185,12 @@ export function contextRecords(records: CacheRecord[], before: ReadonlySet<strin
  * failed early may have its context recorded just after it answered: look once more after `settleMs`.
  */
 export async function removeContextRecords(docker: Docker, before: ReadonlySet<string>, options: { waitMs?: number; settleMs?: number } = {}): Promise<number> {
-  const deadline = Date.now() + (options.waitMs ?? 5000);
+  const deadline = Date.now() + (options.waitMs ?? 10_000);
   let removed = 0;
   let settled = !options.settleMs;
-  // Each look lists the build cache: wait longer each time a record is still held (250 ms, 500 ms, 1 s...).
+  // Each look lists the build cache: wait longer each time a record is still held (250 ms, 500 ms, then
+  // every second, for up to 10 s: a record left held would be reused by the next identical build and never
+  // removed).
   let pause = 250;
   for (;;) {
     const targets = contextRecords(await buildCacheRecords(docker), before);
@@ -199,7 +202,7 @@ export async function removeContextRecords(docker: Docker, before: ReadonlySet<s
     if (!waiting && settled) return removed;
     if (!waiting) settled = true;
     await new Promise((resolve) => setTimeout(resolve, waiting ? pause : options.settleMs));
-    if (waiting) pause = Math.min(pause * 2, 2000);
+    if (waiting) pause = Math.min(pause * 2, 1000);
   }
 }
 
