@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { connectEngine, type Engine } from '../../src/core';
+import { buildCacheRecords } from '../../src/core/buildkit-cache';
 export { makeTar, type TarEntrySpec as TarEntry } from '../support/tar';
 
 export const ROOT = path.resolve(__dirname, '../../..');
@@ -131,10 +132,11 @@ export function jsonOf(result: CliResult): any {
 export const BUILDERS = ['legacy', 'buildkit'] as const;
 export type TestBuilder = (typeof BUILDERS)[number];
 
+/** Listed as the core lists them (BuildKit's DiskUsage where the API has no build-cache filter): never a
+ * second /system/df beside a test's own, which the engine refuses ("a disk usage operation is already running"). */
 async function allContextRecords(): Promise<string[]> {
   const { docker: engineDocker } = await testEngine();
-  const df = (await engineDocker.df()) as { BuildCache?: Array<{ ID: string; Description?: string }> | null };
-  return (df.BuildCache ?? []).filter((r) => /^http url http:\/\/build-context-/.test(r.Description ?? '')).map((r) => r.ID);
+  return (await buildCacheRecords(engineDocker)).filter((r) => /^http url http:\/\/build-context-/.test(r.Description ?? '')).map((r) => r.ID);
 }
 /** Records that were in the build cache when these tests started (this file was loaded): not ours to count. */
 const recordsBaseline = allContextRecords();
