@@ -2,6 +2,14 @@
 import { formatBytes } from '../sizes';
 import type { PairOutcome } from './run';
 
+/** A pair's push at the end of a Build All with --push: the digest and what a pull downloads. */
+export interface OutcomePush {
+  canonical: string;
+  digest: string;
+  /** Undefined when the registry could not be read from this machine. */
+  pullSize?: number;
+}
+
 /** How many times smaller the runtime image is than its builder: 1151, 16.2, 1.6 (undefined without both sizes). */
 export function timesSmaller(outcome: PairOutcome): number | undefined {
   const b = outcome.builder?.size;
@@ -11,22 +19,28 @@ export function timesSmaller(outcome: PairOutcome): number | undefined {
   return ratio >= 100 ? Math.round(ratio) : Math.round(ratio * 10) / 10;
 }
 
-/** One row per pair: pair, result, builder size, runtime size, times smaller, time; then the reasons. */
-export function outcomeTable(outcomes: readonly PairOutcome[]): string {
-  const rows = [['pair', 'result', 'builder', 'runtime', 'smaller', 'time']];
+/**
+ * One row per pair: pair, result, builder size, runtime size, times smaller, time; then the reasons. With
+ * `pushes` (a Build All with --push, by pair folder) a 'pull' column after 'runtime': the pushed image's
+ * compressed size, what a pull downloads.
+ */
+export function outcomeTable(outcomes: readonly PairOutcome[], pushes?: ReadonlyMap<string, OutcomePush>): string {
+  const rows = [['pair', 'result', 'builder', 'runtime', ...(pushes ? ['pull'] : []), 'smaller', 'time']];
   for (const o of outcomes) {
     const ratio = timesSmaller(o);
+    const pushed = pushes?.get(o.pair.dir);
     rows.push([
       o.pair.name,
       o.result,
       o.builder ? formatBytes(o.builder.size) : '-',
       o.runtime ? formatBytes(o.runtime.size) : '-',
+      ...(pushes ? [pushed?.pullSize !== undefined ? formatBytes(pushed.pullSize) : pushed ? '?' : '-'] : []),
       ratio === undefined ? '-' : `${ratio}×`,
       o.result === 'skipped' && o.ms === 0 ? '-' : `${(o.ms / 1000).toFixed(1)} s`,
     ]);
   }
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
-  const right = new Set([2, 3, 4, 5]);
+  const right = new Set(pushes ? [2, 3, 4, 5, 6] : [2, 3, 4, 5]);
   const lines = rows.map((row) =>
     row
       .map((cell, col) => (right.has(col) ? cell.padStart(widths[col]) : cell.padEnd(widths[col])))
@@ -40,11 +54,17 @@ export function outcomeTable(outcomes: readonly PairOutcome[]): string {
     .map((r) => [r, outcomes.filter((o) => o.result === r).length] as const)
     .filter(([, n]) => n > 0)
     .map(([r, n]) => `${n} ${r}`);
-  return [...lines, '', `${outcomes.length} pair(s): ${counts.join(', ')}`, ...notes].join('\n');
+  const shipped = pushes ? outcomes.flatMap((o) => (pushes.has(o.pair.dir) ? [`${o.pair.name}: pushed ${pushes.get(o.pair.dir)?.canonical}`] : [])) : [];
+  return [...lines, '', `${outcomes.length} pair(s): ${counts.join(', ')}`, ...notes, ...shipped].join('\n');
 }
 
 /** The JSON element for one pair (the CLI's --json prints an array of these). */
 export function outcomeJson(o: PairOutcome): Record<string, unknown> {
+  return shippedOutcomeJson(o, undefined);
+}
+
+/** outcomeJson with the pair's push (--push): digest, canonical name and pull size (null when unknown). */
+export function shippedOutcomeJson(o: PairOutcome, push: OutcomePush | undefined): Record<string, unknown> {
   return {
     pair: o.pair.name,
     dir: o.pair.dir,
@@ -56,6 +76,7 @@ export function outcomeJson(o: PairOutcome): Record<string, unknown> {
     ms: o.ms,
     needs: o.needs,
     findings: o.findings,
+    ...(push ? { digest: push.digest, canonical: push.canonical, pullSize: push.pullSize ?? null } : {}),
     ...(o.error ? { error: o.error } : {}),
     ...(o.reason ? { reason: o.reason } : {}),
   };

@@ -3,3 +3,4 @@ export * from './tags';
 export * from './push';
 export * from './registry-api';
 export * from './estimate';
+export * from './ship-pair';
