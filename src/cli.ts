@@ -35,6 +35,7 @@ import {
   tagCollisionError,
 } from './core';
 import { buildAll, defaultJobs, outcomeJson, outcomeTable, planBuildAll, selectPairs, type PlannedPair } from './core/build-all';
+import { pullSizeCommand, pushCommand, shipBuild, type CliParts } from './cli/ship';
 
 const USAGE = `Usage:
   dockerception list [DIR] [--json]
@@ -42,12 +43,25 @@ const USAGE = `Usage:
   dockerception engine [--host URL] [--json]
       Which engine the other commands use, where that choice came from (--host, DOCKER_HOST, the docker
       context, the default) and whether it answers: the docker CLI's rules, with its TLS variables.
-  dockerception inspect [DIR] [--tag NAME] [--diff] [--host URL] [--json]
+  dockerception inspect [DIR] [--tag NAME] [--diff] [--pull-size] [--host URL] [--json]
       Where the bytes are: both sizes, the runtime image's layers and its largest files, and what the
       doctor finds in it. --diff: what changed, file by file, since the pair's build before.
+      --pull-size: what a pull of the runtime image downloads, estimated by gzipping its layers as the
+      engine pushes them (and the pushed figure when this machine pushed that image).
+  dockerception push [DIR] [--tag NAME]... [--push-builder] [--host URL] [--json]
+      Push the pair's runtime image to the registry its tag names (127.0.0.1:5000/team/app:1.4), with the
+      docker CLI's credentials (config.json, credsStore, credHelpers: 'docker login'). --tag: the names
+      to push it as (repeatable; the variables below); default the pair's tag. --push-builder: push the
+      builder image too (never by default: it holds toolchains and sources). Progress per layer on stderr;
+      prints NAME@sha256:… and what a pull downloads.
   dockerception build [DIR] [options]
       Build the pair in DIR: the builder image, then its stdout tar as the runtime image's context.
-      --tag NAME              runtime image name (default: the pair's name, below); builder is NAME-builder
+      --tag NAME              runtime image name (default: the pair's name, below); builder is NAME-builder.
+                              Repeatable: the image is built as the first and also tagged as the others.
+                              May name \${name}, \${folder}, \${gitSha} (short), \${gitBranch} (made safe
+                              for a tag) and \${date} (UTC, YYYYMMDD): --tag '127.0.0.1:5000/\${name}:\${gitSha}'
+      --push                  then push the runtime image under every tag (see 'push'); a failed push
+                              fails the build's exit code. --push-builder: the builder too
       --build-arg K=V         build argument for both builds (repeatable)
       --no-cache              build without the engine's cache (and run everything)
       --force                 run the builder and the runtime build even when nothing changed since the
@@ -72,8 +86,10 @@ const USAGE = `Usage:
       RUN --mount=from, build args resolved) is built after that pair; pairs that do not need each other
       build at once. A cycle, or two pairs with one tag, is refused before anything runs. A failure skips
       only the pairs that need it. Ends with one table: pair, result (built, up to date, failed,
-      skipped), builder and runtime sizes, how many times smaller, time. Takes the options above but
-      --tag, and:
+      skipped), builder and runtime sizes, how many times smaller, time. Takes the options above (each
+      pair is built under its own name; --tag templates, with \${name} or \${folder}, are each pair's
+      extra names; --push pushes each pair that built or was up to date, adds a 'pull' column, and a
+      failed push fails that pair), and:
       --jobs N                builds at once (default: two per CPU, between 2 and 8: a build mostly waits
                               on the engine, so one per CPU leaves CPUs idle)
       --fail-fast             stop at the first failure: cancel the running builds, start no more
@@ -383,6 +399,9 @@ async function inspectDiff(docker: Docker, pairDir: string, tag: string, json: b
   return 0;
 }
 
+/** What the shipping commands (src/cli/ship.ts) share with 'build'. */
+const cliParts: CliParts = { usageError: (m) => new UsageError(m), sharedOptions, progressPrinter, allPrinter, refuseCollision, cancellable, defaultRoot };
+
 /** node's parseArgs has no option with an optional value: a bare --strict becomes --strict=errors. */
 export function normaliseArgv(argv: readonly string[]): string[] {
   const out: string[] = [];
@@ -401,7 +420,10 @@ export async function main(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         json: { type: 'boolean' },
-        tag: { type: 'string', short: 't' },
+        tag: { type: 'string', short: 't', multiple: true },
+        push: { type: 'boolean' },
+        'push-builder': { type: 'boolean' },
+        'pull-size': { type: 'boolean' },
         'build-arg': { type: 'string', multiple: true },
         'no-cache': { type: 'boolean' },
         force: { type: 'boolean' },
@@ -440,8 +462,11 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
       return await engineCommand(values, json);
     }
+    if (command === 'build' && (values.push || values.tag || values['push-builder'])) return await shipBuild(given, values, json, cliParts);
     if (command === 'build') return values.all ? await buildAllCommand(given, values, json) : await build(given, values, json);
-    if (command === 'inspect') return await inspect(dir, values, json);
+    if (command === 'push') return await pushCommand(given, values, json, cliParts);
+    if (command === 'inspect' && values['pull-size']) return await pullSizeCommand(dir, values, json);
+    if (command === 'inspect') return await inspect(dir, { ...values, tag: values.tag?.at(-1) }, json);
     throw new UsageError(command ? `unknown command '${command}'` : 'no command given');
   } catch (error) {
     if (error instanceof TypeError && (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

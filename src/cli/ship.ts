@@ -1,0 +1,358 @@
+// The CLI's shipping commands: `push [DIR]`, `build --push` / `build --tag` templates, `build --all --push`
+// and `inspect --pull-size`. A thin adapter over src/core/ship: it reads the options, prints progress to
+// stderr and the result to stdout (or one JSON value with --json).
+import * as path from 'node:path';
+import {
+  DockerceptionError,
+  buildPair,
+  connectEngine,
+  describeContext,
+  engineIdOf,
+  estimatePullSize,
+  expandTags,
+  findPairs,
+  formatBytes,
+  isShipError,
+  lastPairPush,
+  namingRoot,
+  pairAt,
+  pairFor,
+  pairKey,
+  recordsDir,
+  registryCredentials,
+  shipPair,
+  sizeTable,
+  tagImage,
+  tagVariables,
+  type BuildOptions,
+  type BuildResult,
+  type Engine,
+  type NamingRoot,
+  type Pair,
+  type ProgressEvent,
+  type PushEvent,
+  type RegistryCredentials,
+  type ShipPairResult,
+} from '../core';
+import { buildAll, defaultJobs, outcomeTable, planBuildAll, selectPairs, shippedOutcomeJson, type OutcomePush, type PlannedPair } from '../core/build-all';
+
+/** What the shipping commands take from src/cli.ts, so that the build options, names and Ctrl-C are handled one way. */
+export interface CliParts {
+  usageError(message: string): Error;
+  sharedOptions(values: Record<string, unknown>): Omit<BuildOptions, 'tag' | 'signal' | 'onEvent'>;
+  progressPrinter(): (event: ProgressEvent) => void;
+  allPrinter(width: number): (planned: PlannedPair, event: ProgressEvent) => void;
+  refuseCollision(pair: Pair, runtimeTag: string, root: NamingRoot): Promise<void>;
+  cancellable<T>(abort: AbortController, message: string, body: () => Promise<T>): Promise<T>;
+  defaultRoot(): Promise<string>;
+}
+
+/** The --tag values as given (repeatable). */
+function tagTemplates(values: Record<string, unknown>): string[] {
+  const tag = values.tag as string | string[] | undefined;
+  return tag === undefined ? [] : Array.isArray(tag) ? tag : [tag];
+}
+
+/** A ShipError as the CLI says it (exit 130 when cancelled, else 1); anything else is src/cli.ts's to say. */
+async function sayingShipErrors(json: boolean, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (!isShipError(error)) throw error;
+    if (json) process.stdout.write(`${JSON.stringify({ ok: false, error: error.toJSON() })}\n`);
+    process.stderr.write(`\ndockerception: ${error.code}: ${error.message}\n`);
+    return error.code === 'CANCELLED' ? 130 : 1;
+  }
+}
+
+/** Push progress on stderr, a line per layer step; "pushing" at most every 2 s per layer. */
+export function pushPrinter(prefix = ''): (event: PushEvent) => void {
+  const lastPushing = new Map<string, number>();
+  return (event) => {
+    if (event.kind === 'preparing' || event.kind === 'waiting') return;
+    if (event.kind === 'pushing') {
+      const now = Date.now();
+      if (now - (lastPushing.get(event.layer) ?? 0) < 2000) return;
+      lastPushing.set(event.layer, now);
+      const of = event.total && event.total >= event.current ? ` of ${formatBytes(event.total)}` : '';
+      process.stderr.write(`${prefix}  ${event.layer}: pushing, ${formatBytes(event.current)}${of} sent\n`);
+      return;
+    }
+    process.stderr.write(event.kind === 'start' ? `${prefix}==> ${event.message}\n` : `${prefix}  ${event.message}\n`);
+  };
+}
+
+/** "127.0.0.1:5000/app@sha256:…  1.9 MB to pull (as :1.4, :latest)": one line per image pushed. */
+function shippedLines(shipped: ShipPairResult): string[] {
+  const byImage = new Map<string, ShipPairResult['pushed']>();
+  for (const p of shipped.pushed) byImage.set(p.canonical, [...(byImage.get(p.canonical) ?? []), p]);
+  return [...byImage].map(([canonical, refs]) => {
+    const p = refs[0];
+    const pull = p.pullSize !== undefined ? `${formatBytes(p.pullSize)} to pull` : `pull size unknown: ${p.pullSizeUnknown}`;
+    const tags = refs.map((r) => r.ref.slice(r.ref.lastIndexOf(':') > r.ref.lastIndexOf('/') ? r.ref.lastIndexOf(':') : r.ref.length));
+    return `${canonical}  ${pull}${p.role === 'builder' ? ', the builder' : ''} (as ${tags.map((t) => t || ':latest').join(', ')})`;
+  });
+}
+
+function shippedJson(shipped: ShipPairResult): Record<string, unknown> {
+  return {
+    ref: shipped.main.ref,
+    digest: shipped.main.digest,
+    canonical: shipped.main.canonical,
+    pullSize: shipped.main.pullSize ?? null,
+    pushed: shipped.pushed.map((p) => ({
+      ref: p.ref,
+      role: p.role,
+      digest: p.digest,
+      canonical: p.canonical,
+      pullSize: p.pullSize ?? null,
+      layers: p.layers,
+      ms: p.elapsedMs,
+    })),
+  };
+}
+
+/** The references a pair ships as: each --tag template expanded with the pair's variables (none given: `fallback`). */
+async function refsFor(pair: Pair, templates: readonly string[], fallback: string): Promise<string[]> {
+  if (templates.length === 0) return [fallback];
+  return expandTags(templates, await tagVariables(pair.dir, pair.name));
+}
+
+/** `dockerception push [DIR]`: the pair's runtime image (the first --tag's image if the engine has it, else the pair's own tag) under every --tag. */
+export async function pushCommand(dir: string | undefined, values: Record<string, unknown>, json: boolean, parts: CliParts): Promise<number> {
+  for (const option of ['all', 'jobs', 'only', 'exclude', 'push']) {
+    if (values[option] !== undefined) throw parts.usageError(`--${option} does not go with 'push' ('build --all --push' builds and pushes every pair)`);
+  }
+  return sayingShipErrors(json, async () => {
+    const root = await namingRoot(dir ?? '.');
+    const pair = await pairAt(dir ?? '.', { root: root.root });
+    const refs = await refsFor(pair, tagTemplates(values), pair.name);
+    const engine = await connectEngine({ host: values.host as string | undefined });
+    const has = async (ref: string) =>
+      engine.docker
+        .getImage(ref)
+        .inspect()
+        .then(() => true)
+        .catch(() => false);
+    const source = (await has(refs[0])) ? refs[0] : pair.name;
+    const credentials = await registryCredentials();
+    const abort = new AbortController();
+    const shipped = await parts.cancellable(abort, 'Cancelling the push: the registry gets no manifest, so no tag moves there...', () =>
+      shipPair(engine, {
+        pairDir: pair.dir,
+        runtimeTag: source,
+        refs,
+        pushBuilder: Boolean(values['push-builder']),
+        credentials,
+        signal: abort.signal,
+        onEvent: pushPrinter(),
+      }),
+    );
+    if (shipped.recordProblem) process.stderr.write(`${shipped.recordProblem}\n`);
+    if (json) process.stdout.write(`${JSON.stringify({ ok: true, pair: pair.name, dir: pair.dir, image: source, ...shippedJson(shipped) })}\n`);
+    else process.stdout.write(`${shippedLines(shipped).join('\n')}\n`);
+    return 0;
+  });
+}
+
+/** Pushes one built pair, saying it on stderr; the credentials are read once per command. */
+function shipper(engine: Engine, credentials: Promise<RegistryCredentials>, values: Record<string, unknown>) {
+  return async (pair: Pair, runtimeTag: string, refs: readonly string[], signal: AbortSignal, prefix = ''): Promise<ShipPairResult> =>
+    shipPair(engine, {
+      pairDir: pair.dir,
+      runtimeTag,
+      refs,
+      pushBuilder: Boolean(values['push-builder']),
+      credentials: await credentials,
+      signal,
+      onEvent: pushPrinter(prefix),
+    });
+}
+
+/**
+ * `build [DIR] --tag T… [--push]`: the pair is built under the first tag (templates expanded), then given the
+ * others; with --push, every one of them is pushed. One JSON object with --json: the build's result and `push`.
+ */
+export async function shipBuild(dir: string | undefined, values: Record<string, unknown>, json: boolean, parts: CliParts): Promise<number> {
+  if (values.all) return shipBuildAll(dir, values, json, parts);
+  for (const option of ['jobs', 'fail-fast', 'only', 'exclude']) {
+    if (values[option] !== undefined) throw parts.usageError(`--${option} goes with 'build --all'`);
+  }
+  if (values['push-builder'] && !values.push) throw parts.usageError('--push-builder goes with --push');
+  return sayingShipErrors(json, async () => {
+    const shared = parts.sharedOptions(values);
+    const root = await namingRoot(dir ?? '.');
+    const pair = await pairAt(dir ?? '.', { root: root.root });
+    const refs = await refsFor(pair, tagTemplates(values), pair.name);
+    await parts.refuseCollision(pair, refs[0], root);
+    const engine = await connectEngine({ host: values.host as string | undefined });
+    const push = shipper(engine, registryCredentials(), values);
+    const abort = new AbortController();
+    return parts.cancellable(abort, 'Cancelling: stopping the builder (or the push) and removing what it made...', async () => {
+      const result = await buildPair(engine, pair, { ...shared, tag: refs[0], signal: abort.signal, onEvent: parts.progressPrinter() });
+      if (!json) printBuild(result);
+      let shipped: ShipPairResult | undefined;
+      if (values.push) shipped = await push(pair, refs[0], refs, abort.signal);
+      else if (refs.length > 1) await tagImage(engine, refs[0], refs.slice(1));
+      if (shipped?.recordProblem) process.stderr.write(`${shipped.recordProblem}\n`);
+      if (json) process.stdout.write(`${JSON.stringify({ ...result, tags: refs, ...(shipped ? { push: shippedJson(shipped) } : {}) })}\n`);
+      else if (shipped) {
+        const pull = shipped.main.pullSize;
+        process.stdout.write(
+          `\n${shippedLines(shipped).join('\n')}\n${pull !== undefined ? `runtime ${formatBytes(result.runtime.size)}, ${formatBytes(pull)} to pull\n` : ''}`,
+        );
+      } else if (refs.length > 1) process.stdout.write(`\nAlso tagged ${refs.slice(1).join(', ')}\n`);
+      return 0;
+    });
+  });
+}
+
+/** A single build's summary, as 'build' prints it. */
+function printBuild(result: BuildResult): void {
+  process.stderr.write(`\n${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s in all.\n`);
+  if (result.doctor.length > 0) process.stderr.write(`Doctor: ${result.doctor.length} finding(s) above; the image was tagged (--strict refuses it).\n`);
+  process.stderr.write('\n');
+  process.stdout.write(`${sizeTable(result.builder, result.runtime)}\n`);
+}
+
+/**
+ * `build --all [--tag T…] [--push]`: every pair built under its own name (as 'build --all'), then each that
+ * built or was up to date is given its --tag templates (expanded with its own name) and, with --push, pushed
+ * before it counts as done: a failed push fails that pair (and skips the pairs that need it).
+ */
+function shipBuildAll(dir: string | undefined, values: Record<string, unknown>, json: boolean, parts: CliParts): Promise<number> {
+  return sayingShipErrors(json, () => buildAllAndShip(dir, values, json, parts));
+}
+
+async function buildAllAndShip(dir: string | undefined, values: Record<string, unknown>, json: boolean, parts: CliParts): Promise<number> {
+  if (values['push-builder'] && !values.push) throw parts.usageError('--push-builder goes with --push');
+  let jobs = defaultJobs();
+  if (values.jobs !== undefined) {
+    const n = Number(values.jobs);
+    if (!Number.isInteger(n) || n < 1) throw parts.usageError(`--jobs takes a whole number of builds at once (1 or more), got '${String(values.jobs)}'`);
+    jobs = { jobs: n, why: `${n} at once (--jobs)` };
+  }
+  const shared = parts.sharedOptions(values);
+  const root = dir !== undefined ? path.resolve(dir) : await parts.defaultRoot();
+  const found = (await findPairs(dir ?? '.')).map((p) => (dir === undefined ? pairFor(p.dir, root) : p));
+  const pairs = selectPairs(found, root, (values.only as string[] | undefined) ?? [], (values.exclude as string[] | undefined) ?? []);
+  if (pairs.length === 0) {
+    throw new DockerceptionError(
+      'NO_PAIR',
+      found.length === 0
+        ? `No pairs under ${path.resolve(dir ?? '.')}: a pair is a folder with a builder 'Dockerfile' and a runtime 'Dockerfile.run'. Give 'build --all' the folder that holds them.`
+        : `None of the ${found.length} pair(s) under ${root} match --only/--exclude; 'dockerception list ${dir ?? '.'}' shows their folders and names.`,
+      'discover',
+    );
+  }
+  // Every pair's shipping names, known (and checked) before anything builds.
+  const templates = tagTemplates(values);
+  const refsOf = new Map<string, string[]>();
+  const owner = new Map<string, string>();
+  for (const pair of pairs) refsOf.set(pair.dir, await refsFor(pair, templates, pair.name));
+  for (const pair of pairs) {
+    for (const ref of refsOf.get(pair.dir) ?? []) {
+      const other = owner.get(ref);
+      if (other) throw parts.usageError(`--tag gives ${other} and ${pair.name} the same name ${ref}: put \${name} or \${folder} in it`);
+      owner.set(ref, pair.name);
+    }
+  }
+  const plan = await planBuildAll(pairs, { buildArgsOf: () => shared.buildArgs ?? {} });
+  const engine = await connectEngine({ host: values.host as string | undefined });
+  const push = shipper(engine, registryCredentials(), values);
+  const ordered = plan.filter((p) => p.needs.length > 0).length;
+  process.stderr.write(
+    `Building ${plan.length} pair(s) under ${root}, ${jobs.why}${ordered > 0 ? `; ${ordered} wait for the pairs whose images they use` : ''}${values.push ? '; each is pushed once built' : ''}.\n`,
+  );
+  const width = Math.max(...plan.map((p) => p.pair.name.length));
+  const pushes = new Map<string, OutcomePush>();
+  const abort = new AbortController();
+  const started = Date.now();
+  const outcomes = await parts.cancellable(abort, 'Cancelling: stopping every running build and push, removing their containers...', () =>
+    buildAll(engine, plan, {
+      jobs: jobs.jobs,
+      failFast: Boolean(values['fail-fast']),
+      signal: abort.signal,
+      buildOptions: () => shared,
+      onEvent: parts.allPrinter(width),
+      // The pair's build, then its tags and its push: a failed push is the pair's failure.
+      build: async (eng, pair, options) => {
+        const result = await buildPair(eng, pair, options);
+        const refs = refsOf.get(pair.dir) ?? [result.runtime.tag];
+        try {
+          if (values.push) {
+            const shipped = await push(pair, result.runtime.tag, refs, options.signal ?? abort.signal, `[${pair.name}]`.padEnd(width + 3));
+            if (shipped.recordProblem) process.stderr.write(`[${pair.name}] ${shipped.recordProblem}\n`);
+            pushes.set(pair.dir, { canonical: shipped.main.canonical, digest: shipped.main.digest, pullSize: shipped.main.pullSize });
+          } else {
+            const extra = refs.filter((r) => r !== result.runtime.tag);
+            if (extra.length > 0) await tagImage(eng, result.runtime.tag, extra);
+          }
+        } catch (error) {
+          if (!isShipError(error)) throw error;
+          throw new DockerceptionError(error.code === 'CANCELLED' ? 'CANCELLED' : 'RUNTIME_BUILD_FAILED', `${error.code}: ${error.message}`, 'tag', {
+            cause: error,
+          });
+        }
+        return result;
+      },
+      onFinish: (o, done, total) => {
+        const what =
+          o.result === 'failed' ? `failed: ${o.error?.code}: ${o.error?.message.split('\n')[0]}` : o.result === 'skipped' ? `skipped: ${o.reason}` : o.result;
+        const pushed = pushes.get(o.pair.dir);
+        process.stderr.write(`[${o.pair.name}]`.padEnd(width + 3) + `${what}${pushed ? `, pushed ${pushed.canonical}` : ''} (${done} of ${total})\n`);
+      },
+    }),
+  );
+  const sorted = [...outcomes].sort((a, b) => a.pair.name.localeCompare(b.pair.name));
+  if (json) process.stdout.write(`${JSON.stringify(sorted.map((o) => shippedOutcomeJson(o, pushes.get(o.pair.dir))))}\n`);
+  else process.stdout.write(`\n${outcomeTable(sorted, values.push ? pushes : undefined)}\n`);
+  process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)} s in all.\n`);
+  if (abort.signal.aborted) return 130;
+  return outcomes.some((o) => o.result === 'failed') ? 1 : 0;
+}
+
+/**
+ * `inspect [DIR] --pull-size`: what a pull of the runtime image downloads. Estimated by compressing its layers
+ * the way the engine pushes them; the pushed figure too when this machine recorded a push of this very image.
+ */
+export async function pullSizeCommand(dir: string, values: Record<string, unknown>, json: boolean): Promise<number> {
+  return sayingShipErrors(json, async () => {
+    const pair = await pairAt(dir);
+    const tag = tagTemplates(values).at(-1) ?? pair.name;
+    const engine = await connectEngine({ host: values.host as string | undefined });
+    const image = await engine.docker
+      .getImage(tag)
+      .inspect()
+      .catch(() => undefined);
+    if (!image) {
+      throw new DockerceptionError('NO_PAIR', `The engine has no image tagged ${tag}: build the pair first ('dockerception build ${dir}').`, 'inspect');
+    }
+    const estimate = await estimatePullSize(engine, tag);
+    const pushed = await lastPairPush(recordsDir(), pairKey(await engineIdOf(engine.docker), pair.dir, tag), image.Id).catch(() => undefined);
+    if (json) {
+      process.stdout.write(
+        `${JSON.stringify({
+          tag,
+          id: image.Id,
+          size: image.Size,
+          pullSize: pushed?.pullSize ?? estimate.pullSize,
+          pullSizeSource: pushed?.pullSize !== undefined ? 'pushed' : 'estimate',
+          estimate,
+          pushed: pushed ?? null,
+        })}\n`,
+      );
+      return 0;
+    }
+    process.stdout.write(
+      `runtime ${tag}: ${formatBytes(image.Size)}, about ${formatBytes(estimate.pullSize)} to pull (estimated: its ${estimate.layers.length} layer(s) gzipped as the engine pushes them, in ${(estimate.elapsedMs / 1000).toFixed(1)} s)\n`,
+    );
+    for (const layer of estimate.layers) {
+      process.stdout.write(`  ${formatBytes(layer.compressed).padStart(9)} ← ${formatBytes(layer.uncompressed).padStart(9)}  ${layer.id}\n`);
+    }
+    if (pushed?.pullSize !== undefined) {
+      process.stdout.write(`Pushed ${pushed.pushedAt} as ${pushed.canonical}: ${formatBytes(pushed.pullSize)} to pull, as the registry's manifest states\n`);
+    }
+    return 0;
+  });
+}
