@@ -77,8 +77,27 @@ async function main() {
     for (const options of present) await (await esbuild.context(options)).watch();
     return;
   }
-  await Promise.all(present.map((options) => esbuild.build(options)));
+  const results = await Promise.all(present.map((options) => esbuild.build({ ...options, metafile: true })));
   fs.chmodSync('dist/cli.js', 0o755);
+  // What each bundle weighs (and with --analyze, what weighs most in it): the extension's start-up loads only dist/extension.js.
+  for (const result of results) {
+    for (const [file, output] of Object.entries(result.metafile.outputs)) {
+      if (file.endsWith('.map')) continue;
+      if (process.argv.includes('--sizes') || process.argv.includes('--analyze')) console.log(`${file}: ${(output.bytes / 1024).toFixed(1)} KiB`);
+      if (process.argv.includes('--analyze')) {
+        const groups = {};
+        for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+          const match = /node_modules\/((@[^/]+\/)?[^/]+)/.exec(input);
+          const group = match ? match[1] : input.replace(/\/[^/]+$/, '');
+          groups[group] = (groups[group] ?? 0) + bytesInOutput;
+        }
+        for (const [group, bytes] of Object.entries(groups)
+          .sort((a, b) => b[1] - a[1])
+          .slice(0, 12))
+          console.log(`  ${(bytes / 1024).toFixed(1).padStart(7)} KiB  ${group}`);
+      }
+    }
+  }
 }
 
 main().catch((error) => {

@@ -35,6 +35,7 @@ import {
   tagCollisionError,
 } from './core';
 import { buildAll, defaultJobs, outcomeJson, outcomeTable, planBuildAll, selectPairs, type PlannedPair } from './core/build-all';
+import { withDiagnosticLines } from './cli/diagnostic-lines';
 import { pullSizeCommand, pushCommand, shipBuild, type CliParts } from './cli/ship';
 
 const USAGE = `Usage:
@@ -257,7 +258,7 @@ async function build(dir: string | undefined, values: Record<string, unknown>, j
   // Ctrl-C / SIGTERM cancel the run cleanly: the container is removed and nothing is tagged.
   const abort = new AbortController();
   return cancellable(abort, 'Cancelling: stopping the builder and removing its container...', async () => {
-    const result = await buildPair(engine, pair, { ...shared, tag, signal: abort.signal, onEvent: progressPrinter() });
+    const result = await withDiagnosticLines(pair, progressPrinter(), (onEvent) => buildPair(engine, pair, { ...shared, tag, signal: abort.signal, onEvent }));
     if (json) {
       process.stdout.write(`${JSON.stringify(result)}\n`);
     } else {

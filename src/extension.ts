@@ -1,11 +1,15 @@
 // Wires the extension's surfaces together; each lives in its own file under src/extension/.
 import * as vscode from 'vscode';
+import * as path from 'node:path';
 import { Builds } from './extension/builds';
+import { PairCodeLens } from './extension/codelens';
+import { PairDiagnostics } from './extension/diagnostics';
 import { registerCommands } from './extension/commands';
 import { EngineChoice } from './extension/engine-choice';
 import { BuildOutput } from './extension/output';
 import { ReportPanels } from './extension/report';
 import { BuildStatusBar } from './extension/status-bar';
+import { PairTasks, TASK_TYPE } from './extension/tasks';
 import { PairsTree } from './extension/tree';
 
 /**
@@ -17,6 +21,10 @@ export interface DockerceptionApi {
   engine: EngineChoice;
   tree: PairsTree;
   statusBar: vscode.StatusBarItem;
+  /** The Problems panel's entries of each build. */
+  diagnostics: PairDiagnostics;
+  tasks: PairTasks;
+  codeLens: PairCodeLens;
   /** Every line written to the output channel, oldest first (the last 1000). */
   outputLines: string[];
   /** Milliseconds from the bundle starting to load to the end of activate(). */
@@ -53,11 +61,31 @@ export function activate(context: vscode.ExtensionContext): DockerceptionApi | u
   });
   const reports = new ReportPanels(builds);
   registerCommands(context, { builds, tree, output, reports });
-  context.subscriptions.push(output, builds, engine, tree, view, statusBar, reports);
+  // Problems of each finished build in the Problems panel; a cancelled or skipped build leaves the last ones.
+  const diagnostics = new PairDiagnostics();
+  const finished = builds.onDidFinish(({ pair, record }) => {
+    if (record.error?.code === 'SKIPPED') return;
+    diagnostics.show({ pair, error: record.error, findings: record.doctor, dockerfileSource: record.dockerfileSource });
+  });
+  const tasks = new PairTasks(() => tree.pairs(), path.join(context.extensionPath, 'dist', 'cli.js'));
+  const codeLens = new PairCodeLens(builds, () => tree.pairs());
+  context.subscriptions.push(
+    output,
+    builds,
+    engine,
+    tree,
+    view,
+    statusBar,
+    reports,
+    diagnostics,
+    finished,
+    codeLens,
+    vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
+  );
   stopBuilds = (timeoutMs) => builds.stopAll(timeoutMs);
   if (!underTest) return undefined;
   const activationMs = performance.now() - (globalThis.__dockerceptionLoadStart ?? performance.now());
-  return { builds, engine, tree, statusBar: statusItem, outputLines, activationMs };
+  return { builds, engine, tree, statusBar: statusItem, diagnostics, tasks, codeLens, outputLines, activationMs };
 }
 
 /**

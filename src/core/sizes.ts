@@ -31,9 +31,10 @@ function times(ratio: number): string {
   return ratio >= 100 ? String(Math.round(ratio)) : String(Math.round(ratio * 10) / 10);
 }
 
-/** A share in percent with one decimal, never rounded up to 100: "99.9", "37.5", "3". */
+/** A share in percent with one decimal, never rounded up to 100 nor down to 0: "99.9", "37.5", "3", "<0.1". */
 function percent(share: number): string {
-  return String(Math.min(Math.round(share * 1000) / 10, 99.9));
+  const rounded = Math.min(Math.round(share * 1000) / 10, 99.9);
+  return rounded === 0 ? '<0.1' : String(rounded);
 }
 
 /**
@@ -48,6 +49,22 @@ export function sizeChange(builderSize: number, runtimeSize: number): string {
   }
   const ratio = runtimeSize / builderSize;
   return ratio >= 2 ? `${times(ratio)}× larger` : `${percent(ratio - 1)}% larger`;
+}
+
+/**
+ * The comparison as a sentence's end, the one wording every surface uses: "1151× smaller than its builder",
+ * "0.1% larger than its builder", "the same size as its builder".
+ */
+export function comparedWithBuilder(builderSize: number, runtimeSize: number): string {
+  const change = sizeChange(builderSize, runtimeSize);
+  if (change === 'the same size') return 'the same size as its builder';
+  if (change === 'not comparable') return 'not comparable with its builder (a size is unknown)';
+  return `${change} than its builder`;
+}
+
+/** "4.46 MB ← 846 MB": the runtime size first (the number the product exists for), then its builder's. */
+export function runtimeFirst(builderSize: number, runtimeSize: number): string {
+  return `${formatBytes(runtimeSize)} ← ${formatBytes(builderSize)}`;
 }
 
 /** "builder 786 MB → runtime 683 kB (1151× smaller)": the one-line summary the tree, status bar and CLI share. */

@@ -28,12 +28,18 @@ export interface LastBuild {
   /** Nothing had changed: the image was already up to date. */
   upToDate?: boolean;
   /** Why it failed; code SKIPPED: Build All did not build it (the message says why). */
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; phase?: string };
   builder?: ImageSize;
   runtime?: ImageSize;
   dockerfileSource?: 'builder-output' | 'pair';
-  /** The doctor's findings for the runtime image. */
+  /** The doctor's findings for the runtime image (after a failure: those it reported before, e.g. under doctor.strict). */
   doctor?: Finding[];
+}
+
+/** A build of a pair ended (not when it was cancelled or skipped): what the Problems panel and the CodeLens show. */
+export interface FinishedBuild {
+  pair: Pair;
+  record: LastBuild;
 }
 
 interface Running {
@@ -69,6 +75,9 @@ export class Builds implements vscode.Disposable {
   private all: { done: number; total: number; failed: number; abort: AbortController; finished: Promise<PairOutcome[] | undefined> } | undefined;
   private readonly allChanged = new vscode.EventEmitter<void>();
   readonly onDidChangeAll = this.allChanged.event;
+  private readonly finished = new vscode.EventEmitter<FinishedBuild>();
+  /** A build ended with a result to show (built, up to date, or failed; not cancelled or skipped). */
+  readonly onDidFinish = this.finished.event;
 
   constructor(
     private readonly state: vscode.Memento,
@@ -182,6 +191,7 @@ export class Builds implements vscode.Disposable {
   ): Promise<LastBuild> {
     const { pair, abort } = running;
     const started = Date.now();
+    const findings: Finding[] = [];
     let record: LastBuild;
     try {
       const engine = await this.connect();
@@ -195,6 +205,8 @@ export class Builds implements vscode.Disposable {
             running.phase = event.phase;
             report(event.message);
             this.changed.fire(pair);
+          } else if (event.type === 'finding') {
+            findings.push(event.finding);
           } else if (event.type === 'step') {
             report(`${event.role} step ${event.step.index}/${event.step.total}: ${event.step.instruction}`);
           }
@@ -225,10 +237,17 @@ export class Builds implements vscode.Disposable {
           : new DockerceptionError('RUNTIME_BUILD_FAILED', `Unexpected failure: ${messageOf(error)}`, running.phase === 'connect' ? 'connect' : running.phase);
       if (known.code === 'ENGINE_UNREACHABLE') this.resetConnection();
       this.output.failed(running.pair, known);
-      record = { at: started, ms: Date.now() - started, ok: false, error: { code: known.code, message: known.message } };
+      record = {
+        at: started,
+        ms: Date.now() - started,
+        ok: false,
+        error: { code: known.code, message: known.message, phase: known.phase },
+        ...(findings.length > 0 ? { doctor: findings } : {}),
+      };
       onFailure?.(known);
     }
     await this.remember(pair, record);
+    if (record.error?.code !== 'CANCELLED') this.finished.fire({ pair, record });
     return record;
   }
 
@@ -257,7 +276,7 @@ export class Builds implements vscode.Disposable {
       },
     );
 
-    if (record.ok) this.announce(pair, record, settings.maxRuntimeSize);
+    if (record.ok) this.announce(pair, record, settings);
     if (!record.ok && record.error?.code !== 'CANCELLED') {
       if (settings.revealOutput !== 'never') this.output.show();
       void vscode.window
@@ -403,8 +422,9 @@ export class Builds implements vscode.Disposable {
   }
 
   /** After a success: the sizes, a Show Report action, and a warning when over the size budget. */
-  private announce(pair: Pair, record: LastBuild, budget: number | undefined): void {
+  private announce(pair: Pair, record: LastBuild, settings: Settings): void {
     if (!record.builder || !record.runtime) return;
+    const budget = settings.maxRuntimeSize;
     const sizes = sizeSummary(record.builder.size, record.runtime.size);
     const show = (choice: string | undefined) => {
       if (choice === 'Show Report') void vscode.commands.executeCommand('dockerception.showReport', pair);
@@ -415,7 +435,7 @@ export class Builds implements vscode.Disposable {
       const more = findings.length > 1 ? ` (and ${findings.length - 1} more)` : '';
       void vscode.window
         .showWarningMessage(
-          `Dockerception: ${record.runtime.tag} built, but the doctor found a problem${more}: ${findings[0].message}`,
+          `Dockerception: ${record.runtime.tag} ${record.upToDate ? 'is up to date' : 'built'}, but the doctor found a problem${more}: ${findings[0].message}`,
           'Show Report',
           'Show Output',
         )
@@ -427,6 +447,13 @@ export class Builds implements vscode.Disposable {
           'Show Report',
         )
         .then(show);
+    } else if (record.upToDate) {
+      // Nothing ran: say so, and not in a real build's words. dockerception.notifyUpToDate: false silences it.
+      if (settings.notifyUpToDate) {
+        void vscode.window
+          .showInformationMessage(`Dockerception: ${record.runtime.tag} is up to date (nothing changed since its last build): ${sizes}`, 'Show Report')
+          .then(show);
+      }
     } else {
       void vscode.window.showInformationMessage(`Dockerception: built ${record.runtime.tag}: ${sizes}`, 'Show Report').then(show);
     }
@@ -437,6 +464,7 @@ export class Builds implements vscode.Disposable {
     this.cancel();
     this.changed.dispose();
     this.allChanged.dispose();
+    this.finished.dispose();
   }
 }
 

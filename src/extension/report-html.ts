@@ -1,6 +1,6 @@
 // The size report's HTML: pure (no vscode import), so it is tested on its own. No scripts and no remote
 // resources: everything is inline SVG and CSS that uses the theme's colours.
-import { formatBytes, sizeChange, type Finding, type Growth, type PairInspection } from '../core';
+import { comparedWithBuilder, formatBytes, type Finding, type Growth, type PairInspection } from '../core';
 
 export interface SizePoint {
   at: number;
@@ -64,6 +64,14 @@ function doctorHtml(findings: readonly Finding[]): string {
   return `<table class="findings"><thead><tr><th>severity</th><th>code</th><th>file</th><th>what happens, and the fix</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
+/** A doctor error leads the report: an image that cannot start is not a success, whatever its size. */
+function cannotStart(findings: readonly Finding[]): string {
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length === 0) return '';
+  const more = errors.length > 1 ? ` (and ${errors.length - 1} more: see <a href="#doctor">Doctor</a>)` : '';
+  return `<p class="cannot-start" role="alert"><strong>This runtime image cannot start</strong>: <code>${escape(errors[0].code)}</code> ${escape(errors[0].message)}${more}</p>\n`;
+}
+
 const GROWTH_ROWS = 20;
 
 /** What grew since the build before, largest change first. */
@@ -121,7 +129,8 @@ ${marked.length > 0 ? `<p class="warning">Runtime size regressions (more than ${
 <style nonce="${nonce}">
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 20px 20px; }
 h1 { font-size: 1.4em; font-weight: 600; } h2 { font-size: 1.1em; margin-top: 1.6em; }
-.saving { font-size: 1.2em; } .saving strong { color: var(--vscode-charts-green); }
+.saving { font-size: 1.2em; } .saving strong { color: var(--vscode-charts-green); } .saving.muted strong { color: inherit; }
+.cannot-start { font-size: 1.2em; padding: 8px 12px; border-left: 4px solid var(--vscode-editorError-foreground); background: var(--vscode-inputValidation-errorBackground); }
 .bar-row { display: flex; align-items: center; gap: 10px; margin: 6px 0; }
 .bar-label { width: 64px; flex: none; } .track { flex: none; }
 .bar.builder { fill: var(--vscode-charts-orange); } .bar.runtime { fill: var(--vscode-charts-green); }
@@ -135,7 +144,7 @@ th { text-align: left; padding: 2px 12px 2px 0; } .grew { color: var(--vscode-ch
 </style></head>
 <body>
 <h1>${escape(model.pairName)}: where the bytes are</h1>
-<p class="saving">The runtime image is <strong>${sizeChange(builderSize, runtime.size)}</strong> than its builder.</p>
+${cannotStart(model.inspection.doctor)}<p class="saving${model.inspection.doctor.some((f) => f.severity === 'error') ? ' muted' : ''}">The runtime image is <strong>${comparedWithBuilder(builderSize, runtime.size).replace(/^(.*?) (than|as) its builder$/, '$1</strong> $2 its builder')}.</p>
 ${builder ? bar('builder', builder.tag, builder.size, 'builder') : '<p>No builder image is tagged.</p>'}
 ${bar('runtime', runtime.tag, runtime.size, 'runtime')}
 <p>Runtime Dockerfile from ${source}.</p>

@@ -25,6 +25,10 @@ export interface Settings {
   maxGrowth: number | undefined;
   /** Which doctor findings refuse an image: none, errors, or warnings too. */
   doctorStrict: DoctorStrict;
+  /** Show a notification when a build finds nothing changed (dockerception.notifyUpToDate). */
+  notifyUpToDate: boolean;
+  /** CodeLens above each pair's Dockerfiles (dockerception.codeLens). */
+  codeLens: boolean;
 }
 
 export function readSettings(scope?: vscode.Uri): Settings {
@@ -44,6 +48,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
     maxRuntimeSize: budget ? parseSize(budget) : undefined,
     maxGrowth: growth ? parseSize(growth) : undefined,
     doctorStrict: doctorStrictOf(config.get<unknown>('doctor.strict', 'off')),
+    notifyUpToDate: config.get<boolean>('notifyUpToDate', true),
+    codeLens: config.get<boolean>('codeLens', true),
   };
 }
 

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { formatBytes, sizeChange, sizeSummary } from '../core';
+import { comparedWithBuilder, formatBytes, sizeSummary } from '../core';
 import type { Builds } from './builds';
 import type { EngineChoice } from './engine-choice';
 
@@ -65,19 +65,28 @@ export class BuildStatusBar implements vscode.Disposable {
     const last = this.builds.last(pair);
     if (!last) return this.idle();
     if (last.ok && last.builder && last.runtime) {
-      this.item.text = `$(package) ${sizeSummary(last.builder.size, last.runtime.size).replace(/ \(.*\)$/, '')}`;
+      // The pair's name first: the sizes are its. A doctor error outranks them: the image cannot start.
+      const sizes = sizeSummary(last.builder.size, last.runtime.size).replace(/ \(.*\)$/, '');
+      const errors = (last.doctor ?? []).filter((f) => f.severity === 'error');
+      this.item.text = `${errors.length > 0 ? '$(warning)' : '$(package)'} ${pair.name}: ${sizes}${errors.length > 0 ? ' · cannot start' : ''}`;
+      const doctor =
+        errors.length > 0
+          ? `$(warning) **The runtime image cannot start**: ${errors[0].code}: ${errors[0].message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}\n\n`
+          : '';
       const tooltip = new vscode.MarkdownString(
-        `**${pair.name}** built in ${(last.ms / 1000).toFixed(1)} s\n\n` +
+        doctor +
+          `**${pair.name}** ${last.upToDate ? 'was up to date' : 'built'} in ${(last.ms / 1000).toFixed(1)} s\n\n` +
           `| | image | size |\n|---|---|---:|\n| builder | \`${last.builder.tag}\` | ${formatBytes(last.builder.size)} |\n` +
           `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n\n` +
-          `The runtime image is ${sizeChange(last.builder.size, last.runtime.size)} than its builder. Click to build again, or ` +
+          `The runtime image is ${comparedWithBuilder(last.builder.size, last.runtime.size)}. Click to build again, or ` +
           `[show where the bytes are](command:dockerception.showReport?${encodeURIComponent(JSON.stringify([pair]))}).\n\n` +
           `Engine: \`${this.engine.describe()}\``,
+        true,
       );
       tooltip.isTrusted = { enabledCommands: ['dockerception.showReport'] };
       this.item.tooltip = tooltip;
       this.item.command = 'dockerception.build';
-      this.item.backgroundColor = undefined;
+      this.item.backgroundColor = errors.length > 0 ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     } else if (last.error?.code === 'CANCELLED') {
       this.idle();
       this.item.text = `$(circle-slash) ${pair.name}: cancelled`;
