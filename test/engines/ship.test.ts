@@ -1,8 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import * as os from 'node:os';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { closeEngine, connectEngine, type Engine } from '../../src/core/engine';
@@ -22,63 +20,12 @@ import {
 import { makeRegistryCerts } from '../support/endpoints/certs';
 import { freePort, mustRun, run } from '../support/endpoints/process';
 import { PrivateRegistry } from '../support/endpoints/registry';
+import { blobSize, importImage, outsideAddress, registryDigest } from '../support/registry';
 import { removeImages, runCli } from '../unit/helpers';
 import { cleanEnv, removeTempDirs, tempDir } from './env';
 
 const ROOT = path.resolve(__dirname, '../../..');
 const EXAMPLES = ['hello-c', 'hello-cache', 'hello-doctor', 'hello-go'];
-
-/** A non-loopback IPv4 address of this machine: a registry there is not insecure-allowed by the engine. */
-function outsideAddress(): string | undefined {
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const item of list ?? []) if (item.family === 'IPv4' && !item.internal && !item.address.startsWith('172.17.')) return item.address;
-  }
-  return undefined;
-}
-
-/** `docker import` of a tar with the given files: an image with one layer, made in seconds. */
-function importImage(tag: string, files: Record<string, Buffer>): void {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dc-ship-img-'));
-  try {
-    for (const [name, data] of Object.entries(files)) writeFileSync(path.join(dir, name), data);
-    const tar = spawnSync('tar', ['-C', dir, '-cf', '-', '.'], { maxBuffer: 1 << 30 }).stdout;
-    mustRun('docker', ['import', '--change', 'CMD ["/x"]', '-', tag], { input: tar });
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** The blob's size as the registry serves it (HEAD /v2/NAME/blobs/DIGEST, Content-Length), by curl. */
-function blobSize(registry: PrivateRegistry, repo: string, digest: string, ca?: string, auth = true): number {
-  const args = [
-    '-sS',
-    '-I',
-    '-L',
-    ...(ca ? ['--cacert', ca] : []),
-    ...(auth ? ['-u', `${registry.user}:${registry.password}`] : []),
-    `${registry.url}/v2/${repo}/blobs/${digest}`,
-  ];
-  const head = mustRun('curl', args);
-  const lengths = [...head.matchAll(/^content-length:\s*(\d+)/gim)].map((m) => Number(m[1]));
-  return lengths[lengths.length - 1];
-}
-
-/** The registry's own answer for a tag: Docker-Content-Digest of GET /v2/NAME/manifests/TAG, by curl. */
-function registryDigest(registry: PrivateRegistry, repo: string, tag: string, ca?: string, auth = true): string | undefined {
-  const args = [
-    '-sS',
-    '-D',
-    '-',
-    '-o',
-    '/dev/null',
-    '-H',
-    'Accept: application/vnd.docker.distribution.manifest.v2+json',
-    ...(ca ? ['--cacert', ca] : []),
-    ...(auth ? ['-u', `${registry.user}:${registry.password}`] : []),
-    `${registry.url}/v2/${repo}/manifests/${tag}`,
-  ];
-  return /^docker-content-digest:\s*(\S+)/im.exec(mustRun('curl', args))?.[1];
-}
 
 const expectShipError = async (promise: Promise<unknown>, code: string, pattern: RegExp): Promise<ShipError> => {
   try {
