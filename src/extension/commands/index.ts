@@ -6,6 +6,8 @@ import { buildAllCommand } from './build-all';
 import { cancelBuild } from './cancel-build';
 import type { CommandContext, Target } from './context';
 import { copyImageTag } from './copy-image-tag';
+import { copyDigest } from './copy-digest';
+import { pushRuntimeImage } from './push';
 import { createExamplePair } from './create-example-pair';
 import { openDockerfile } from './open-dockerfile';
 import { removeImages } from './remove-images';
@@ -35,6 +37,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'dockerception.openRuntimeDockerfile': (c, t) => openDockerfile(c, t, 'runtime'),
   'dockerception.copyImageTag': copyImageTag,
   'dockerception.runRuntimeImage': runRuntimeImage,
+  'dockerception.pushRuntimeImage': pushRuntimeImage,
+  'dockerception.copyDigest': copyDigest,
   'dockerception.removeImages': removeImages,
   'dockerception.createExamplePair': (c) => createExamplePair(c),
 };

@@ -2,7 +2,7 @@
 import * as vscode from 'vscode';
 import { formatBytes, sizeSummary, type ImageSize, type Pair } from '../../core';
 import type { LastBuild } from '../builds';
-import type { EngineNode } from './nodes';
+import { pushedImageOf, type EngineNode, type PushedImage } from './nodes';
 
 /** What is known of a pair when its item is drawn. */
 export interface PairState {
@@ -16,6 +16,14 @@ export interface PairState {
   /** Where the pair is, for people (relative to the workspace). */
   where: string;
   engineReachable: boolean;
+  /** The runtime image's push (default: this window's last push of the pair, if the runtime tag still names that image). */
+  pushed?: PushedImage;
+}
+
+/** The push that belongs to the runtime image the row shows, if any. */
+function pushedOf(pair: Pair, state: PairState): PushedImage | undefined {
+  const pushed = state.pushed ?? pushedImageOf(pair.dir);
+  return pushed && state.runtime && pushed.runtimeId === state.runtime.id ? pushed : undefined;
 }
 
 function pairDescription(state: PairState): string {
@@ -34,8 +42,14 @@ export function pairItem(pair: Pair, state: PairState): vscode.TreeItem {
   const item = new vscode.TreeItem(pair.name, vscode.TreeItemCollapsibleState.Collapsed);
   item.id = pair.dir;
   item.resourceUri = vscode.Uri.file(pair.dir);
-  item.contextValue = state.building ? 'pair.building' : state.runtime ? 'pair.built' : 'pair';
-  item.description = pairDescription(state);
+  const pushed = pushedOf(pair, state);
+  item.contextValue = state.building ? 'pair.building' : state.runtime ? (pushed ? 'pair.built.pushed' : 'pair.built') : 'pair';
+  const description = pairDescription(state);
+  // "…, 1.31 kB to pull" beside the sizes while the pushed image is the one the tag names.
+  item.description =
+    pushed?.pullSize !== undefined && !state.building && state.builder && description === sizeSummary(state.builder.size, state.runtime?.size ?? 0)
+      ? `${description}, ${formatBytes(pushed.pullSize)} to pull`
+      : description;
   const failed = state.last && !state.last.ok && state.last.error?.code !== 'CANCELLED' && state.last.error?.code !== 'SKIPPED';
   item.iconPath = new vscode.ThemeIcon(state.building ? 'sync~spin' : failed ? 'error' : 'package');
   // A failed row opens its output (the twistie still expands it).
@@ -43,6 +57,10 @@ export function pairItem(pair: Pair, state: PairState): vscode.TreeItem {
   const tooltip = new vscode.MarkdownString(`**${pair.name}** — \`${state.where}\`\n\n`);
   if (state.builder) tooltip.appendMarkdown(`- builder \`${state.builder.tag}\`: ${formatBytes(state.builder.size)}\n`);
   if (state.runtime) tooltip.appendMarkdown(`- runtime \`${state.runtime.tag}\`: ${formatBytes(state.runtime.size)}\n`);
+  if (pushed) {
+    const pull = pushed.pullSize !== undefined ? `: ${formatBytes(pushed.pullSize)} to pull` : '';
+    tooltip.appendMarkdown(`- pushed \`${pushed.canonical}\`${pull} (${new Date(pushed.at).toLocaleString()})\n`);
+  }
   if (state.last) {
     tooltip.appendMarkdown(`\nLast build ${new Date(state.last.at).toLocaleString()}: ${state.last.ok ? 'succeeded' : `failed (${state.last.error?.code})`}`);
   }

@@ -25,3 +25,27 @@ export interface EngineNode {
 }
 
 export type PairsTreeNode = PairNode | ImageNode | LastBuildNode | EngineNode;
+
+/** A pair's runtime image as this window pushed it: the row shows the pull size, the tooltip the digest. */
+export interface PushedImage {
+  /** The image pushed: shown only while the pair's runtime tag still names it. */
+  runtimeId: string;
+  ref: string;
+  digest: string;
+  /** name@sha256:… */
+  canonical: string;
+  /** What a pull downloads (the pushed manifest's layers and config); undefined when the registry could not be read. */
+  pullSize?: number;
+  at: string;
+}
+
+const pushedImages = new Map<string, PushedImage>();
+
+/** The last push of the pair in `dir` (this window's), whatever image its tag names now. */
+export function pushedImageOf(dir: string): PushedImage | undefined {
+  return pushedImages.get(dir);
+}
+
+export function setPushedImage(dir: string, pushed: PushedImage): void {
+  pushedImages.set(dir, pushed);
+}
