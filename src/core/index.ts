@@ -16,3 +16,4 @@ export * from './doctor';
 export * from './history';
 export * from './registry-auth';
 export * from './ship';
+export * from './bridge';
