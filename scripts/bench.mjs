@@ -37,6 +37,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
+import { smallSection } from '../bench/small.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -765,6 +766,7 @@ const runners = {
   doctor: doctorSection,
   manyimages: manyImagesSection,
   ship: shipSection,
+  small: () => smallSection({ root, reps }),
 };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = await runners[name]();

@@ -10,7 +10,7 @@ import { DockerceptionError, isConnectionError, messageOf, type Phase } from './
 import { buildImage, connectionLost } from './image-build';
 import type { ProgressEvent } from './build-types';
 import type { RegistryCredentials } from './registry-auth';
-import { TarGate, type ExitVerdict, type TarGateOptions, type TarSummary } from './tar-gate';
+import { TarGate, type ContextListing, type ExitVerdict, type TarGateOptions, type TarSummary } from './tar-gate';
 
 /** The builder's CMD only writes a tar: by default it runs with no network (safer, and it starts sooner). */
 export const DEFAULT_BUILDER_NETWORK = 'none';
@@ -54,6 +54,8 @@ export interface BuilderRunResult {
   summary: TarSummary;
   builderRunMs: number;
   runtimeBuildMs: number;
+  /** The context's entries as the gate saw them (for the doctor's listing without an export). */
+  listing?: ContextListing;
 }
 
 const KEPT_STDERR_LINES = 10;
@@ -194,7 +196,7 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
       options.onPhase('runtime-build', `Builder exited ${status} after ${(builderRunMs / 1000).toFixed(1)} s; building the runtime image`);
     });
 
-    const gate = new TarGate({ fallbackDockerfile: options.fallbackDockerfile, exitVerdict, beforeEnd: options.beforeRuntimeBuildEnds });
+    const gate = new TarGate({ fallbackDockerfile: options.fallbackDockerfile, exitVerdict, beforeEnd: options.beforeRuntimeBuildEnds, listFiles: true });
     let gateError: DockerceptionError | undefined;
     const failRun = (error: DockerceptionError) => {
       gateError ??= error;
@@ -241,7 +243,7 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
     }
     if (gateError) throw gateError;
     if (!gate.summary) throw new Error('the builder output was never checked to its end');
-    return { runtimeId, summary: gate.summary, builderRunMs, runtimeBuildMs: Date.now() - runtimeStarted - builderRunMs };
+    return { runtimeId, summary: gate.summary, builderRunMs, runtimeBuildMs: Date.now() - runtimeStarted - builderRunMs, listing: gate.listing };
   } catch (error) {
     // A runtime build the engine finished before we refused its body leaves an untagged image: remove it.
     if (runtimeId) await removeUntaggedImage(docker, runtimeId);

@@ -8,7 +8,7 @@ import { removeUntaggedImage, sweepLeftoverContainers } from './cleanup';
 import { packContext } from './context';
 import { imageReferences, platformArgs } from './dockerfile-refs';
 import { engineVersion } from './engine/connect';
-import { examineImage, fileChanges, type Examination, type FileEntry, type Finding } from './doctor';
+import { examineBuilt, examineImage, fileChanges, type Examination, type FileEntry, type Finding } from './doctor';
 import type { Engine } from './engine';
 import { DockerceptionError, isConnectionError, messageOf, type Phase } from './errors';
 import { addPairBuild, buildBefore, growthSince, pairBuilds, pairKey, type Growth, type PairBuild } from './history';
@@ -16,7 +16,7 @@ import { buildImage, connectionLost } from './image-build';
 import type { Pair } from './pairs';
 import { registriesToAskFor, registryCredentials, type RegistryCredentials } from './registry-auth';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
-import type { TarSummary } from './tar-gate';
+import type { ContextListing, TarSummary } from './tar-gate';
 import { engineIdOf, freshness, imageIds, readRecord, recordsDir, sha256, writeRecord, type BuildInputs, type BuildRecord } from './up-to-date';
 
 export type { BuildOptions, BuildResult, ProgressEvent, Strictness } from './build-types';
@@ -120,6 +120,9 @@ interface Produced {
   runtimeImagesUnknown?: string;
   builderRunMs: number;
   runtimeBuildMs: number;
+  /** A new image: what the doctor lists it from without an export (the Dockerfile the engine read, the
+   * context the gate saw, BuildKit's automatic ARGs). */
+  built?: { dockerfile?: string; listing?: ContextListing; automatic?: Record<string, string> };
 }
 
 /** What the checks found in that image. */
@@ -337,6 +340,11 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     runtimeImagesUnknown: runtimeImages ? undefined : unknownBecause,
     builderRunMs: result.builderRunMs,
     runtimeBuildMs: result.runtimeBuildMs,
+    built: {
+      dockerfile: (result.summary.dockerfileSource === 'pair' ? fallbackDockerfile : result.summary.dockerfile)?.toString('utf8'),
+      listing: result.listing,
+      automatic,
+    },
   };
 }
 
@@ -354,7 +362,22 @@ async function check(run: Run, builderId: string, produced: Produced): Promise<C
     const reuse = recorded?.examinedWith === DOCTOR_RULES && recorded.files !== undefined && recorded.doctor !== undefined;
     const exam: Examination = reuse
       ? { findings: recorded.doctor ?? [], files: recorded.files ?? [], truncated: Boolean(recorded.filesTruncated) }
-      : await examineImage(docker, produced.runtimeId);
+      : produced.built
+        ? await examineBuilt(docker, {
+            id: produced.runtimeId,
+            dockerfile: produced.built.dockerfile,
+            context: produced.built.listing,
+            images: produced.runtimeImages,
+            buildArgs: options.buildArgs,
+            automatic: produced.built.automatic,
+            cacheDir: path.join(run.records, 'doctor-bases'),
+            engineId: produced.inputs.engineId,
+          })
+        : await examineImage(docker, produced.runtimeId);
+    if (!reuse) {
+      const how = exam.path === 'listing' ? "from the base image's listing and the context (no export)" : `by exporting it${exam.why ? `: ${exam.why}` : ''}`;
+      emit({ type: 'phase', phase: 'doctor', message: `Doctor: checked the runtime image ${how}` });
+    }
     for (const finding of exam.findings) emit({ type: 'finding', finding });
     const builds = await pairBuilds(run.records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag));
     const since = produced.upToDate ? buildBefore(builds, runtime.id) : builds.filter((b) => b.runtimeId !== runtime.id).at(-1);

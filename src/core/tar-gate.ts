@@ -6,6 +6,7 @@ import { SNIFF_BYTES, decompressorFor, sniffCompression, type Compression } from
 import { EndHold } from './tar/end-hold';
 import { contextPath, isRootDockerfile, unsafeReason, type TarEntry } from './tar/entry-rules';
 import { TarReader } from './tar/reader';
+import { ContentSniffer, type ImageFile } from './doctor/image-files';
 import { builderOutputVerdict, type OutputFacts, type OutputProblem } from './tar/verdict';
 
 export { normaliseEntryName, unsafeReason } from './tar/entry-rules';
@@ -51,7 +52,24 @@ export interface TarGateOptions {
    * sees them is asked here. A failure fails the build.
    */
   beforeEnd?: (summary: Pick<TarSummary, 'dockerfileSource' | 'dockerfile'>) => Promise<void>;
+  /** Keep what the doctor needs of every entry as it streams (see ContextListing). */
+  listFiles?: boolean;
 }
+
+/**
+ * Every entry of the runtime build's context as the engine will hold it, with what the doctor reads
+ * from a file's data (ELF facts, a #! line, a loader configuration file's bytes), gathered while the tar
+ * streams: the runtime image's listing is then made from it and the base image's, without a second pass.
+ */
+export interface ContextListing {
+  /** By context path ('app/run.sh'), as the engine extracts the tar: a later entry of a name replaces an earlier one. */
+  files: Map<string, ImageFile>;
+  /** Why the listing cannot stand for what the engine extracted (a hard link, a sparse file, a device …): the doctor then exports the image. */
+  unlisted?: string;
+}
+
+/** A name a loader configuration file could be copied from (its bytes are kept: /etc/ld.so.cache and the like). */
+const LOADER_CONFIG_NAME = /(^|\/)(ld\.so\.cache|ld\.so\.conf|ld-musl-[^/]+\.path)$|(^|\/)ld\.so\.conf\.d\/[^/]+$/;
 
 /**
  * The builder's stdout on its way into the runtime build: checked as it streams, passed on untouched,
@@ -67,6 +85,8 @@ export interface TarGateOptions {
  */
 export class TarGate extends Duplex {
   summary: TarSummary | undefined;
+  /** With the listFiles option: the context's entries, once the tar is whole. */
+  readonly listing: ContextListing | undefined;
 
   private readonly reader = new TarReader((entry) => this.onEntry(entry));
   private readonly hold = new EndHold();
@@ -95,6 +115,7 @@ export class TarGate extends Duplex {
     // Up to 4 MiB read ahead of the engine: it reads a build context more slowly than a builder writes
     // it, and without the slack a small builder would wait on the engine before it can exit.
     super({ writableHighWaterMark: 64 * 1024, readableHighWaterMark: 4 * 1024 * 1024 });
+    if (options.listFiles) this.listing = { files: new Map() };
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: () => void): void {
@@ -191,8 +212,33 @@ export class TarGate extends Duplex {
         this.keepDockerfile(entry);
       }
       if (contextPath(entry.name) !== '') this.entries++;
+      if (this.listing) this.list(this.listing, entry);
     }
     return unsafeReason(entry);
+  }
+
+  /** One entry into the listing, with its data sniffed as it streams. */
+  private list(listing: ContextListing, entry: TarEntry): void {
+    const name = contextPath(entry.name);
+    if (name === undefined || name === '') return; // refused (climbs out), or the root itself
+    const type = entry.type === 'file' || entry.type === 'directory' || entry.type === 'symlink' ? entry.type : undefined;
+    if (!type) {
+      listing.unlisted ??= `the context holds ${entry.type === 'link' ? 'a hard link' : `a ${entry.type}`} (${name})`;
+      return;
+    }
+    const previous = listing.files.get(name);
+    if (previous && previous.type !== type) listing.unlisted ??= `the context holds ${name} twice, as a ${previous.type} and a ${type}`;
+    const file: ImageFile = { path: `/${name}`, type, size: type === 'file' ? Number(entry.size) : 0, mode: entry.mode & 0o7777 };
+    if (type === 'symlink') file.linkTarget = entry.linkname;
+    listing.files.set(name, file);
+    if (type !== 'file') return;
+    if (file.size === 0) {
+      file.format = 'other';
+      return;
+    }
+    const sniffer = new ContentSniffer(file, LOADER_CONFIG_NAME.test(name));
+    if (!this.reader.observe({ data: (chunk) => sniffer.push(chunk), end: () => sniffer.end() }))
+      listing.unlisted ??= `the context holds a sparse file (${name})`;
   }
 
   private endInput(callback: (error?: Error | null) => void): void {
@@ -256,7 +302,16 @@ export class TarGate extends Duplex {
   /** The end of the tar, held until now: as the builder wrote it, or with Dockerfile.run added before it. */
   private async pushEnd(): Promise<void> {
     if (this.hasDockerfile) this.pushZeros(this.hold.held(this.reader.offset));
-    else this.pushBytes(await tarOfOneFile('Dockerfile', this.options.fallbackDockerfile, this.reader.metadataPending));
+    else {
+      this.pushBytes(await tarOfOneFile('Dockerfile', this.options.fallbackDockerfile, this.reader.metadataPending));
+      if (this.listing) {
+        const file: ImageFile = { path: '/Dockerfile', type: 'file', size: this.options.fallbackDockerfile.length, mode: 0o644 };
+        const sniffer = new ContentSniffer(file);
+        if (file.size > 0) sniffer.push(this.options.fallbackDockerfile);
+        sniffer.end();
+        this.listing.files.set('Dockerfile', file);
+      }
+    }
     this.summary = {
       bytes: this.emitted,
       entries: this.entries + (this.hasDockerfile ? 0 : 1),

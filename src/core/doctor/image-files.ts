@@ -3,7 +3,7 @@
 // Runtime images are small, and nothing is written to disk.
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { normaliseEntryName } from '../tar-gate';
+import { normaliseEntryName } from '../tar/entry-rules';
 import { ElfCapture, isElf, type ElfInfo } from './elf';
 
 export interface ImageFile {
@@ -35,10 +35,10 @@ export interface ImageConfig {
 /** The kernel reads this much of a #! line (BINPRM_BUF_SIZE). */
 const SHEBANG_BYTES = 256;
 /** The loader's configuration files, whose bytes are kept (up to MAX_CONTENT). */
-const CONFIG_FILE = /^\/etc\/(ld\.so\.cache|ld\.so\.conf|ld\.so\.conf\.d\/[^/]+|ld-musl-[^/]+\.path)$/;
+export const CONFIG_FILE = /^\/etc\/(ld\.so\.cache|ld\.so\.conf|ld\.so\.conf\.d\/[^/]+|ld-musl-[^/]+\.path)$/;
 const MAX_CONTENT = 8 * 1024 * 1024;
 /** A glibc loader, whose default directories are read from its bytes. */
-const LOADER_NAME = /^(ld-linux[^/]*\.so(\.\d+)*|ld64\.so\.\d+|ld\.so\.\d+)$/;
+export const LOADER_NAME = /^(ld-linux[^/]*\.so(\.\d+)*|ld64\.so\.\d+|ld\.so\.\d+)$/;
 
 function typeOf(header: tar.Header): ImageFile['type'] {
   switch (header.type) {
@@ -56,38 +56,62 @@ function typeOf(header: tar.Header): ImageFile['type'] {
   }
 }
 
-/** Reads one entry's data, keeping only what the doctor looks at: ELF facts, a #! line, a loader configuration file. */
-function readContents(file: ImageFile, stream: NodeJS.ReadableStream, done: () => void): void {
-  let head = Buffer.alloc(0);
-  let kind: 'unknown' | 'elf' | 'other' = 'unknown';
-  const early: Buffer[] = []; // chunks that came before the first 4 bytes were known
-  let elf: ElfCapture | undefined;
-  const content: Buffer[] | undefined = CONFIG_FILE.test(file.path) && file.size <= MAX_CONTENT ? [] : undefined;
-  stream.on('data', (chunk: Buffer) => {
-    content?.push(Buffer.from(chunk));
-    if (head.length < SHEBANG_BYTES) head = Buffer.concat([head, chunk.subarray(0, SHEBANG_BYTES - head.length)]);
-    if (kind === 'unknown') {
-      early.push(chunk);
-      if (head.length < 4) return;
-      kind = isElf(head) ? 'elf' : 'other';
-      if (kind === 'elf') {
-        elf = new ElfCapture(LOADER_NAME.test(file.path.slice(file.path.lastIndexOf('/') + 1)));
-        for (const part of early) elf.push(part);
+/**
+ * What the doctor keeps of one regular file's data as it streams past: ELF facts, a #! line, a loader
+ * configuration file's bytes. Fed chunk by chunk (copied where kept: a stream may reuse its buffers);
+ * end() writes what was found into the file. Used on an image's export and on the builder's tar alike.
+ */
+export class ContentSniffer {
+  private head = Buffer.alloc(0);
+  private kind: 'unknown' | 'elf' | 'other' = 'unknown';
+  private readonly early: Buffer[] = []; // chunks that came before the first 4 bytes were known
+  private elf: ElfCapture | undefined;
+  private readonly content: Buffer[] | undefined;
+
+  /** keepContent: keep the bytes whatever the path (a file that may be copied to a loader configuration file's path). */
+  constructor(
+    private readonly file: ImageFile,
+    keepContent = CONFIG_FILE.test(file.path),
+  ) {
+    this.content = keepContent && file.size <= MAX_CONTENT ? [] : undefined;
+  }
+
+  push(chunk: Buffer): void {
+    this.content?.push(Buffer.from(chunk));
+    if (this.head.length < SHEBANG_BYTES) this.head = Buffer.concat([this.head, chunk.subarray(0, SHEBANG_BYTES - this.head.length)]);
+    if (this.kind === 'unknown') {
+      this.early.push(Buffer.from(chunk));
+      if (this.head.length < 4) return;
+      this.kind = isElf(this.head) ? 'elf' : 'other';
+      if (this.kind === 'elf') {
+        this.elf = new ElfCapture(LOADER_NAME.test(this.file.path.slice(this.file.path.lastIndexOf('/') + 1)));
+        for (const part of this.early) this.elf.push(part);
       }
-      early.length = 0;
+      this.early.length = 0;
       return;
     }
-    elf?.push(chunk);
-  });
-  stream.on('end', () => {
-    if (content) file.content = Buffer.concat(content);
-    if (elf) {
+    this.elf?.push(chunk);
+  }
+
+  end(): void {
+    const { file } = this;
+    if (this.content) file.content = Buffer.concat(this.content);
+    if (this.elf) {
       file.format = 'elf';
-      file.elf = elf.info();
-    } else if (head.toString('latin1', 0, 2) === '#!') {
+      file.elf = this.elf.info();
+    } else if (this.head.toString('latin1', 0, 2) === '#!') {
       file.format = 'script';
-      file.shebang = head.toString('utf8', 2).split('\n')[0];
+      file.shebang = this.head.toString('utf8', 2).split('\n')[0];
     } else file.format = 'other';
+  }
+}
+
+/** Reads one entry's data, keeping only what the doctor looks at: ELF facts, a #! line, a loader configuration file. */
+function readContents(file: ImageFile, stream: NodeJS.ReadableStream, done: () => void): void {
+  const sniffer = new ContentSniffer(file);
+  stream.on('data', (chunk: Buffer) => sniffer.push(chunk));
+  stream.on('end', () => {
+    sniffer.end();
     done();
   });
 }

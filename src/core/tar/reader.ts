@@ -115,6 +115,24 @@ export class TarReader {
     this.capturing = { parts: [], done };
   }
 
+  /** The data of the entry being read, when onEntry asked for it with observe(). */
+  private observing: { data: (chunk: Buffer) => void; end: () => void } | undefined;
+
+  /**
+   * Called from onEntry: hands the entry's content to `sink` chunk by chunk as it is read (the chunks are
+   * the caller's: copy what you keep), then calls end(). False, and nothing is called, for a sparse entry
+   * (its data is not its content). Memory: none of its own; may be used with capture() on one entry.
+   */
+  observe(sink: { data: (chunk: Buffer) => void; end: () => void }): boolean {
+    if (this.reportedSparse) return false;
+    if (this.state.at !== 'skip' || this.state.data === 0) {
+      sink.end();
+      return true;
+    }
+    this.observing = sink;
+    return true;
+  }
+
   /** Reads the next bytes of the tar. After a problem, further input is ignored. */
   write(chunk: Buffer): void {
     let i = 0;
@@ -124,11 +142,16 @@ export class TarReader {
         if (state.data > 0) {
           const n = Math.min(state.data, chunk.length - i);
           if (this.capturing) this.capturing.parts.push(Buffer.from(chunk.subarray(i, i + n)));
+          this.observing?.data(chunk.subarray(i, i + n));
           state.data -= n;
           i += n;
           if (state.data === 0 && this.capturing) {
             this.capturing.done(Buffer.concat(this.capturing.parts));
             this.capturing = undefined;
+          }
+          if (state.data === 0 && this.observing) {
+            this.observing.end();
+            this.observing = undefined;
           }
         } else {
           const n = Math.min(state.pad, chunk.length - i);
