@@ -36,7 +36,7 @@ import {
 } from './core';
 import { buildAll, defaultJobs, outcomeJson, outcomeTable, planBuildAll, selectPairs, type PlannedPair } from './core/build-all';
 import { withDiagnosticLines } from './cli/diagnostic-lines';
-import { pullSizeCommand, pushCommand, shipBuild, type CliParts } from './cli/ship';
+import { isShipBuild, pullSizeCommand, pushCommand, shipBuild, type CliParts } from './cli/ship';
 
 const USAGE = `Usage:
   dockerception list [DIR] [--json]
@@ -401,7 +401,16 @@ async function inspectDiff(docker: Docker, pairDir: string, tag: string, json: b
 }
 
 /** What the shipping commands (src/cli/ship.ts) share with 'build'. */
-const cliParts: CliParts = { usageError: (m) => new UsageError(m), sharedOptions, progressPrinter, allPrinter, refuseCollision, cancellable, defaultRoot };
+const cliParts: CliParts = {
+  usageError: (m) => new UsageError(m),
+  sharedOptions,
+  progressPrinter,
+  allPrinter,
+  refuseCollision,
+  cancellable,
+  defaultRoot,
+  growthText,
+};
 
 /** node's parseArgs has no option with an optional value: a bare --strict becomes --strict=errors. */
 export function normaliseArgv(argv: readonly string[]): string[] {
@@ -463,8 +472,8 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
       return await engineCommand(values, json);
     }
-    if (command === 'build' && (values.push || values.tag || values['push-builder'])) return await shipBuild(given, values, json, cliParts);
-    if (command === 'build') return values.all ? await buildAllCommand(given, values, json) : await build(given, values, json);
+    if (command === 'build' && isShipBuild(values)) return await shipBuild(given, values, json, cliParts);
+    if (command === 'build') return values.all ? await buildAllCommand(given, values, json) : await build(given, { ...values, tag: values.tag?.[0] }, json);
     if (command === 'push') return await pushCommand(given, values, json, cliParts);
     if (command === 'inspect' && values['pull-size']) return await pullSizeCommand(dir, values, json);
     if (command === 'inspect') return await inspect(dir, { ...values, tag: values.tag?.at(-1) }, json);

@@ -13,6 +13,7 @@ import {
   findPairs,
   formatBytes,
   isShipError,
+  isTemplate,
   lastPairPush,
   namingRoot,
   pairAt,
@@ -45,6 +46,17 @@ export interface CliParts {
   refuseCollision(pair: Pair, runtimeTag: string, root: NamingRoot): Promise<void>;
   cancellable<T>(abort: AbortController, message: string, body: () => Promise<T>): Promise<T>;
   defaultRoot(): Promise<string>;
+  /** "Since the build of …" and the largest file changes, as 'build' prints them. */
+  growthText(growth: NonNullable<BuildResult['growth']>, limit: number): string;
+}
+
+/**
+ * Whether a 'build' is this file's: it pushes, or its --tag is more than one plain name for one pair (several
+ * tags, a template, or any --tag with --all). A build with one plain --tag stays 'build's own.
+ */
+export function isShipBuild(values: Record<string, unknown>): boolean {
+  const tags = tagTemplates(values);
+  return Boolean(values.push || values['push-builder'] || (tags.length > 0 && (values.all || tags.length > 1 || tags.some(isTemplate))));
 }
 
 /** The --tag values as given (repeatable). */
@@ -190,7 +202,7 @@ export async function shipBuild(dir: string | undefined, values: Record<string, 
     const abort = new AbortController();
     return parts.cancellable(abort, 'Cancelling: stopping the builder (or the push) and removing what it made...', async () => {
       const result = await buildPair(engine, pair, { ...shared, tag: refs[0], signal: abort.signal, onEvent: parts.progressPrinter() });
-      if (!json) printBuild(result);
+      if (!json) printBuild(result, parts);
       let shipped: ShipPairResult | undefined;
       if (values.push) shipped = await push(pair, refs[0], refs, abort.signal);
       else if (refs.length > 1) await tagImage(engine, refs[0], refs.slice(1));
@@ -208,11 +220,12 @@ export async function shipBuild(dir: string | undefined, values: Record<string, 
 }
 
 /** A single build's summary, as 'build' prints it. */
-function printBuild(result: BuildResult): void {
+function printBuild(result: BuildResult, parts: CliParts): void {
   process.stderr.write(`\n${describeContext(result.context)}; ${(result.timings.totalMs / 1000).toFixed(1)} s in all.\n`);
   if (result.doctor.length > 0) process.stderr.write(`Doctor: ${result.doctor.length} finding(s) above; the image was tagged (--strict refuses it).\n`);
   process.stderr.write('\n');
   process.stdout.write(`${sizeTable(result.builder, result.runtime)}\n`);
+  if (result.growth) process.stdout.write(`\n${parts.growthText(result.growth, 10)}\n`);
 }
 
 /**
