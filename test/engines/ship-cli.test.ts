@@ -158,9 +158,13 @@ describe('ship CLI: push, build --push, build --all --push against docker-regist
     assert.equal(json.code, 1);
     assert.deepEqual(Object.keys(jsonOf(json).error), ['code', 'message', 'phase']);
     assert.equal(jsonOf(json).error.code, 'PUSH_AUTH');
-    // The right password then pushes.
-    const right = await runCli(['push', dir, '--tag', ref], { env: { ...env, DOCKER_CONFIG: secure.login() } });
+    // The right password then pushes; --push-builder sends the builder as well, under its own name.
+    const right = await runCli(['push', dir, '--tag', ref, '--push-builder'], { env: { ...env, DOCKER_CONFIG: secure.login() } });
     assert.equal(right.code, 0, right.stderr);
-    assert.match(right.stdout, /@sha256:[0-9a-f]{64} {2}[\d.]+ k?B to pull \(as :1\)/);
+    assert.match(right.stdout, /@sha256:[0-9a-f]{64} {2}[\d.]+ k?B to pull \(as :1\)\n/);
+    const builderDigest = registryDigest(secure, `team/${PREFIX}-auth-builder`, '1');
+    assert.ok(builderDigest);
+    assert.ok(right.stdout.includes(`${secure.host}/team/${PREFIX}-auth-builder@${builderDigest}  `), right.stdout);
+    assert.match(right.stdout, /, the builder \(as :1\)/);
   });
 });
