@@ -56,6 +56,8 @@ export interface BuilderRunResult {
   runtimeBuildMs: number;
   /** The context's entries as the gate saw them (for the doctor's listing without an export). */
   listing?: ContextListing;
+  /** The builder container's removal, under way: a build awaits it before it returns, not before its tag. */
+  removed: Promise<void>;
 }
 
 const KEPT_STDERR_LINES = 10;
@@ -186,6 +188,8 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
   let runtimeId: string | undefined;
   const runStarted = Date.now();
   let builderRunMs = 0;
+  let succeeded = false;
+  let removed: Promise<void> = Promise.resolve();
   try {
     // Attach before start: attaching after start loses the first bytes.
     attach = await container.attach({ stream: true, stdout: true, stderr: true });
@@ -243,7 +247,18 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
     }
     if (gateError) throw gateError;
     if (!gate.summary) throw new Error('the builder output was never checked to its end');
-    return { runtimeId, summary: gate.summary, builderRunMs, runtimeBuildMs: Date.now() - runtimeStarted - builderRunMs, listing: gate.listing };
+    succeeded = true;
+    return {
+      runtimeId,
+      summary: gate.summary,
+      builderRunMs,
+      runtimeBuildMs: Date.now() - runtimeStarted - builderRunMs,
+      listing: gate.listing,
+      // Set in `finally`, after this object is made.
+      get removed() {
+        return removed;
+      },
+    };
   } catch (error) {
     // A runtime build the engine finished before we refused its body leaves an untagged image: remove it.
     if (runtimeId) await removeUntaggedImage(docker, runtimeId);
@@ -252,6 +267,9 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
     clearTimeout(timer);
     // Destroy the attach stream before removing: with an unread attach stream, remove can hang.
     (attach as unknown as { destroy?: () => void } | undefined)?.destroy?.();
-    await removeContainer(container);
+    // After a success the build goes on while the engine removes the container (it awaits the removal
+    // before it returns); after a failure the removal is awaited here.
+    removed = removeContainer(container);
+    if (!succeeded) await removed;
   }
 }

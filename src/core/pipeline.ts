@@ -120,6 +120,8 @@ interface Produced {
   runtimeImagesUnknown?: string;
   builderRunMs: number;
   runtimeBuildMs: number;
+  /** The builder container's removal, under way (a new image). */
+  removed?: Promise<void>;
   /** A new image: what the doctor lists it from without an export (the Dockerfile the engine read, the
    * context the gate saw, BuildKit's automatic ARGs). */
   built?: { dockerfile?: string; listing?: ContextListing; automatic?: Record<string, string> };
@@ -149,19 +151,26 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
   const onCallerAbort = () => run.abort.abort(cancelled(run.phase));
   if (options.signal?.aborted) throw cancelled(run.phase);
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
+  let removal: Promise<void> | undefined;
   try {
-    const choice = await chooseEngineBuilder(run);
-    // Asked lazily, and only for the registries the pair's Dockerfiles name and the engine lacks.
-    const credentials = (options.credentials ?? (await registryCredentials())).only(
-      await registriesToAskFor(run.docker, [pair.builderDockerfile, pair.runtimeDockerfile], options.buildArgs),
-    );
+    // Independent: the builder to use, and (lazily, only for the registries the pair's Dockerfiles name and
+    // the engine lacks) the credentials.
+    const [choice, credentials] = await Promise.all([
+      chooseEngineBuilder(run),
+      (async () =>
+        (options.credentials ?? (await registryCredentials())).only(
+          await registriesToAskFor(run.docker, [pair.builderDockerfile, pair.runtimeDockerfile], options.buildArgs),
+        ))(),
+    ]);
     for (const problem of credentials.problems) run.emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
     const builderId = await buildBuilderImage(run, choice.builder, credentials);
     const builderBuildMs = Date.now() - run.started;
     const produced = await reuseOrRun(run, choice.builder, builderId, credentials);
+    removal = produced.removed;
     const checked = await check(run, builderId, produced);
     await tag(run, produced);
     const growth = await record(run, produced, checked);
+    await removal;
     return {
       ok: true,
       pair,
@@ -175,6 +184,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
       timings: { builderBuildMs, builderRunMs: produced.builderRunMs, runtimeBuildMs: produced.runtimeBuildMs, totalMs: Date.now() - run.started },
     };
   } catch (error) {
+    await removal;
     throw asBuildError(error, run.phase, run.abort.signal);
   } finally {
     options.signal?.removeEventListener('abort', onCallerAbort);
@@ -264,6 +274,8 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     runtimeDockerfileSha256: sha256(fallbackDockerfile),
     builderNetwork: run.builderNetwork,
   };
+  // BuildKit's automatic platform ARGs come from the engine's version: asked beside the up-to-date check.
+  const versionAsked = builder === 'buildkit' ? engineVersion(docker).catch(() => undefined) : Promise.resolve(undefined);
   if (!options.noCache && !options.force) {
     const fresh = await freshness(docker, run.records, run.runtimeTag, inputs);
     if (fresh.upToDate) {
@@ -288,7 +300,7 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
   // The images the runtime Dockerfile reads, by id as the build will see them: Dockerfile.run's asked now,
   // those of a Dockerfile the builder writes once its tar is whole and before the engine may read it. An
   // image re-tagged later shows as a change next time.
-  const version = builder === 'buildkit' ? await engineVersion(docker).catch(() => undefined) : undefined;
+  const version = await versionAsked;
   const automatic = version ? platformArgs(version.Os ?? 'linux', version.Arch ?? '') : {};
   const refsOf = (text: string) =>
     imageReferences(text, buildArgs, automatic)
@@ -340,6 +352,7 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     runtimeImagesUnknown: runtimeImages ? undefined : unknownBecause,
     builderRunMs: result.builderRunMs,
     runtimeBuildMs: result.runtimeBuildMs,
+    removed: result.removed,
     built: {
       dockerfile: (result.summary.dockerfileSource === 'pair' ? fallbackDockerfile : result.summary.dockerfile)?.toString('utf8'),
       listing: result.listing,
@@ -357,13 +370,13 @@ async function check(run: Run, builderId: string, produced: Produced): Promise<C
   const { docker, options, emit } = run;
   run.enter('doctor', 'Checking the runtime image: what it runs, what that needs, what changed');
   try {
-    const [builder, runtime] = await imageSizes(docker, builderId, run.builderTag, produced.runtimeId, run.runtimeTag);
     const recorded = produced.record;
     const reuse = recorded?.examinedWith === DOCTOR_RULES && recorded.files !== undefined && recorded.doctor !== undefined;
-    const exam: Examination = reuse
-      ? { findings: recorded.doctor ?? [], files: recorded.files ?? [], truncated: Boolean(recorded.filesTruncated) }
+    // Independent requests, at once: the two images' sizes, the doctor, the pair's builds.
+    const examined: Promise<Examination> = reuse
+      ? Promise.resolve({ findings: recorded.doctor ?? [], files: recorded.files ?? [], truncated: Boolean(recorded.filesTruncated) })
       : produced.built
-        ? await examineBuilt(docker, {
+        ? examineBuilt(docker, {
             id: produced.runtimeId,
             dockerfile: produced.built.dockerfile,
             context: produced.built.listing,
@@ -373,13 +386,18 @@ async function check(run: Run, builderId: string, produced: Produced): Promise<C
             cacheDir: path.join(run.records, 'doctor-bases'),
             engineId: produced.inputs.engineId,
           })
-        : await examineImage(docker, produced.runtimeId);
+        : examineImage(docker, produced.runtimeId);
+    const buildsRead = pairBuilds(run.records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag));
+    examined.catch(() => undefined);
+    buildsRead.catch(() => undefined);
+    const [builder, runtime] = await imageSizes(docker, builderId, run.builderTag, produced.runtimeId, run.runtimeTag);
+    const exam = await examined;
     if (!reuse) {
       const how = exam.path === 'listing' ? "from the base image's listing and the context (no export)" : `by exporting it${exam.why ? `: ${exam.why}` : ''}`;
       emit({ type: 'phase', phase: 'doctor', message: `Doctor: checked the runtime image ${how}` });
     }
     for (const finding of exam.findings) emit({ type: 'finding', finding });
-    const builds = await pairBuilds(run.records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag));
+    const builds = await buildsRead;
     const since = produced.upToDate ? buildBefore(builds, runtime.id) : builds.filter((b) => b.runtimeId !== runtime.id).at(-1);
     const previous = since && (await readRecord(run.records, since.runtimeId));
     const refusal = guardRefusal(runtime, exam, since && { build: since, files: previous?.files }, options);
@@ -427,7 +445,8 @@ async function record(run: Run, produced: Produced, checked: Checked): Promise<G
   const { runtime, exam, since } = checked;
   if (!produced.upToDate || checked.examinedNow) {
     const recordedAt = produced.record?.recordedAt ?? new Date().toISOString();
-    await writeRecord(records, {
+    // The record and the pair's history are written at once: different files.
+    const written = writeRecord(records, {
       inputs: produced.record?.inputs ?? produced.inputs,
       runtimeId: produced.runtimeId,
       context: { ...produced.context, dockerfile: undefined },
@@ -440,13 +459,14 @@ async function record(run: Run, produced: Produced, checked: Checked): Promise<G
       ...(produced.runtimeImages ? { runtimeImages: produced.runtimeImages } : {}),
       ...(produced.runtimeImagesUnknown ? { runtimeImagesUnknown: produced.runtimeImagesUnknown } : {}),
     }).catch((error: unknown) => unrecorded(run, error));
-    if (!produced.upToDate) {
-      await addPairBuild(records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag), {
-        runtimeId: produced.runtimeId,
-        size: runtime.size,
-        recordedAt,
-      }).catch((error: unknown) => unrecorded(run, error));
-    }
+    const added = produced.upToDate
+      ? undefined
+      : addPairBuild(records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag), {
+          runtimeId: produced.runtimeId,
+          size: runtime.size,
+          recordedAt,
+        }).catch((error: unknown) => unrecorded(run, error));
+    await Promise.all([written, added]);
   }
   if (!since || since.runtimeId === runtime.id) return undefined;
   return growthSince(records, since, runtime.id, runtime.size);
