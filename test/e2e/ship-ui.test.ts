@@ -84,6 +84,8 @@ describe('Push Runtime Image in the real UI', { timeout: 8 * 60_000 }, () => {
       await row.click({ button: 'right' });
       // VS Code ignores a click that lands right as its context menu opens: hover, then Enter.
       const item = page.locator('.context-view .action-label', { hasText: 'Push Runtime Image' }).first();
+      await item.waitFor();
+      assert.equal(await page.locator('.context-view .action-label', { hasText: 'Copy Digest' }).count(), 0, 'no Copy Digest before a push');
       await item.hover();
       await page.waitForTimeout(300);
       await page.keyboard.press('Enter');
@@ -108,6 +110,17 @@ describe('Push Runtime Image in the real UI', { timeout: 8 * 60_000 }, () => {
       await hover.waitFor({ timeout: 15_000 });
       assert.ok((await hover.innerText()).includes(canonical ?? '-'), await hover.innerText());
       await shot('tooltip');
+
+      // Copy Digest, now on the row's menu: the status bar says what went to the clipboard.
+      await pushedRow.click({ button: 'right' });
+      const copy = page.locator('.context-view .action-label', { hasText: 'Copy Digest' }).first();
+      await copy.hover();
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      await page
+        .locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: `Copied ${canonical}` })
+        .first()
+        .waitFor({ timeout: 15_000 });
       console.log(`# pushed from the row: ${canonical}; row: ${description}`);
 
       // The output channel: a line per layer.
