@@ -2,12 +2,13 @@
 // the real engine: what `push`, `build --push` and `build --all --push` print is held to what the registry
 // itself answers (curl on its API), and tags from git variables to what git itself says.
 import * as assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { formatBytes } from '../../src/core/sizes';
 import { freePort, mustRun } from '../support/endpoints/process';
-import { PrivateRegistry, registryDigest, registryManifest } from '../support/registry';
+import { PrivateRegistry, importImage, registryDigest, registryManifest } from '../support/registry';
 import { jsonOf, removeImages, runCli } from '../unit/helpers';
 import { cleanEnv, removeTempDirs, tempDir } from './env';
 
@@ -136,6 +137,30 @@ describe('ship CLI: push, build --push, build --all --push against docker-regist
     const [row] = jsonOf(result);
     assert.equal(row.result, 'failed');
     assert.match(row.error.message, /REGISTRY_UNREACHABLE: The engine could not reach the registry 127\.0\.0\.1:\d+ .*Check the host and port/);
+  });
+
+  it('Ctrl-C during a push: exit 130, CANCELLED, and the registry has no such tag', async () => {
+    const dir = path.join(tempDir('dc-shipcli-cancel-'), `${PREFIX}-cancel`);
+    writePair(dir, 'cancel');
+    const ref = `${open.host}/${PREFIX}-big:1`;
+    images.push(ref);
+    // Incompressible, so that the push lasts long enough to be interrupted in the middle.
+    importImage(ref, { x: randomBytes(48 << 20) });
+    let signalled = false;
+    const result = await runCli(['push', dir, '--tag', ref], {
+      env,
+      onStderr: (text, child) => {
+        if (!signalled && /: pushing, /.test(text)) {
+          signalled = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    assert.ok(signalled, result.stderr);
+    assert.equal(result.code, 130, result.stderr);
+    assert.match(result.stderr, /dockerception: CANCELLED: The push of .* was cancelled\. The registry got no manifest/);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    assert.equal(registryDigest(open, `${PREFIX}-big`, '1', undefined, false), undefined);
   });
 
   it("a wrong password: the registry, its answer and 'docker login', exit 1; --json has the code", async () => {
