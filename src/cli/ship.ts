@@ -168,14 +168,15 @@ export async function pushCommand(dir: string | undefined, values: Record<string
 }
 
 /** Pushes one built pair, saying it on stderr; the credentials are read once per command. */
-function shipper(engine: Engine, credentials: Promise<RegistryCredentials>, values: Record<string, unknown>) {
+function shipper(engine: Engine, values: Record<string, unknown>) {
+  let credentials: Promise<RegistryCredentials> | undefined;
   return async (pair: Pair, runtimeTag: string, refs: readonly string[], signal: AbortSignal, prefix = ''): Promise<ShipPairResult> =>
     shipPair(engine, {
       pairDir: pair.dir,
       runtimeTag,
       refs,
       pushBuilder: Boolean(values['push-builder']),
-      credentials: await credentials,
+      credentials: await (credentials ??= registryCredentials()),
       signal,
       onEvent: pushPrinter(prefix),
     });
@@ -198,7 +199,7 @@ export async function shipBuild(dir: string | undefined, values: Record<string, 
     const refs = await refsFor(pair, tagTemplates(values), pair.name);
     await parts.refuseCollision(pair, refs[0], root);
     const engine = await connectEngine({ host: values.host as string | undefined });
-    const push = shipper(engine, registryCredentials(), values);
+    const push = shipper(engine, values);
     const abort = new AbortController();
     return parts.cancellable(abort, 'Cancelling: stopping the builder (or the push) and removing what it made...', async () => {
       const result = await buildPair(engine, pair, { ...shared, tag: refs[0], signal: abort.signal, onEvent: parts.progressPrinter() });
@@ -272,7 +273,7 @@ async function buildAllAndShip(dir: string | undefined, values: Record<string, u
   }
   const plan = await planBuildAll(pairs, { buildArgsOf: () => shared.buildArgs ?? {} });
   const engine = await connectEngine({ host: values.host as string | undefined });
-  const push = shipper(engine, registryCredentials(), values);
+  const push = shipper(engine, values);
   const ordered = plan.filter((p) => p.needs.length > 0).length;
   process.stderr.write(
     `Building ${plan.length} pair(s) under ${root}, ${jobs.why}${ordered > 0 ? `; ${ordered} wait for the pairs whose images they use` : ''}${values.push ? '; each is pushed once built' : ''}.\n`,
