@@ -14,12 +14,12 @@ interface CacheRecord {
   InUse?: boolean;
   Shared?: boolean;
   CreatedAt?: string;
+  LastUsedAt?: string;
 }
 
 const CONTEXT_URL = /^http url http:\/\/build-context-/;
-/** The context's copy is made once its download (the builder's whole run, for a runtime build) has ended: within
- * seconds of the download record on a loaded machine. The earliest such record after the download is taken. */
-const COPY_WINDOW_MS = 10_000;
+/** Clock steps between the two records' times in the engine's own listing: well under a second. */
+const SAME_MOMENT_MS = 1_000;
 
 /**
  * The engine's build cache records, and only those. `GET /system/df` sizes every image, container and
@@ -126,6 +126,9 @@ async function diskUsageOverGrpc(docker: Docker, timeoutMs = 10_000): Promise<Ca
           case 6:
             record.CreatedAt = timestamp(Reader.create(entry.bytes()));
             break;
+          case 7:
+            record.LastUsedAt = timestamp(Reader.create(entry.bytes()));
+            break;
           case 9:
             record.Description = entry.string();
             break;
@@ -163,20 +166,41 @@ function timestamp(reader: { pos: number; len: number; uint32(): number; int64()
   return new Date(seconds * 1000 + Math.floor(nanos / 1e6)).toISOString();
 }
 
-/** The records among `records` that hold a streamed build context, created since `before` was listed. */
+/**
+ * The records among `records` that hold a streamed build context, created since `before` was listed: each
+ * download (`http url http://build-context-…`) and its copy. The copy (a parentless, unshared `fileop target`)
+ * is made when the download has ended, which for a runtime build is the end of the builder's whole run: any
+ * time after the download record was created (measured: 11.6 s for a context that took 12 s to stream). It is
+ * used until the build ends and released with the download, so its last use is the download's (measured: 2 ms
+ * apart), while another build's copy is released when that build ends. So: among the copies made between the
+ * download's creation and its last use, the one last used closest to it; while either is still held (no last
+ * use yet), the earliest made after the download.
+ */
 export function contextRecords(records: CacheRecord[], before: ReadonlySet<string>): CacheRecord[] {
   const fresh = records.filter((r) => !before.has(r.ID));
   const downloads = fresh.filter((r) => CONTEXT_URL.test(r.Description ?? ''));
+  const candidates = fresh.filter((r) => r.Description === 'fileop target' && !r.Parent && !r.Shared);
+  const taken = new Set<string>();
   const copies = downloads.flatMap((download) => {
-    const at = Date.parse(download.CreatedAt ?? '');
-    const copy = fresh
-      .filter((r) => r.Description === 'fileop target' && !r.Parent && !r.Shared)
-      .map((r) => ({ r, after: Date.parse(r.CreatedAt ?? '') - at }))
-      .filter(({ after }) => after >= 0 && after <= COPY_WINDOW_MS)
-      .sort((a, b) => a.after - b.after)[0];
-    return copy ? [copy.r] : [];
+    const created = time(download.CreatedAt);
+    const lastUsed = time(download.LastUsedAt);
+    const ranked = candidates
+      .filter((r) => !taken.has(r.ID))
+      .map((r) => ({ r, made: time(r.CreatedAt) - created, used: time(r.LastUsedAt) }))
+      .filter(({ made, r }) => made >= -SAME_MOMENT_MS && (Number.isNaN(lastUsed) || time(r.CreatedAt) <= lastUsed + SAME_MOMENT_MS))
+      .map((c) => ({ ...c, distance: Number.isNaN(lastUsed) || Number.isNaN(c.used) ? Infinity : Math.abs(c.used - lastUsed) }))
+      .filter(({ distance }) => distance === Infinity || distance <= SAME_MOMENT_MS)
+      .sort((a, b) => a.distance - b.distance || a.made - b.made);
+    const copy = ranked[0];
+    if (!copy) return [];
+    taken.add(copy.r.ID);
+    return [copy.r];
   });
   return [...downloads, ...copies];
+}
+
+function time(value: string | undefined): number {
+  return value ? Date.parse(value) : NaN;
 }
 
 /**
@@ -192,8 +216,12 @@ export async function removeContextRecords(docker: Docker, before: ReadonlySet<s
   // every second, for up to 10 s: a record left held would be reused by the next identical build and never
   // removed).
   let pause = 250;
+  // A download removed on the first look no longer pairs its copy on the next: what was matched is kept.
+  const matched = new Set<string>();
   for (;;) {
-    const targets = contextRecords(await buildCacheRecords(docker), before);
+    const records = await buildCacheRecords(docker);
+    for (const record of contextRecords(records, before)) matched.add(record.ID);
+    const targets = records.filter((r) => matched.has(r.ID));
     for (const record of targets.filter((r) => !r.InUse)) {
       await pruneRecord(docker, record.ID);
       removed++;

@@ -4,8 +4,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
+import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { buildKitSyntax, chooseBuilder } from '../../src/core';
+import { buildCacheRecords } from '../../src/core/buildkit-cache';
+import { buildImage } from '../../src/core/image-build';
+import { makeTar } from '../support/tar';
 import { BUSYBOX, contextCacheRecords, docker, jsonOf, leftovers, makeBuilderPair, removeDir, removeImages, runCli, testEngine } from './helpers';
 
 const dirs: string[] = [];
@@ -99,10 +103,39 @@ describe('BuildKit pairs', () => {
     assert.equal((await docker('run', '--rm', 'dc-bk-chmod')).trim(), '750');
   });
 
-  // TODO (found at the end of the 2026-11-30 session): on this session's code one context copy (~1 MB)
-  // sometimes stays after 20 forced builds (seen 3 times in 4 runs); still run and reported, not counted,
-  // until the clean-up's copy matching is fixed.
-  it('20 builds in a row leave the build cache no larger than one build does', { todo: 'one streamed-context copy sometimes stays: being fixed' }, async () => {
+  // A runtime build's context streams for as long as the builder runs, and BuildKit makes the context's copy when
+  // the stream ends: 11.6 s after the download record for a 12 s stream (measured on this engine). The clean-up
+  // once looked for the copy only within 10 s of the download, and left it behind.
+  it('a context that streams for 12 s: its download and its copy are both removed', async () => {
+    const { docker: engineDocker } = await testEngine();
+    const tag = 'dc-bk-slow-context';
+    tags.push(tag);
+    const whole = await makeTar([
+      { name: 'Dockerfile', content: 'FROM scratch\nCOPY blob /blob\n' },
+      { name: 'blob', content: randomBytes(200_000) },
+    ]);
+    // The Dockerfile's entry at once, the rest (blob and the archive's end) 12 s later.
+    const body = new PassThrough();
+    body.write(whole.subarray(0, 1024));
+    const rest = setTimeout(() => body.end(whole.subarray(1024)), 12_000);
+    const before = new Set((await buildCacheRecords(engineDocker)).map((r) => r.ID));
+    try {
+      await buildImage(engineDocker, body, { role: 'runtime', builder: 'buildkit', tag, dockerfileHint: 'the test context' });
+    } finally {
+      clearTimeout(rest);
+    }
+    // Independent of the clean-up's own pairing: any new record that holds the context (its download, or a
+    // parentless copy that no image shares; the image still exists, so its own layer is shared).
+    const left = (await buildCacheRecords(engineDocker)).filter(
+      (r) => !before.has(r.ID) && (/^http url /.test(r.Description ?? '') || (r.Description === 'fileop target' && !r.Parent && !r.Shared)),
+    );
+    assert.deepEqual(
+      left.map((r) => `${r.Description} (${r.ID}, made ${r.CreatedAt})`),
+      [],
+    );
+  });
+
+  it('20 builds in a row leave the build cache no larger than one build does', async () => {
     // The blob is made when the builder image is built, so every run writes the same tar: builds 2–20 are
     // fully cached, and all they could add is their streamed contexts.
     const dir = pair('', {
