@@ -19,9 +19,11 @@ node --test --test-concurrency=1 \
   out/test/faults/faults.test.js \
   out/test/engines/*.test.js \
   out/test/vscode/extension-host.test.js \
+  out/test/vscode/native-problems.test.js \
   out/test/e2e/ui.test.js \
   out/test/e2e/build-all-ui.test.js \
-  out/test/e2e/ship-ui.test.js 2>&1 | tee test-artifacts/test.log
+  out/test/e2e/ship-ui.test.js \
+  out/test/e2e/native-ui.test.js 2>&1 | tee test-artifacts/test.log
 status=${PIPESTATUS[0]}
 after=$(docker ps -aq | wc -l)
 [ "$after" -gt "$before" ] && echo "warning: $((after - before)) container(s) more on the engine than before the tests"

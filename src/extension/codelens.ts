@@ -10,13 +10,21 @@ export class PairCodeLens implements vscode.CodeLensProvider, vscode.Disposable 
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
   private readonly subscriptions: vscode.Disposable[];
+  /** Pairs whose lens says "building". */
+  private readonly building = new Set<string>();
 
   constructor(
     private readonly builds: Builds,
     private readonly pairs: () => Promise<readonly Pair[]>,
   ) {
     this.subscriptions = [
-      builds.onDidChange(() => this.changed.fire()),
+      // Asked again when a build starts or ends, not at each phase: a storm of changes left VS Code showing a stale lens.
+      builds.onDidChange((pair) => {
+        if (!pair || builds.isRunning(pair) === this.building.has(pair.dir)) return;
+        if (builds.isRunning(pair)) this.building.add(pair.dir);
+        else this.building.delete(pair.dir);
+        this.changed.fire();
+      }),
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (e.affectsConfiguration('dockerception.codeLens')) this.changed.fire();
       }),
@@ -38,10 +46,10 @@ export class PairCodeLens implements vscode.CodeLensProvider, vscode.Disposable 
         arguments: [pair],
       }),
     ];
-    const phase = this.builds.phaseOf(pair);
+    const building = this.builds.isRunning(pair);
     const last = this.builds.last(pair);
     const report = { command: 'dockerception.showReport', arguments: [pair] };
-    if (phase) lenses.push(new vscode.CodeLens(top, { title: `building: ${phase.replace('-', ' ')}…`, command: '' }));
+    if (building) lenses.push(new vscode.CodeLens(top, { title: 'building…', tooltip: 'The status bar shows how far it got', command: '' }));
     else if (last?.ok && last.builder && last.runtime) {
       const doctor = (last.doctor ?? []).some((f) => f.severity === 'error') ? ' · doctor: cannot start' : '';
       lenses.push(
