@@ -17,7 +17,7 @@ import { closeEngine, connectEngine, type Engine } from '../../src/core/engine';
 import { buildImage } from '../../src/core/image-build';
 import { pairFor } from '../../src/core/pairs';
 import { buildPair } from '../../src/core/pipeline';
-import { ROOT, docker as dockerCli } from '../unit/helpers';
+import { ROOT, docker as dockerCli, makeBuilderPair, removeDir } from '../unit/helpers';
 import { removeTempDirs, tempDir } from './env';
 
 interface FileFacts {
@@ -52,7 +52,7 @@ async function snapshot(docker: Docker, ref: string): Promise<Snapshot> {
       const facts: FileFacts = {
         type: header.type ?? 'file',
         size: header.size ?? 0,
-        mode: (header.mode ?? 0).toString(8),
+        mode: ((header.mode ?? 0) & 0o7777).toString(8),
         uid: header.uid ?? 0,
         gid: header.gid ?? 0,
       };
@@ -203,6 +203,46 @@ describe('issue 25: both ways across the bridge, proved by equality on the engin
         assertSame(pipeline, await snapshot(docker, exported), ['pipeline', 'export']);
       });
     }
+
+    it('a busybox pair run as a user, in a WORKDIR, with ENTRYPOINT + CMD and ENV, whose tar has owners, modes and a link', async () => {
+      // The runtime copies the whole context, so the Dockerfile.run the pipeline adds to it is copied too.
+      const script = [
+        'd=$PWD/out && mkdir "$d"',
+        'mkdir "$d/dir" && echo secret > "$d/dir/f" && chmod 600 "$d/dir/f" && chmod 750 "$d/dir"',
+        'ln -s dir/f "$d/link"',
+        'echo "$1 $PWD $(id -u) $GREETING" > "$d/args"',
+        'tar -C "$d" -cf - .',
+        '',
+      ].join('\n');
+      const dir = makeBuilderPair(script, {
+        builder: [
+          'FROM busybox:1.36',
+          'COPY payload /payload',
+          'RUN mkdir -p /home/app && chown 1000:1000 /home/app',
+          'ENV GREETING="hello there"',
+          'USER 1000',
+          'WORKDIR /home/app',
+          'ENTRYPOINT ["sh", "/payload/run.sh"]',
+          'CMD ["--from-cmd"]',
+          '',
+        ].join('\n'),
+        runtime: 'FROM busybox:1.36\nCOPY . /ctx\nCOPY dir /d\nUSER 1000\nCMD ["cat", "/ctx/args"]\n',
+        name: 'dc-bridge-busybox',
+      });
+      const tag = 'dc-bridge-ex-busybox';
+      try {
+        await pipelineBuild(dir, tag, 'legacy');
+        const result = await exportPair(engine, pairFor(dir), { builderTag: `${tag}-builder`, builder: 'legacy' });
+        assert.match(result.text, /^USER 1000\nRUN sh \/payload\/run.sh --from-cmd > /m, "the command runs as the builder's user");
+        const out = path.join(tempDir('dc-bridge-export-'), 'Dockerfile.multistage');
+        writeFileSync(out, result.text);
+        const pipeline = await snapshot(docker, tag);
+        assert.equal(pipeline.files.get('/ctx/dir/f')?.mode, '600');
+        assertSame(pipeline, await snapshot(docker, await plainBuild(`${tag}-export`, out, dir)), ['pipeline', 'export']);
+      } finally {
+        removeDir(path.dirname(dir));
+      }
+    });
 
     it('hello-c: with BuildKit, the pipeline (BuildKit) = the same export built by BuildKit (its first line says both builders)', async () => {
       // Compared builder with builder: BuildKit gives a scratch image WorkingDir "/" where the legacy builder gives "".

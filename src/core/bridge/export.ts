@@ -31,7 +31,9 @@ import { renderStages } from './render';
 
 /** Where the exported file unpacks the builder's output. */
 export const CONTEXT_DIR = '/dockerception-context';
-const OUTPUT_TAR = '/tmp/dockerception-context.tar';
+/** Where the builder's command writes its stdout (a folder of its own: the image may have no writable /tmp). */
+const OUTPUT_DIR = '/dockerception-output';
+const OUTPUT_TAR = `${OUTPUT_DIR}/context.tar`;
 /** The stage that runs the builder's command. */
 export const OUTPUT_STAGE = 'builder-output';
 
@@ -82,32 +84,56 @@ export function contextSource(source: string): string {
   return `${CONTEXT_DIR}/${clean}`;
 }
 
-/** Could this COPY source match a root file named Dockerfile? */
+/** Could this COPY source match the context's root file named Dockerfile (`.`, `Dockerfile`, `Docker*`)? */
 const mayMatchDockerfile = (source: string) => {
-  const clean = source.replace(/^(\.\/|\/)+/, '');
-  return clean === '' || clean === '.' || /[*?[]/.test(clean) || clean.replace(/\/$/, '') === 'Dockerfile';
+  const clean = source.replace(/^(\.\/|\/)+/, '').replace(/\/+$/, '');
+  if (clean === '' || clean === '.') return true;
+  if (clean.includes('/')) return false;
+  const glob = new RegExp(
+    `^${clean
+      .replace(/[.+^${}()|\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
+  return glob.test('Dockerfile');
 };
 
 const isDefaultShell = (shell: readonly string[]) => shell.length === 0 || (shell.length === 2 && shell[0] === '/bin/sh' && shell[1] === '-c');
 const isRoot = (user: string) => user === '' || user === 'root' || user === '0' || /^(root|0):(root|0)$/.test(user);
 
 /** The stage that runs the builder's command and unpacks its stdout. */
-function outputStage(facts: BuilderFacts, addDockerfileRun: boolean): string {
+function outputStage(facts: BuilderFacts, addDockerfileRun: string | undefined): string {
   const argv = [...facts.entrypoint, ...facts.cmd];
   const command = `${argv.map(shellWord).join(' ')} > ${OUTPUT_TAR}`;
-  const unpack = `mkdir -p ${CONTEXT_DIR} && tar -xf ${OUTPUT_TAR} -C ${CONTEXT_DIR} && rm ${OUTPUT_TAR}`;
+  const unpack = `mkdir -p ${CONTEXT_DIR} && tar -xf ${OUTPUT_TAR} -C ${CONTEXT_DIR} && rm -r ${OUTPUT_DIR}`;
   const run = (script: string) => (isDefaultShell(facts.shell) ? `RUN ${script}` : `RUN ${JSON.stringify(['/bin/sh', '-c', script]).replace(/","/g, '", "')}`);
   const lines = [
     `# The builder's command as Dockerception runs it: the builder image's ENTRYPOINT + CMD (${JSON.stringify(argv)}),`,
     `# in its WORKDIR (${facts.workingDir || '/'}), as its USER (${facts.user || 'root'}), with its ENV. Its stdout is the runtime context.`,
     `FROM builder AS ${OUTPUT_STAGE}`,
   ];
-  if (addDockerfileRun) {
+  let write = '';
+  if (addDockerfileRun !== undefined) {
+    // Written as the pipeline adds it (mode 0644), not copied: the pair's .dockerignore may leave it out.
     lines.push(`# The builder's tar has no Dockerfile: Dockerception adds Dockerfile.run to the runtime context as one.`);
-    lines.push(`COPY Dockerfile.run ${CONTEXT_DIR}/Dockerfile`);
+    const content = addDockerfileRun.split('\n');
+    const last = content.pop() ?? '';
+    const target = `${CONTEXT_DIR}/Dockerfile`;
+    write = content.length > 0 ? ` \\\n    && printf '%s\\n' ${content.map(shellWord).join(' ')} > ${target}` : ` \\\n    && : > ${target}`;
+    if (last !== '') write += ` \\\n    && printf '%s' ${shellWord(last)} >> ${target}`;
   }
-  if (isRoot(facts.user)) lines.push(run(`${command} \\\n    && ${unpack}`));
-  else lines.push(run(command), 'USER root', run(unpack));
+  if (isRoot(facts.user)) lines.push(run(`mkdir -p ${OUTPUT_DIR} && ${command} \\\n    && ${unpack}${write}`));
+  else {
+    // The command runs as the builder's user, writing into a folder made for it; root unpacks.
+    lines.push(
+      'USER root',
+      run(`mkdir -p ${OUTPUT_DIR} && chown ${shellWord(facts.user)} ${OUTPUT_DIR}`),
+      `USER ${facts.user}`,
+      run(command),
+      'USER root',
+      run(`${unpack}${write}`),
+    );
+  }
   return lines.join('\n');
 }
 
@@ -223,7 +249,7 @@ export function composeExport(builderText: string, facts: BuilderFacts, options:
         i.copy.sources.some(mayMatchDockerfile),
     ),
   );
-  const addDockerfileRun = facts.runtimeDockerfileSource === 'pair' && runtimeCopiesDockerfile;
+  const addDockerfileRun = facts.runtimeDockerfileSource === 'pair' && runtimeCopiesDockerfile ? facts.runtimeDockerfile : undefined;
   const copyNotes: string[] = [];
   const runtimeText = renderStages(
     runtime,
