@@ -636,10 +636,15 @@ async function manyImagesSection() {
     await fn();
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
+  // BENCH_OLD_CORE=DIR: a compiled core of an earlier commit (DIR/src/core/index.js, e.g. a worktree of 1d75e20, before
+  // the build cache was read without /system/df) builds the same pair, interleaved, for the before/after.
+  const oldCore = process.env.BENCH_OLD_CORE ? require(path.join(process.env.BENCH_OLD_CORE, 'src', 'core', 'index.js')) : undefined;
+  const oldEngine = oldCore ? await oldCore.connectEngine() : undefined;
   const measure = async (label) => {
     const df = [];
     const cache = [];
     const builds = [];
+    const oldBuilds = [];
     for (let i = 0; i < reps; i++) {
       df.push(await timeMs(() => docker.df()));
       cache.push(await timeMs(() => buildCacheRecords(docker)));
@@ -648,10 +653,18 @@ async function manyImagesSection() {
           core.buildPair(engine, core.pairFor(pair), { tag: 'bmany', builder: 'buildkit', force: true, recordsDir: path.join(dir, 'records') }),
         ),
       );
+      if (oldCore)
+        oldBuilds.push(
+          await timeMs(() =>
+            oldCore.buildPair(oldEngine, oldCore.pairFor(pair), { tag: 'bmany', builder: 'buildkit', force: true, recordsDir: path.join(dir, 'records-old') }),
+          ),
+        );
     }
     const row = { dfMs: round(median(df), 1), buildCacheMs: round(median(cache), 1), buildkitBuildS: round(median(builds) / 1000, 3) };
+    if (oldCore) row.oldBuildkitBuildS = round(median(oldBuilds) / 1000, 3);
     console.log(
-      `  ${label.padEnd(26)} /system/df ${row.dfMs} ms, build cache alone ${row.buildCacheMs} ms, BuildKit build ${row.buildkitBuildS} s (medians of ${reps})`,
+      `  ${label.padEnd(26)} /system/df ${row.dfMs} ms, build cache alone ${row.buildCacheMs} ms, BuildKit build ${row.buildkitBuildS} s` +
+        `${oldCore ? ` (the earlier core: ${row.oldBuildkitBuildS} s)` : ''} (medians of ${reps})`,
     );
     return row;
   };

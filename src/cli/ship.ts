@@ -1,7 +1,6 @@
 // The CLI's shipping commands: `push [DIR]`, `build --push` / `build --tag` templates, `build --all --push`
 // and `inspect --pull-size`. A thin adapter over src/core/ship: it reads the options, prints progress to
 // stderr and the result to stdout (or one JSON value with --json).
-import * as path from 'node:path';
 import {
   DockerceptionError,
   buildPair,
@@ -10,14 +9,12 @@ import {
   engineIdOf,
   estimatePullSize,
   expandTags,
-  findPairs,
   formatBytes,
   isShipError,
   isTemplate,
   lastPairPush,
   namingRoot,
   pairAt,
-  pairFor,
   pairKey,
   recordsDir,
   registryCredentials,
@@ -35,7 +32,7 @@ import {
   type RegistryCredentials,
   type ShipPairResult,
 } from '../core';
-import { buildAll, defaultJobs, outcomeTable, planBuildAll, selectPairs, shippedOutcomeJson, type OutcomePush, type PlannedPair } from '../core/build-all';
+import { type PlannedPair } from '../core/build-all';
 
 /** What the shipping commands take from src/cli.ts, so that the build options, names and Ctrl-C are handled one way. */
 export interface CliParts {
@@ -60,13 +57,13 @@ export function isShipBuild(values: Record<string, unknown>): boolean {
 }
 
 /** The --tag values as given (repeatable). */
-function tagTemplates(values: Record<string, unknown>): string[] {
+export function tagTemplates(values: Record<string, unknown>): string[] {
   const tag = values.tag as string | string[] | undefined;
   return tag === undefined ? [] : Array.isArray(tag) ? tag : [tag];
 }
 
 /** A ShipError as the CLI says it (exit 130 when cancelled, else 1); anything else is src/cli.ts's to say. */
-async function sayingShipErrors(json: boolean, body: () => Promise<number>): Promise<number> {
+export async function sayingShipErrors(json: boolean, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (error) {
@@ -125,7 +122,7 @@ function shippedJson(shipped: ShipPairResult): Record<string, unknown> {
 }
 
 /** The references a pair ships as: each --tag template expanded with the pair's variables (none given: `fallback`). */
-async function refsFor(pair: Pair, templates: readonly string[], fallback: string): Promise<string[]> {
+export async function refsFor(pair: Pair, templates: readonly string[], fallback: string): Promise<string[]> {
   if (templates.length === 0) return [fallback];
   return expandTags(templates, await tagVariables(pair.dir, pair.name));
 }
@@ -168,7 +165,7 @@ export async function pushCommand(dir: string | undefined, values: Record<string
 }
 
 /** Pushes one built pair, saying it on stderr; the credentials are read once per command. */
-function shipper(engine: Engine, values: Record<string, unknown>) {
+export function shipper(engine: Engine, values: Record<string, unknown>) {
   let credentials: Promise<RegistryCredentials> | undefined;
   return async (pair: Pair, runtimeTag: string, refs: readonly string[], signal: AbortSignal, prefix = ''): Promise<ShipPairResult> =>
     shipPair(engine, {
@@ -187,8 +184,7 @@ function shipper(engine: Engine, values: Record<string, unknown>) {
  * others; with --push, every one of them is pushed. One JSON object with --json: the build's result and `push`.
  */
 export async function shipBuild(dir: string | undefined, values: Record<string, unknown>, json: boolean, parts: CliParts): Promise<number> {
-  if (values.all) return shipBuildAll(dir, values, json, parts);
-  for (const option of ['jobs', 'fail-fast', 'only', 'exclude']) {
+  for (const option of ['jobs', 'fail-fast', 'only', 'exclude', 'engines']) {
     if (values[option] !== undefined) throw parts.usageError(`--${option} goes with 'build --all'`);
   }
   if (values['push-builder'] && !values.push) throw parts.usageError('--push-builder goes with --push');
@@ -227,103 +223,6 @@ function printBuild(result: BuildResult, parts: CliParts): void {
   process.stderr.write('\n');
   process.stdout.write(`${sizeTable(result.builder, result.runtime)}\n`);
   if (result.growth) process.stdout.write(`\n${parts.growthText(result.growth, 10)}\n`);
-}
-
-/**
- * `build --all [--tag T…] [--push]`: every pair built under its own name (as 'build --all'), then each that
- * built or was up to date is given its --tag templates (expanded with its own name) and, with --push, pushed
- * before it counts as done: a failed push fails that pair (and skips the pairs that need it).
- */
-function shipBuildAll(dir: string | undefined, values: Record<string, unknown>, json: boolean, parts: CliParts): Promise<number> {
-  return sayingShipErrors(json, () => buildAllAndShip(dir, values, json, parts));
-}
-
-async function buildAllAndShip(dir: string | undefined, values: Record<string, unknown>, json: boolean, parts: CliParts): Promise<number> {
-  if (values['push-builder'] && !values.push) throw parts.usageError('--push-builder goes with --push');
-  let jobs = defaultJobs();
-  if (values.jobs !== undefined) {
-    const n = Number(values.jobs);
-    if (!Number.isInteger(n) || n < 1) throw parts.usageError(`--jobs takes a whole number of builds at once (1 or more), got '${String(values.jobs)}'`);
-    jobs = { jobs: n, why: `${n} at once (--jobs)` };
-  }
-  const shared = parts.sharedOptions(values);
-  const root = dir !== undefined ? path.resolve(dir) : await parts.defaultRoot();
-  const found = (await findPairs(dir ?? '.')).map((p) => (dir === undefined ? pairFor(p.dir, root) : p));
-  const pairs = selectPairs(found, root, (values.only as string[] | undefined) ?? [], (values.exclude as string[] | undefined) ?? []);
-  if (pairs.length === 0) {
-    throw new DockerceptionError(
-      'NO_PAIR',
-      found.length === 0
-        ? `No pairs under ${path.resolve(dir ?? '.')}: a pair is a folder with a builder 'Dockerfile' and a runtime 'Dockerfile.run'. Give 'build --all' the folder that holds them.`
-        : `None of the ${found.length} pair(s) under ${root} match --only/--exclude; 'dockerception list ${dir ?? '.'}' shows their folders and names.`,
-      'discover',
-    );
-  }
-  // Every pair's shipping names, known (and checked) before anything builds.
-  const templates = tagTemplates(values);
-  const refsOf = new Map<string, string[]>();
-  const owner = new Map<string, string>();
-  for (const pair of pairs) refsOf.set(pair.dir, await refsFor(pair, templates, pair.name));
-  for (const pair of pairs) {
-    for (const ref of refsOf.get(pair.dir) ?? []) {
-      const other = owner.get(ref);
-      if (other) throw parts.usageError(`--tag gives ${other} and ${pair.name} the same name ${ref}: put \${name} or \${folder} in it`);
-      owner.set(ref, pair.name);
-    }
-  }
-  const plan = await planBuildAll(pairs, { buildArgsOf: () => shared.buildArgs ?? {} });
-  const engine = await connectEngine({ host: values.host as string | undefined });
-  const push = shipper(engine, values);
-  const ordered = plan.filter((p) => p.needs.length > 0).length;
-  process.stderr.write(
-    `Building ${plan.length} pair(s) under ${root}, ${jobs.why}${ordered > 0 ? `; ${ordered} wait for the pairs whose images they use` : ''}${values.push ? '; each is pushed once built' : ''}.\n`,
-  );
-  const width = Math.max(...plan.map((p) => p.pair.name.length));
-  const pushes = new Map<string, OutcomePush>();
-  const abort = new AbortController();
-  const started = Date.now();
-  const outcomes = await parts.cancellable(abort, 'Cancelling: stopping every running build and push, removing their containers...', () =>
-    buildAll(engine, plan, {
-      jobs: jobs.jobs,
-      failFast: Boolean(values['fail-fast']),
-      signal: abort.signal,
-      buildOptions: () => shared,
-      onEvent: parts.allPrinter(width),
-      // The pair's build, then its tags and its push: a failed push is the pair's failure.
-      build: async (eng, pair, options) => {
-        const result = await buildPair(eng, pair, options);
-        const refs = refsOf.get(pair.dir) ?? [result.runtime.tag];
-        try {
-          if (values.push) {
-            const shipped = await push(pair, result.runtime.tag, refs, options.signal ?? abort.signal, `[${pair.name}]`.padEnd(width + 3));
-            if (shipped.recordProblem) process.stderr.write(`[${pair.name}] ${shipped.recordProblem}\n`);
-            pushes.set(pair.dir, { canonical: shipped.main.canonical, digest: shipped.main.digest, pullSize: shipped.main.pullSize });
-          } else {
-            const extra = refs.filter((r) => r !== result.runtime.tag);
-            if (extra.length > 0) await tagImage(eng, result.runtime.tag, extra);
-          }
-        } catch (error) {
-          if (!isShipError(error)) throw error;
-          throw new DockerceptionError(error.code === 'CANCELLED' ? 'CANCELLED' : 'RUNTIME_BUILD_FAILED', `${error.code}: ${error.message}`, 'tag', {
-            cause: error,
-          });
-        }
-        return result;
-      },
-      onFinish: (o, done, total) => {
-        const what =
-          o.result === 'failed' ? `failed: ${o.error?.code}: ${o.error?.message.split('\n')[0]}` : o.result === 'skipped' ? `skipped: ${o.reason}` : o.result;
-        const pushed = pushes.get(o.pair.dir);
-        process.stderr.write(`[${o.pair.name}]`.padEnd(width + 3) + `${what}${pushed ? `, pushed ${pushed.canonical}` : ''} (${done} of ${total})\n`);
-      },
-    }),
-  );
-  const sorted = [...outcomes].sort((a, b) => a.pair.name.localeCompare(b.pair.name));
-  if (json) process.stdout.write(`${JSON.stringify(sorted.map((o) => shippedOutcomeJson(o, pushes.get(o.pair.dir))))}\n`);
-  else process.stdout.write(`\n${outcomeTable(sorted, values.push ? pushes : undefined)}\n`);
-  process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)} s in all.\n`);
-  if (abort.signal.aborted) return 130;
-  return outcomes.some((o) => o.result === 'failed') ? 1 : 0;
 }
 
 /**

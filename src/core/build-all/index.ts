@@ -3,3 +3,4 @@ export * from './plan';
 export * from './run';
 export * from './select';
 export * from './table';
+export * from './engines';

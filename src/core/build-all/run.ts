@@ -8,6 +8,7 @@ import { DockerceptionError, messageOf, type ErrorCode, type Phase } from '../er
 import type { Pair } from '../pairs';
 import { buildPair, splitReference } from '../pipeline';
 import type { ImageSize } from '../sizes';
+import { assignEngines } from './engines';
 import type { PlannedPair } from './plan';
 
 export type PairResult = 'built' | 'up to date' | 'failed' | 'skipped';
@@ -28,6 +29,14 @@ export interface PairOutcome {
   needs: string[];
   /** The doctor's findings on the runtime image (reported, not refused). */
   findings: number;
+  /** The engine that built it (or would have), by the name it was given, when the run used several. */
+  engine?: string;
+}
+
+/** One of the engines a Build All spreads its pairs over, by the name the user gave it (a docker context). */
+export interface NamedEngine {
+  name: string;
+  engine: Engine;
 }
 
 export interface BuildAllOptions {
@@ -44,6 +53,11 @@ export interface BuildAllOptions {
   onFinish?: (outcome: PairOutcome, done: number, total: number) => void;
   /** The build of one pair (tests replace it); default buildPair. */
   build?: (engine: Engine, pair: Pair, options: BuildOptions) => Promise<BuildResult>;
+  /**
+   * Several engines: each group of pairs tied by their needs is built on one of them (assignEngines), with
+   * `jobs` builds at once on each. The engine given to buildAll is then not used.
+   */
+  engines?: readonly NamedEngine[];
 }
 
 /**
@@ -102,8 +116,15 @@ export async function buildAll(engine: Engine, plan: readonly PlannedPair[], opt
   const pending = [...plan];
   const running = new Set<Promise<void>>();
   let done = 0;
+  // One engine, or each pair's own among several; `jobs` at once on each.
+  const several = options.engines && options.engines.length > 0 ? options.engines : undefined;
+  const assigned = several ? assignEngines(plan, several.length) : plan.map(() => 0);
+  const engineIndex = new Map(plan.map((p, i) => [p.pair.dir, assigned[i]]));
+  const engineOf = (p: PlannedPair) => (several ? several[engineIndex.get(p.pair.dir) ?? 0] : { name: '', engine });
+  const busy = new Array<number>(several?.length ?? 1).fill(0);
 
   const finish = (outcome: PairOutcome) => {
+    if (several) outcome.engine = several[engineIndex.get(outcome.pair.dir) ?? 0].name;
     outcomes.set(outcome.pair.dir, outcome);
     done++;
     options.onFinish?.(outcome, done, plan.length);
@@ -114,6 +135,7 @@ export async function buildAll(engine: Engine, plan: readonly PlannedPair[], opt
   const runOne = async (p: PlannedPair): Promise<void> => {
     options.onStart?.(p);
     const started = Date.now();
+    const { engine } = engineOf(p);
     const builderBefore = await imageIdOf(engine, p.builderTag);
     const signal = stop.signal;
     try {
@@ -169,9 +191,14 @@ export async function buildAll(engine: Engine, plan: readonly PlannedPair[], opt
         continue;
       }
       const ready = p.needs.every((n) => outcomes.has(n.pair.dir));
-      if (ready && running.size < jobs) {
+      const slot = engineIndex.get(p.pair.dir) ?? 0;
+      if (ready && busy[slot] < jobs) {
         pending.splice(i, 1);
-        const task: Promise<void> = runOne(p).finally(() => running.delete(task));
+        busy[slot]++;
+        const task: Promise<void> = runOne(p).finally(() => {
+          busy[slot]--;
+          running.delete(task);
+        });
         running.add(task);
         continue;
       }

@@ -25,13 +25,16 @@ export function timesSmaller(outcome: PairOutcome): number | undefined {
  * compressed size, what a pull downloads.
  */
 export function outcomeTable(outcomes: readonly PairOutcome[], pushes?: ReadonlyMap<string, OutcomePush>): string {
-  const rows = [['pair', 'result', 'builder', 'runtime', ...(pushes ? ['pull'] : []), 'smaller', 'time']];
+  // With several engines (--engines), which one built each pair.
+  const engines = outcomes.some((o) => o.engine);
+  const rows = [['pair', 'result', ...(engines ? ['engine'] : []), 'builder', 'runtime', ...(pushes ? ['pull'] : []), 'smaller', 'time']];
   for (const o of outcomes) {
     const ratio = timesSmaller(o);
     const pushed = pushes?.get(o.pair.dir);
     rows.push([
       o.pair.name,
       o.result,
+      ...(engines ? [o.engine ?? '-'] : []),
       o.builder ? formatBytes(o.builder.size) : '-',
       o.runtime ? formatBytes(o.runtime.size) : '-',
       ...(pushes ? [pushed?.pullSize !== undefined ? formatBytes(pushed.pullSize) : pushed ? '?' : '-'] : []),
@@ -40,7 +43,7 @@ export function outcomeTable(outcomes: readonly PairOutcome[], pushes?: Readonly
     ]);
   }
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
-  const right = new Set(pushes ? [2, 3, 4, 5, 6] : [2, 3, 4, 5]);
+  const right = new Set(['builder', 'runtime', 'pull', 'smaller', 'time'].map((name) => rows[0].indexOf(name)).filter((col) => col >= 0));
   const lines = rows.map((row) =>
     row
       .map((cell, col) => (right.has(col) ? cell.padStart(widths[col]) : cell.padEnd(widths[col])))
@@ -76,6 +79,7 @@ export function shippedOutcomeJson(o: PairOutcome, push: OutcomePush | undefined
     ms: o.ms,
     needs: o.needs,
     findings: o.findings,
+    ...(o.engine ? { engine: o.engine } : {}),
     ...(push ? { digest: push.digest, canonical: push.canonical, pullSize: push.pullSize ?? null } : {}),
     ...(o.error ? { error: o.error } : {}),
     ...(o.reason ? { reason: o.reason } : {}),

@@ -32,6 +32,9 @@ export interface ResolveOptions {
   /** --host on the command line, or the extension's setting. */
   host?: string;
   hostSource?: 'flag' | 'setting';
+  /** A docker context by name, as `docker --context NAME` takes it: before DOCKER_HOST and the current
+   * context ('default' is DOCKER_HOST or the platform's default). Not with `host`. */
+  context?: string;
   /** Where messages appear: the CLI names its flags, the extension its settings. */
   surface?: 'cli' | 'vscode';
   env?: NodeJS.ProcessEnv;
@@ -58,8 +61,10 @@ export function resolveEngine(options: ResolveOptions = {}): EngineAddress {
 
   const tls = tlsFromEnv(env, configDir);
   if (options.host?.trim()) return fromEnv(normalizeHost(options.host), options.hostSource ?? 'flag');
+  const chosen = options.context?.trim();
+  if (chosen && chosen !== 'default') return { ...contextAddress(chosen, configDir), ...pinned };
   if (env.DOCKER_HOST?.trim()) return fromEnv(normalizeHost(env.DOCKER_HOST), 'DOCKER_HOST');
-  const name = currentContextName(env, configDir);
+  const name = chosen || currentContextName(env, configDir);
   if (name && name !== 'default') return { ...contextAddress(name, configDir), ...pinned };
   // As the CLI's default context: TLS variables without a host mean the TLS port on this machine.
   return fromEnv(tls.tls ? DEFAULT_TLS_HOST : defaultUrl(options.platform ?? process.platform), 'default');
@@ -127,7 +132,7 @@ function contextAddress(name: string, configDir: string): EngineAddress {
   } catch (error) {
     throw new DockerceptionError(
       'ENGINE_UNREACHABLE',
-      `The current docker context '${name}' cannot be read (${messageOf(error)}). ` +
+      `The docker context '${name}' cannot be read (${messageOf(error)}). ` +
         `Run 'docker context use default' (or 'docker context ls' to see the others), or choose the engine explicitly.`,
       'connect',
     );
