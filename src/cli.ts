@@ -34,8 +34,9 @@ import {
   pairFor,
   tagCollisionError,
 } from './core';
-import { buildAll, defaultJobs, outcomeJson, outcomeTable, planBuildAll, selectPairs, type PlannedPair } from './core/build-all';
+import { type PlannedPair } from './core/build-all';
 import { withDiagnosticLines } from './cli/diagnostic-lines';
+import { buildAllCli } from './cli/build-all';
 import { isShipBuild, pullSizeCommand, pushCommand, shipBuild, type CliParts } from './cli/ship';
 import { BRIDGE_USAGE, bridgeCli } from './cli/bridge';
 
@@ -95,6 +96,10 @@ const USAGE = `Usage:
       --jobs N                builds at once (default: two per CPU, between 2 and 8: a build mostly waits
                               on the engine, so one per CPU leaves CPUs idle)
       --fail-fast             stop at the first failure: cancel the running builds, start no more
+      --engines CTX[,CTX…]    spread the pairs over several engines, each a docker context ('docker
+                              context ls'; 'default' is DOCKER_HOST or the default socket), --jobs on
+                              each. Pairs that use each other's images are built on one engine; with
+                              --push each engine pushes what it built. The table says which built what
       --only PATTERN          build only the pairs matching PATTERN (repeatable)
       --exclude PATTERN       leave out the pairs matching PATTERN (repeatable)
                               PATTERN is a .dockerignore pattern ('services/*', '**/api') tried on the
@@ -247,7 +252,7 @@ async function cancellable<T>(abort: AbortController, message: string, body: () 
 }
 
 async function build(dir: string | undefined, values: Record<string, unknown>, json: boolean): Promise<number> {
-  for (const option of ['jobs', 'fail-fast', 'only', 'exclude']) {
+  for (const option of ['jobs', 'fail-fast', 'only', 'exclude', 'engines']) {
     if (values[option] !== undefined) throw new UsageError(`--${option} goes with 'build --all'`);
   }
   const shared = sharedOptions(values);
@@ -282,64 +287,6 @@ function allPrinter(width: number): (planned: PlannedPair, event: ProgressEvent)
     else if (event.type === 'finding') process.stderr.write(`${who} doctor: ${describeFinding(event.finding)}\n`);
     else if (event.type === 'log' && event.source === 'builder-stderr') process.stderr.write(`${who} builder| ${event.line}\n`);
   };
-}
-
-async function buildAllCommand(dir: string | undefined, values: Record<string, unknown>, json: boolean): Promise<number> {
-  if (values.tag !== undefined) throw new UsageError("--tag names one pair's image; 'build --all' tags each pair with its own name");
-  let jobs = defaultJobs();
-  if (values.jobs !== undefined) {
-    const n = Number(values.jobs);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--jobs takes a whole number of builds at once (1 or more), got '${String(values.jobs)}'`);
-    jobs = { jobs: n, why: `${n} at once (--jobs)` };
-  }
-  const shared = sharedOptions(values);
-  // Names from the folder given, else from the git repository root (as a single build names them).
-  const root = dir !== undefined ? path.resolve(dir) : await defaultRoot();
-  const found = (await findPairs(dir ?? '.')).map((p) => (dir === undefined ? pairFor(p.dir, root) : p));
-  if (found.length === 0) {
-    throw new DockerceptionError(
-      'NO_PAIR',
-      `No pairs under ${path.resolve(dir ?? '.')}: a pair is a folder with a builder 'Dockerfile' and a runtime 'Dockerfile.run'. Give 'build --all' the folder that holds them.`,
-      'discover',
-    );
-  }
-  const pairs = selectPairs(found, root, (values.only as string[] | undefined) ?? [], (values.exclude as string[] | undefined) ?? []);
-  if (pairs.length === 0) {
-    throw new DockerceptionError(
-      'NO_PAIR',
-      `None of the ${found.length} pair(s) under ${root} match --only/--exclude; 'dockerception list ${dir ?? '.'}' shows their folders and names.`,
-      'discover',
-    );
-  }
-  const plan = await planBuildAll(pairs, { buildArgsOf: () => shared.buildArgs ?? {} });
-  const engine = await connectEngine({ host: values.host as string | undefined });
-  const ordered = plan.filter((p) => p.needs.length > 0).length;
-  process.stderr.write(
-    `Building ${plan.length} pair(s) under ${root}, ${jobs.why}${ordered > 0 ? `; ${ordered} wait for the pairs whose images they use` : ''}.\n`,
-  );
-  const width = Math.max(...plan.map((p) => p.pair.name.length));
-  const abort = new AbortController();
-  const started = Date.now();
-  const outcomes = await cancellable(abort, 'Cancelling: stopping every running build and removing its containers...', () =>
-    buildAll(engine, plan, {
-      jobs: jobs.jobs,
-      failFast: Boolean(values['fail-fast']),
-      signal: abort.signal,
-      buildOptions: () => shared,
-      onEvent: allPrinter(width),
-      onFinish: (o, done, total) => {
-        const what =
-          o.result === 'failed' ? `failed: ${o.error?.code}: ${o.error?.message.split('\n')[0]}` : o.result === 'skipped' ? `skipped: ${o.reason}` : o.result;
-        process.stderr.write(`[${o.pair.name}]`.padEnd(width + 3) + `${what} (${done} of ${total})\n`);
-      },
-    }),
-  );
-  const sorted = [...outcomes].sort((a, b) => a.pair.name.localeCompare(b.pair.name));
-  if (json) process.stdout.write(`${JSON.stringify(sorted.map(outcomeJson))}\n`);
-  else process.stdout.write(`\n${outcomeTable(sorted)}\n`);
-  process.stderr.write(`${((Date.now() - started) / 1000).toFixed(1)} s in all.\n`);
-  if (abort.signal.aborted) return 130;
-  return outcomes.some((o) => o.result === 'failed') ? 1 : 0;
 }
 
 /** "Since the build of …: +1.2 MB in all" and the largest file changes, for people. */
@@ -449,6 +396,7 @@ export async function main(argv: string[]): Promise<number> {
         all: { type: 'boolean' },
         jobs: { type: 'string', short: 'j' },
         'fail-fast': { type: 'boolean' },
+        engines: { type: 'string', multiple: true },
         only: { type: 'string', multiple: true },
         exclude: { type: 'string', multiple: true },
         diff: { type: 'boolean' },
@@ -475,8 +423,9 @@ export async function main(argv: string[]): Promise<number> {
       if (positionals.length > 1) throw new UsageError(`unexpected argument '${positionals[1]}'`);
       return await engineCommand(values, json);
     }
-    if (command === 'build' && isShipBuild(values)) return await shipBuild(given, values, json, cliParts);
-    if (command === 'build') return values.all ? await buildAllCommand(given, values, json) : await build(given, { ...values, tag: values.tag?.[0] }, json);
+    if (command === 'build' && !values.all && isShipBuild(values)) return await shipBuild(given, values, json, cliParts);
+    if (command === 'build' && values.all) return await buildAllCli(given, values, json, cliParts);
+    if (command === 'build') return await build(given, { ...values, tag: values.tag?.[0] }, json);
     if (command === 'push') return await pushCommand(given, values, json, cliParts);
     if (command === 'inspect' && values['pull-size']) return await pullSizeCommand(dir, values, json);
     if (command === 'inspect') return await inspect(dir, { ...values, tag: values.tag?.at(-1) }, json);
