@@ -94,6 +94,7 @@ rl.on('line', async (line) => {
     const started = at;
     let doctorPath;
     const onEvent = (ev) => {
+      if (ev.type === 'phase' && ev.message.startsWith('Doctor:')) steps.push(["doctor check (part of doctor)", Number(process.hrtime.bigint() - at) / 1e6]);
       if (ev.type === 'phase' && ev.message.startsWith('Doctor:')) doctorPath = /no export/.test(ev.message) ? 'listing' : ev.message.replace(/^.*by exporting it/, 'export');
       if (ev.type !== 'phase' || ev.phase === phase) return;
       const now = process.hrtime.bigint();

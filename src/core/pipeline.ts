@@ -388,15 +388,15 @@ async function check(run: Run, builderId: string, produced: Produced): Promise<C
           })
         : examineImage(docker, produced.runtimeId);
     const buildsRead = pairBuilds(run.records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag));
-    examined.catch(() => undefined);
-    buildsRead.catch(() => undefined);
-    const [builder, runtime] = await imageSizes(docker, builderId, run.builderTag, produced.runtimeId, run.runtimeTag);
+    const sized = imageSizes(docker, builderId, run.builderTag, produced.runtimeId, run.runtimeTag);
+    for (const asked of [examined, buildsRead, sized]) asked.catch(() => undefined);
     const exam = await examined;
     if (!reuse) {
       const how = exam.path === 'listing' ? "from the base image's listing and the context (no export)" : `by exporting it${exam.why ? `: ${exam.why}` : ''}`;
       emit({ type: 'phase', phase: 'doctor', message: `Doctor: checked the runtime image ${how}` });
     }
     for (const finding of exam.findings) emit({ type: 'finding', finding });
+    const [builder, runtime] = await sized;
     const builds = await buildsRead;
     const since = produced.upToDate ? buildBefore(builds, runtime.id) : builds.filter((b) => b.runtimeId !== runtime.id).at(-1);
     const previous = since && (await readRecord(run.records, since.runtimeId));
