@@ -79,13 +79,42 @@ function makePairs(dir, cFunctions) {
 }
 
 /** A long-lived Node process with the compiled core: builds a pair on each request, with each step's time. */
-function inProcessWorker(coreIndex) {
+export function inProcessWorker(coreIndex) {
+  const doctorIndex = path.join(path.dirname(coreIndex), 'doctor', 'index.js');
   const script = `
 const c = require(${JSON.stringify(coreIndex)});
 const rl = require('readline').createInterface({ input: process.stdin });
 const enginePromise = c.connectEngine();
+// The doctor's check alone, on the common path: the builder's tar (a file) read through a TarGate as a
+// build reads it, then examineBuilt on the runtime image built from it, again and again (base listing
+// in memory after the first): wall and CPU milliseconds of each check.
+async function checkAlone({ tarFile, image, dockerfile, base, times }) {
+  try {
+    const e = await enginePromise;
+    const d = require(${JSON.stringify(doctorIndex)});
+    const gate = new c.TarGate({ fallbackDockerfile: Buffer.from(dockerfile), exitVerdict: async () => undefined, listFiles: true });
+    gate.resume();
+    await new Promise((resolve, reject) => { gate.on('end', resolve); gate.on('error', reject); require('fs').createReadStream(tarFile).pipe(gate); });
+    const engineId = await c.engineIdOf(e.docker);
+    const images = { [base]: (await e.docker.getImage(base).inspect()).Id };
+    const cacheDir = require('path').join(c.recordsDir(), 'doctor-bases');
+    const wall = [], cpu = [];
+    let path;
+    for (let i = 0; i < times; i++) {
+      const t = process.hrtime.bigint(), u = process.cpuUsage();
+      const exam = await d.examineBuilt(e.docker, { id: image, dockerfile, context: gate.listing, images, cacheDir, engineId });
+      const used = process.cpuUsage(u);
+      wall.push(Number(process.hrtime.bigint() - t) / 1e6); cpu.push((used.user + used.system) / 1000);
+      path = exam.path + (exam.why ? ': ' + exam.why : '');
+    }
+    process.stdout.write(JSON.stringify({ wall, cpu, path }) + '\\n');
+  } catch (error) {
+    process.stdout.write(JSON.stringify({ error: String(error && error.message || error) }) + '\\n');
+  }
+}
 rl.on('line', async (line) => {
-  const { dir, tag, builder } = JSON.parse(line);
+  const { dir, tag, builder, doctorCheck } = JSON.parse(line);
+  if (doctorCheck) return checkAlone(doctorCheck);
   try {
     const e = await enginePromise;
     const p = await c.pairAt(dir);
@@ -232,6 +261,7 @@ export async function smallSection({ root, reps = 5, core = 'out', before }) {
         });
       }
     }
+    out.doctorCheck = await doctorCheckAlone(worker, pairs.busybox.dir, dir);
     out.startup = startup(root, cli);
   } finally {
     worker.close();
@@ -241,6 +271,25 @@ export async function smallSection({ root, reps = 5, core = 'out', before }) {
     rmSync(dir, { recursive: true, force: true });
   }
   return out;
+}
+
+/** The doctor's check of the busybox pair's runtime image, alone, 20 times in one process. */
+export async function doctorCheckAlone(worker, pairDir, dir) {
+  const tag = 'dc-bench-small-busybox-inproc-legacy';
+  const tarFile = path.join(dir, 'busybox-output.tar');
+  sh(`docker run --rm --network none ${tag}-builder > ${q(tarFile)}`);
+  const dockerfile = (await import('node:fs')).readFileSync(path.join(pairDir, 'Dockerfile.run'), 'utf8');
+  const answer = await worker.build({ doctorCheck: { tarFile, image: tag, dockerfile, base: 'busybox:1.36', times: 20 } });
+  const row = {
+    wallMs: round(median(answer.wall.slice(1)), 1),
+    cpuMs: round(median(answer.cpu.slice(1)), 1),
+    firstMs: round(answer.wall[0], 1),
+    path: answer.path,
+  };
+  console.log(
+    `  the doctor's check alone (busybox pair's runtime image, 19 runs after the first): median ${row.wallMs} ms wall, ${row.cpuMs} ms CPU; first ${row.firstMs} ms; ${row.path}`,
+  );
+  return row;
 }
 
 /** Images this section left dangling (a rebuilt tag's old image), and nothing older: twice, since a
