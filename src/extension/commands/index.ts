@@ -9,6 +9,8 @@ import { copyImageTag } from './copy-image-tag';
 import { copyDigest } from './copy-digest';
 import { pushRuntimeImage } from './push';
 import { createExamplePair } from './create-example-pair';
+import { exportMultiStage } from './export-multistage';
+import { importMultiStage } from './import-multistage';
 import { openDockerfile } from './open-dockerfile';
 import { removeImages } from './remove-images';
 import { runRuntimeImage } from './run-runtime-image';
@@ -41,6 +43,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   'dockerception.copyDigest': copyDigest,
   'dockerception.removeImages': removeImages,
   'dockerception.createExamplePair': (c) => createExamplePair(c),
+  'dockerception.exportMultiStage': exportMultiStage,
+  'dockerception.importMultiStage': importMultiStage,
 };
 
 export function registerCommands(extension: vscode.ExtensionContext, context: CommandContext): void {
