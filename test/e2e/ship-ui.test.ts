@@ -133,6 +133,14 @@ describe('Push Runtime Image in the real UI', { timeout: 8 * 60_000 }, () => {
       assert.match(text, /==> Pushing .* without credentials/);
       assert.match(text, /[0-9a-f]{12}: pushed/);
       assert.ok(text.includes(`Pushed ${canonical}: ${pull} to pull`), text);
+
+      // A new window (a reload: a new extension host) shows the same, from the push recorded with the build.
+      await page.reload();
+      const reloadedRow = page.locator('.monaco-list-row', { hasText: 'app' }).filter({ hasText: 'to pull' }).first();
+      await reloadedRow.waitFor({ timeout: 60_000 });
+      const after = (await reloadedRow.locator('.label-description').innerText()).replace(/\u00a0/g, ' ');
+      assert.equal(after, description, 'the row after a reload');
+      await shot('after-reload');
     } catch (error) {
       await shot('FAILED').catch(() => undefined);
       throw error;

@@ -1,11 +1,11 @@
 // The Pairs view's provider: it maps nodes to items (items.ts) from what the discovery, the engine and
 // the builds know. A build changing state refreshes its own pair's node, not the whole view.
 import * as vscode from 'vscode';
-import { builderTagFor, DockerceptionError, imageSize, messageOf, type ImageSize, type Pair } from '../../core';
+import { builderTagFor, DockerceptionError, engineIdOf, imageSize, lastPairPush, messageOf, pairKey, recordsDir, type ImageSize, type Pair } from '../../core';
 import type { Builds } from '../builds';
 import { readSettings, runtimeTagFor } from '../settings';
 import { engineItem, imageItem, lastBuildItem, pairItem, type PairState } from './items';
-import type { PairNode, PairsTreeNode } from './nodes';
+import { pushedImageOf, setPushedImage, type PairNode, type PairsTreeNode } from './nodes';
 import { PairDiscovery } from './pair-discovery';
 
 interface Images {
@@ -132,6 +132,8 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
       const loaded = await Promise.all(pairs.map(async (pair) => [pair.dir, await imagesOf(docker, pair)] as const));
       this.images.clear();
       for (const [dir, images] of loaded) this.images.set(dir, images);
+      // A push recorded by an earlier window (or the CLI) of the image the tag names now: its pull size and digest.
+      await recordedPushes(docker, pairs, this.images).catch(() => undefined);
       this.engineError = undefined;
     } catch (error) {
       this.images.clear();
@@ -158,6 +160,23 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
     this.changed.dispose();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+async function recordedPushes(docker: Parameters<typeof imageSize>[0], pairs: readonly Pair[], images: ReadonlyMap<string, Images>): Promise<void> {
+  const unknown = pairs.filter((pair) => {
+    const runtime = images.get(pair.dir)?.runtime;
+    return runtime && pushedImageOf(pair.dir)?.runtimeId !== runtime.id;
+  });
+  if (unknown.length === 0) return;
+  const engineId = await engineIdOf(docker);
+  await Promise.all(
+    unknown.map(async (pair) => {
+      const runtime = images.get(pair.dir)?.runtime;
+      if (!runtime) return;
+      const push = await lastPairPush(recordsDir(), pairKey(engineId, pair.dir, tagsOf(pair).runtime), runtime.id);
+      if (push) setPushedImage(pair.dir, { ...push, at: push.pushedAt });
+    }),
+  );
 }
 
 async function imagesOf(docker: Parameters<typeof imageSize>[0], pair: Pair): Promise<Images> {
