@@ -38,6 +38,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import { smallSection } from '../bench/small.mjs';
+import { bridgeSection } from '../bench/bridge.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cli = path.join(root, 'dist', 'cli.js');
@@ -780,6 +781,7 @@ const runners = {
   manyimages: manyImagesSection,
   ship: shipSection,
   small: () => smallSection({ root, reps }),
+  bridge: () => bridgeSection({ root, reps: Math.min(reps, 3) }),
 };
 console.log(`Dockerception benchmarks: ${reps} repetitions, ${results.machine.cpus} CPUs`);
 for (const name of sections) results.sections[name] = await runners[name]();
