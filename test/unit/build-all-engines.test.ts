@@ -2,24 +2,17 @@
 // needs together, groups spread evenly), and the scheduler keeping --jobs on each engine and building each
 // pair on its own engine (a stand-in build that records which engine it was given).
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { assignEngines, buildAll, outcomeTable, planBuildAll } from '../../src/core/build-all';
 import { findPairs, type BuildResult, type Engine, type Pair } from '../../src/core';
-import { makeDir, removeDir } from './helpers';
+import { pairsDir, removeDir } from './helpers';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
 
-function workspace(pairs: Record<string, { builder?: string; runtime?: string }>): string {
-  const root = makeDir({});
+function workspace(pairs: Parameters<typeof pairsDir>[0]): string {
+  const root = pairsDir(pairs);
   dirs.push(root);
-  for (const [name, p] of Object.entries(pairs)) {
-    mkdirSync(path.join(root, name), { recursive: true });
-    writeFileSync(path.join(root, name, 'Dockerfile'), p.builder ?? 'FROM busybox:1.36\n');
-    writeFileSync(path.join(root, name, 'Dockerfile.run'), p.runtime ?? 'FROM scratch\n');
-  }
   return root;
 }
 

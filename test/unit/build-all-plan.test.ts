@@ -2,25 +2,18 @@
 // disk, the scheduler with a stand-in build (its jobs bound, skips, --fail-fast, cancel), the CLI's
 // argument handling (--strict levels, usage errors) and its help's layout.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { normaliseArgv } from '../../src/cli';
 import { buildAll, planBuildAll, selectPairs, type PlannedPair } from '../../src/core/build-all';
 import { DockerceptionError, findPairs, type BuildResult, type Engine, type Pair } from '../../src/core';
-import { makeDir, removeDir, runCli } from './helpers';
+import { pairsDir, removeDir, runCli } from './helpers';
 
 const dirs: string[] = [];
 after(() => dirs.forEach(removeDir));
 
-function workspace(pairs: Record<string, { builder?: string; runtime?: string }>): string {
-  const root = makeDir({});
+function workspace(pairs: Parameters<typeof pairsDir>[0]): string {
+  const root = pairsDir(pairs);
   dirs.push(root);
-  for (const [name, p] of Object.entries(pairs)) {
-    mkdirSync(path.join(root, name), { recursive: true });
-    writeFileSync(path.join(root, name, 'Dockerfile'), p.builder ?? 'FROM busybox:1.36\n');
-    writeFileSync(path.join(root, name, 'Dockerfile.run'), p.runtime ?? 'FROM scratch\n');
-  }
   return root;
 }
 

@@ -30,6 +30,18 @@ export function makeDir(files: Record<string, string | Buffer>, prefix = 'dc-tes
   return dir;
 }
 
+/** A folder of pairs, NAME/Dockerfile and NAME/Dockerfile.run each (default: busybox builder, scratch runtime). */
+export function pairsDir(pairs: Record<string, { builder?: string; runtime?: string }>): string {
+  return makeDir(
+    Object.fromEntries(
+      Object.entries(pairs).flatMap(([name, p]) => [
+        [`${name}/Dockerfile`, p.builder ?? 'FROM busybox:1.36\n'],
+        [`${name}/Dockerfile.run`, p.runtime ?? 'FROM scratch\n'],
+      ]),
+    ),
+  );
+}
+
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
