@@ -56,15 +56,134 @@ const shared = {
   define: { 'process.env.DOCKERCEPTION_VERSION': JSON.stringify(version) },
 };
 
+/**
+ * The extension starts with dist/extension.js alone: the VS Code adapters, pair discovery, settings, sizes and
+ * the engine's address. Everything a build, the report or the Problems panel needs (dockerode, tar, the
+ * doctor, the BuildKit session, dockerfile-ast) is dist/extension-core.js, required on first use: the
+ * extension's imports of src/core (and of build-all and diagnostics/locate) go to a generated facade that
+ * re-exports the LIGHT modules and forwards every other function to the core bundle. Plain values (strings,
+ * numbers, arrays of them) are copied into the facade; anything else the extension imports fails the build
+ * ("No matching export"): add its module to LIGHT then. DockerceptionError is one class in both bundles: the
+ * core bundle takes errors.ts from the extension bundle through a global, so instanceof holds.
+ */
+const path = require('node:path');
+const ROOT = __dirname;
+const LIGHT = ['src/core/errors.ts', 'src/core/pairs.ts', 'src/core/sizes.ts', 'src/core/engine/index.ts'].map((f) => path.join(ROOT, f));
+const LAZY = ['src/core/index.ts', 'src/core/build-all/index.ts', 'src/extension/diagnostics/locate.ts'].map((f) => path.join(ROOT, f));
+const ERRORS = path.join(ROOT, 'src/core/errors.ts');
+const ERRORS_KEY = "Symbol.for('dockerception.core-errors')";
+const CORE_BUNDLE = './extension-core.js';
+
+const coreEntry = {
+  contents: [
+    "export * from './src/core/index';",
+    "export * from './src/core/build-all';",
+    "export { locateProblems } from './src/extension/diagnostics/locate';",
+    // connect.ts (in the extension bundle) creates its client from this bundle's dockerode.
+    "export { default as __dockerode } from 'dockerode';",
+  ].join('\n'),
+  resolveDir: ROOT,
+  sourcefile: 'extension-core-entry.ts',
+  loader: 'ts',
+};
+
+/** In the core bundle: src/core/errors.ts is the extension bundle's (one DockerceptionError), or its own when loaded alone. */
+const sharedErrors = {
+  name: 'shared-errors',
+  setup(build) {
+    build.onResolve({ filter: /errors$/ }, async (args) => {
+      if (args.namespace === 'shared-errors' || args.pluginData === 'own') return undefined;
+      const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: 'own' });
+      return resolved.path === ERRORS ? { path: ERRORS, namespace: 'shared-errors' } : undefined;
+    });
+    build.onResolve({ filter: /.*/, namespace: 'shared-errors' }, () => ({ path: ERRORS }));
+    build.onLoad({ filter: /.*/, namespace: 'shared-errors' }, () => ({
+      contents: `module.exports = globalThis[${ERRORS_KEY}] ?? require(${JSON.stringify(ERRORS)});`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }));
+  },
+};
+
+/** In the extension bundle: imports of LAZY modules go to the facade; the core bundle and dockerode stay out. */
+function lazyCore(facade) {
+  return {
+    name: 'lazy-core',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/extension-core\.js$/ }, () => ({ path: CORE_BUNDLE, external: true }));
+      build.onResolve({ filter: /^dockerode$/ }, () => ({ path: 'dockerode', namespace: 'lazy-core' }));
+      build.onResolve({ filter: /^\.\.?\// }, async (args) => {
+        if (args.pluginData === 'real' || args.namespace === 'lazy-core') return undefined;
+        const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: 'real' });
+        return LAZY.includes(resolved.path) ? { path: 'facade', namespace: 'lazy-core' } : undefined;
+      });
+      build.onLoad({ filter: /^dockerode$/, namespace: 'lazy-core' }, () => ({
+        contents: `module.exports = require(${JSON.stringify(CORE_BUNDLE)}).__dockerode;`,
+        loader: 'js',
+        resolveDir: ROOT,
+      }));
+      build.onLoad({ filter: /^facade$/, namespace: 'lazy-core' }, () => ({ contents: facade, loader: 'js', resolveDir: ROOT }));
+    },
+  };
+}
+
+/** The facade's source: LIGHT re-exported, every other export of the core bundle forwarded or copied. */
+async function facadeSource() {
+  const Module = require('node:module');
+  const load = async (contents) => {
+    const out = await esbuild.build({
+      ...shared,
+      sourcemap: false,
+      minify: false,
+      write: false,
+      stdin: { ...coreEntry, contents },
+      plugins: [buildKitStub, noSsh2],
+    });
+    const mod = new Module('facade-probe');
+    mod.paths = Module._nodeModulePaths(ROOT);
+    mod._compile(out.outputFiles[0].text, path.join(ROOT, 'facade-probe.js'));
+    return mod.exports;
+  };
+  const light = await load(LIGHT.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'));
+  const core = await load(coreEntry.contents);
+  const lines = [
+    ...LIGHT.map((f) => `export * from ${JSON.stringify(f)};`),
+    `import * as errors from ${JSON.stringify(ERRORS)};`,
+    `globalThis[${ERRORS_KEY}] = errors;`,
+    `let core; const load = () => (core ??= require(${JSON.stringify(CORE_BUNDLE)}));`,
+  ];
+  for (const [name, value] of Object.entries(core)) {
+    if (name in light || name === 'default' || name.startsWith('__')) continue;
+    if (typeof value === 'function' && !/^class\b/.test(Function.prototype.toString.call(value))) {
+      lines.push(`export function ${name}(...args) { return load().${name}(...args); }`);
+    } else if (
+      value === null ||
+      ['string', 'number', 'boolean'].includes(typeof value) ||
+      (Array.isArray(value) && value.every((v) => typeof v !== 'object'))
+    ) {
+      lines.push(`export const ${name} = ${JSON.stringify(value)};`);
+    }
+  }
+  return lines.join('\n');
+}
+
 const builds = [
   // The command is a small entry that turns on V8's code cache, then loads the CLI bundle next to it.
   { ...shared, entryPoints: ['src/cli-entry.ts'], outfile: 'dist/cli.js', external: ['./dockerception.js'], banner: { js: '#!/usr/bin/env node' } },
   { ...shared, entryPoints: ['src/cli.ts'], outfile: 'dist/dockerception.js' },
   {
     ...shared,
+    stdin: coreEntry,
+    outfile: 'dist/extension-core.js',
+    plugins: [...shared.plugins, sharedErrors],
+    entryPoints: [path.join(ROOT, 'src/core/index.ts')],
+  },
+  {
+    ...shared,
     entryPoints: ['src/extension.ts'],
     outfile: 'dist/extension.js',
     external: ['vscode'],
+    lazyCore: true,
     // When the bundle started loading: activate() reports load + activate time from it.
     banner: { js: 'globalThis.__dockerceptionLoadStart = performance.now();' },
   },
@@ -72,7 +191,15 @@ const builds = [
 
 async function main() {
   const fs = require('node:fs');
-  const present = builds.filter((b) => fs.existsSync(b.entryPoints[0]));
+  // The split needs the package to carry the core bundle: until .vscodeignore lets dist/extension-core.js in
+  // (or DOCKERCEPTION_SPLIT=1 asks for it), the extension stays one bundle.
+  const split = process.env.DOCKERCEPTION_SPLIT === '1' || /^!dist\/extension-core\.js$/m.test(fs.readFileSync('.vscodeignore', 'utf8'));
+  const facade = split ? await facadeSource() : undefined;
+  const present = builds
+    .filter((b) => split || !b.stdin)
+    .filter((b) => fs.existsSync(b.entryPoints[0]))
+    .map(({ lazyCore: lazy, ...b }) => (lazy && facade ? { ...b, plugins: [...b.plugins, lazyCore(facade)] } : b))
+    .map((b) => (b.stdin ? (({ entryPoints: _, ...rest }) => rest)(b) : b));
   if (watch) {
     for (const options of present) await (await esbuild.context(options)).watch();
     return;

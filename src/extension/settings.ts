@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DEFAULT_BUILDER_NETWORK, isBuilderSetting, parseSize, type BuilderSetting, type Pair } from '../core';
+import { BUILDER_SETTINGS, DEFAULT_BUILDER_NETWORK, parseSize, type BuilderSetting, type Pair } from '../core';
 
 export type RevealOutput = 'always' | 'onFailure' | 'never';
 export type DoctorStrict = 'off' | 'errors' | 'warnings';
@@ -40,7 +40,8 @@ export function readSettings(scope?: vscode.Uri): Settings {
     runtimeTagTemplate: config.get<string>('runtimeTag', '${name}'),
     buildArgs: config.get<Record<string, string>>('buildArgs', {}),
     noCache: config.get<boolean>('noCache', false),
-    builder: isBuilderSetting(config.get<string>('builder', 'auto')) ? config.get<BuilderSetting>('builder', 'auto') : 'auto',
+    // BUILDER_SETTINGS, a plain list, is in the extension's start-up bundle; isBuilderSetting would load the core's.
+    builder: BUILDER_SETTINGS.includes(config.get<string>('builder', 'auto') as BuilderSetting) ? config.get<BuilderSetting>('builder', 'auto') : 'auto',
     builderNetwork: config.get<string>('builderNetwork', DEFAULT_BUILDER_NETWORK).trim() || DEFAULT_BUILDER_NETWORK,
     builderTimeoutSeconds: config.get<number>('builderTimeout', 0),
     keepBuilderImage: config.get<boolean>('keepBuilderImage', true),
