@@ -33,6 +33,7 @@ import {
   type ShipPairResult,
 } from '../core';
 import { type PlannedPair } from '../core/build-all';
+import { withDiagnosticLines } from './diagnostic-lines';
 
 /** What the shipping commands take from src/cli.ts, so that the build options, names and Ctrl-C are handled one way. */
 export interface CliParts {
@@ -198,7 +199,10 @@ export async function shipBuild(dir: string | undefined, values: Record<string, 
     const push = shipper(engine, values);
     const abort = new AbortController();
     return parts.cancellable(abort, 'Cancelling: stopping the builder (or the push) and removing what it made...', async () => {
-      const result = await buildPair(engine, pair, { ...shared, tag: refs[0], signal: abort.signal, onEvent: parts.progressPrinter() });
+      // The problem matcher's FILE:LINE lines, as a plain 'build' prints them (the VS Code task runs either).
+      const result = await withDiagnosticLines(pair, parts.progressPrinter(), (onEvent) =>
+        buildPair(engine, pair, { ...shared, tag: refs[0], signal: abort.signal, onEvent }),
+      );
       if (!json) printBuild(result, parts);
       let shipped: ShipPairResult | undefined;
       if (values.push) shipped = await push(pair, refs[0], refs, abort.signal);
