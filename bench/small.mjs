@@ -188,7 +188,9 @@ export async function smallSection({ root, reps = 5, core = 'out', before }) {
   const tags = [];
   const out = {};
   try {
-    for (const [pairName, pair] of Object.entries(pairs)) {
+    // BENCH_SMALL_PAIRS=busybox: only these pairs.
+    const only = (process.env.BENCH_SMALL_PAIRS ?? 'busybox,c').split(',');
+    for (const [pairName, pair] of Object.entries(pairs).filter(([name]) => only.includes(name))) {
       const tag = (m) => {
         const t = `dc-bench-small-${pairName}-${m}`;
         tags.push(t, `${t}-builder`);
