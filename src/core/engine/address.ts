@@ -62,7 +62,7 @@ export function resolveEngine(options: ResolveOptions = {}): EngineAddress {
   const tls = tlsFromEnv(env, configDir);
   if (options.host?.trim()) return fromEnv(normalizeHost(options.host), options.hostSource ?? 'flag');
   const chosen = options.context?.trim();
-  if (chosen && chosen !== 'default') return { ...contextAddress(chosen, configDir), ...pinned };
+  if (chosen && chosen !== 'default') return { ...contextAddress(chosen, configDir, 'docker context'), ...pinned };
   if (env.DOCKER_HOST?.trim()) return fromEnv(normalizeHost(env.DOCKER_HOST), 'DOCKER_HOST');
   const name = chosen || currentContextName(env, configDir);
   if (name && name !== 'default') return { ...contextAddress(name, configDir), ...pinned };
@@ -123,7 +123,8 @@ export function currentContextName(env: NodeJS.ProcessEnv, configDir: string): s
 }
 
 /** A context from the CLI's store: contexts/meta/<sha256(name)>/meta.json, TLS files under contexts/tls. */
-function contextAddress(name: string, configDir: string): EngineAddress {
+/** `what` names it in messages: the current context, or one given by name (--engines). */
+function contextAddress(name: string, configDir: string, what = 'current docker context'): EngineAddress {
   const id = createHash('sha256').update(name).digest('hex');
   const source = `context ${name}` as const;
   let endpoint: { Host?: unknown; SkipTLSVerify?: unknown } | undefined;
@@ -132,7 +133,7 @@ function contextAddress(name: string, configDir: string): EngineAddress {
   } catch (error) {
     throw new DockerceptionError(
       'ENGINE_UNREACHABLE',
-      `The docker context '${name}' cannot be read (${messageOf(error)}). ` +
+      `The ${what} '${name}' cannot be read (${messageOf(error)}). ` +
         `Run 'docker context use default' (or 'docker context ls' to see the others), or choose the engine explicitly.`,
       'connect',
     );
