@@ -70,6 +70,8 @@ export interface ExportOptions {
   builderTag?: string;
   /** The file's path as the user will name it, for the `docker build -f` line in its header. */
   outputName?: string;
+  /** The folder that `docker build` line is run from (default: the process's current folder). */
+  cwd?: string;
   onLine?: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -479,5 +481,5 @@ export async function exportPair(engine: Engine, pair: Pair, options: ExportOpti
     runtimeDockerfileSource: output.dockerfile !== undefined ? 'builder-output' : 'pair',
     dockerignoreInTar: output.dockerignore,
   };
-  return composeExport(builderText, facts, { outputName: options.outputName, pairDir: path.relative(process.cwd(), pair.dir) || '.' });
+  return composeExport(builderText, facts, { outputName: options.outputName, pairDir: path.relative(options.cwd ?? process.cwd(), pair.dir) || '.' });
 }

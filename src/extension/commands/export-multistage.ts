@@ -38,7 +38,9 @@ export async function exportMultiStage(context: CommandContext, target: Target):
           builder: settings.builder,
           buildArgs: settings.buildArgs,
           builderTag: tagsOf(pair).builder,
+          // The header's `docker build` line, run from the pair's folder, where the file is written.
           outputName: EXPORT_FILE,
+          cwd: pair.dir,
           signal: abort.signal,
           onLine: (line) => {
             if (/^ ---> |^Removing intermediate container/.test(line)) return;
