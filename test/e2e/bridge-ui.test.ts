@@ -5,12 +5,12 @@
 // checkout (dist/ from 'npm run build').
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, ROOT, launchChromium, startCodeServer, type CodeServer } from '../support/code-server';
+import { ARTIFACTS, ROOT, openWorkbench, writeFiles, type CodeServer } from '../support/code-server';
 
 const SHOTS = path.join(ARTIFACTS, 'e2e-bridge');
 const PREFIX = `dc-bridgeui${Math.random().toString(36).slice(2, 6)}`;
@@ -38,18 +38,10 @@ describe('the bridge in the real UI', { timeout: 8 * 60_000 }, () => {
       'ms/app.dockerfile': MULTI,
       '.vscode/settings.json': JSON.stringify({ 'dockerception.revealOutput': 'never' }),
     };
-    for (const [name, content] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(workspace, name)), { recursive: true });
-      writeFileSync(path.join(workspace, name), content);
-    }
+    writeFiles(workspace, files);
     env = { ...process.env, DOCKERCEPTION_STATE_DIR: path.join(home, 'state'), DOCKER_CONFIG: path.join(home, 'docker-config') };
     mkdirSync(env.DOCKER_CONFIG as string, { recursive: true });
-    server = await startCodeServer({ name: 'e2e-bridge', trusted: true, env, settings: { 'window.zoomLevel': 0 } });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1600, height: 860 } });
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)]]));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+    ({ server, browser, page } = await openWorkbench({ name: 'e2e-bridge', workspace, env }));
   });
 
   after(async () => {

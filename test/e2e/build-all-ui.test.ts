@@ -4,12 +4,12 @@
 // this checkout (extensionDevelopmentPath: dist/ from 'npm run build'), so no .vsix is needed.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, ROOT, launchChromium, startCodeServer, type CodeServer } from '../support/code-server';
+import { ARTIFACTS, openWorkbench, writeFiles, type CodeServer } from '../support/code-server';
 
 const SHOTS = path.join(ARTIFACTS, 'e2e-build-all');
 const PREFIX = `dc-bui${Math.random().toString(36).slice(2, 6)}`;
@@ -43,16 +43,8 @@ describe('Build All in the real UI', { timeout: 10 * 60_000 }, () => {
       'broken/Dockerfile.run': 'FROM scratch\n',
       '.vscode/settings.json': JSON.stringify({ 'dockerception.runtimeTag': `${PREFIX}-\${name}`, 'dockerception.revealOutput': 'never' }),
     };
-    for (const [name, content] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(workspace, name)), { recursive: true });
-      writeFileSync(path.join(workspace, name), content);
-    }
-    server = await startCodeServer({ name: 'e2e-build-all', trusted: true, settings: { 'window.zoomLevel': 0 } });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)]]));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+    writeFiles(workspace, files);
+    ({ server, browser, page } = await openWorkbench({ name: 'e2e-build-all', workspace, width: 1400 }));
   });
 
   after(async () => {

@@ -4,13 +4,13 @@
 // answers (curl). The extension runs from this checkout (dist/ from 'npm run build').
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { formatBytes } from '../../src/core/sizes';
-import { ARTIFACTS, ROOT, launchChromium, startCodeServer, type CodeServer } from '../support/code-server';
+import { ARTIFACTS, ROOT, openWorkbench, writeFiles, type CodeServer } from '../support/code-server';
 import { freePort } from '../support/endpoints/process';
 import { PrivateRegistry, registryDigest, registryManifest } from '../support/registry';
 
@@ -38,20 +38,12 @@ describe('Push Runtime Image in the real UI', { timeout: 8 * 60_000 }, () => {
       'app/Dockerfile.run': 'FROM scratch\nCOPY hello.txt /\n',
       '.vscode/settings.json': JSON.stringify({ 'dockerception.runtimeTag': `${registry.host}/${PREFIX}-\${name}:1`, 'dockerception.revealOutput': 'never' }),
     };
-    for (const [name, content] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(workspace, name)), { recursive: true });
-      writeFileSync(path.join(workspace, name), content);
-    }
+    writeFiles(workspace, files);
     const env = { ...process.env, DOCKERCEPTION_STATE_DIR: path.join(home, 'state'), DOCKER_CONFIG: path.join(home, 'docker-config') };
     mkdirSync(env.DOCKER_CONFIG, { recursive: true });
     // Built beforehand by the CLI under the tag the setting gives: the test is about the push.
     execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), 'build', path.join(workspace, 'app'), '--tag', ref], { env, stdio: 'ignore' });
-    server = await startCodeServer({ name: 'e2e-ship', trusted: true, env, settings: { 'window.zoomLevel': 0 } });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1600, height: 860 } });
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)]]));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+    ({ server, browser, page } = await openWorkbench({ name: 'e2e-ship', workspace, env }));
   });
 
   after(async () => {

@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 export const ROOT = path.resolve(__dirname, '../../..');
 export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -158,6 +158,33 @@ export function launchChromium(): Promise<Browser> {
       '--disable-dev-shm-usage',
     ],
   });
+}
+
+/** Writes each of `files` (a path relative to `dir` → its text), making the folders it needs. */
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    writeFileSync(path.join(dir, name), content);
+  }
+}
+
+/**
+ * code-server (trusted, this checkout's extension from dist/ as the extension under development) with
+ * Chromium on `workspace`, once the workbench shows and the extension's status-bar item is there.
+ */
+export async function openWorkbench(options: {
+  name: string;
+  workspace: string;
+  env?: NodeJS.ProcessEnv;
+  width?: number;
+}): Promise<{ server: CodeServer; browser: Browser; page: Page }> {
+  const server = await startCodeServer({ name: options.name, trusted: true, env: options.env, settings: { 'window.zoomLevel': 0 } });
+  const browser = await launchChromium();
+  const page = await browser.newPage({ viewport: { width: options.width ?? 1600, height: 860 } });
+  await page.goto(server.url(options.workspace, [['extensionDevelopmentPath', server.remote(ROOT)]]));
+  await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+  return { server, browser, page };
 }
 
 /**
