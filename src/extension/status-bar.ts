@@ -2,6 +2,7 @@ import * as vscode from 'vscode';
 import { comparedWithBuilder, formatBytes, sizeSummary } from '../core';
 import type { Builds } from './builds';
 import type { EngineChoice } from './engine-choice';
+import { onPushedImage, pushedImageOf } from './tree/nodes';
 
 /**
  * The status-bar button: builds the current pair; shows the phase with a spinner while building, the
@@ -23,6 +24,8 @@ export class BuildStatusBar implements vscode.Disposable {
       }),
       engine.onDidChange(() => (this.shown ? void this.update(this.shown) : this.idle())),
       builds.onDidChangeAll(() => (this.showAll() ? undefined : this.shown ? void this.update(this.shown) : this.idle())),
+      // A push of the pair shown: its pull size joins the tooltip.
+      { dispose: onPushedImage((dir) => (this.shown?.dir === dir ? void this.update(this.shown) : undefined)) },
     ];
     this.idle();
     this.item.show();
@@ -77,7 +80,9 @@ export class BuildStatusBar implements vscode.Disposable {
         doctor +
           `**${pair.name}** ${last.upToDate ? 'was up to date' : 'built'} in ${(last.ms / 1000).toFixed(1)} s\n\n` +
           `| | image | size |\n|---|---|---:|\n| builder | \`${last.builder.tag}\` | ${formatBytes(last.builder.size)} |\n` +
-          `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n\n` +
+          `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n` +
+          pullRow(pair.dir, last.runtime.id) +
+          '\n' +
           `The runtime image is ${comparedWithBuilder(last.builder.size, last.runtime.size)}. Click to build again, or ` +
           `[show where the bytes are](command:dockerception.showReport?${encodeURIComponent(JSON.stringify([pair]))}).\n\n` +
           `Engine: \`${this.engine.describe()}\``,
@@ -102,4 +107,11 @@ export class BuildStatusBar implements vscode.Disposable {
     for (const subscription of this.subscriptions) subscription.dispose();
     this.item.dispose();
   }
+}
+
+/** The tooltip's row for what a pull of the pushed runtime image downloads, when this image was pushed. */
+function pullRow(dir: string, runtimeId: string): string {
+  const pushed = pushedImageOf(dir);
+  if (!pushed || pushed.runtimeId !== runtimeId || pushed.pullSize === undefined) return '';
+  return `| to pull | \`${pushed.canonical}\` | ${formatBytes(pushed.pullSize)} |\n`;
 }

@@ -126,6 +126,23 @@ describe('Push Runtime Image in the real UI', { timeout: 8 * 60_000 }, () => {
       assert.match(text, /[0-9a-f]{12}: pushed/);
       assert.ok(text.includes(`Pushed ${canonical}: ${pull} to pull`), text);
 
+      // Built in this window (up to date), the status bar's tooltip has the pull size beside the two sizes.
+      await pushedRow.click({ button: 'right' });
+      const build = page.locator('.context-view .action-label', { hasText: 'Build Pair' }).first();
+      await build.hover();
+      await page.waitForTimeout(300);
+      await page.keyboard.press('Enter');
+      const status = page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: /app: builder/ }).first();
+      await status.waitFor({ timeout: 60_000 });
+      await status.hover();
+      const tip = page.locator('.monaco-hover, .workbench-hover', { hasText: 'to pull' }).first();
+      await tip.waitFor({ timeout: 15_000 });
+      const tipText = (await tip.innerText()).replace(/\u00a0/g, ' ');
+      // The status bar's own tooltip (it says how the build went), with the pushed image and its pull size.
+      assert.match(tipText, /app was up to date in/);
+      assert.ok(tipText.includes(pull) && tipText.includes(canonical ?? '-'), tipText);
+      await shot('status-bar-tooltip');
+
       // A new window (a reload: a new extension host) shows the same, from the push recorded with the build.
       await page.reload();
       const reloadedRow = page.locator('.monaco-list-row', { hasText: 'app' }).filter({ hasText: 'to pull' }).first();

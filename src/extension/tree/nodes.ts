@@ -46,6 +46,15 @@ export function pushedImageOf(dir: string): PushedImage | undefined {
   return pushedImages.get(dir);
 }
 
+const pushedListeners = new Set<(dir: string) => void>();
+
 export function setPushedImage(dir: string, pushed: PushedImage): void {
   pushedImages.set(dir, pushed);
+  for (const listener of pushedListeners) listener(dir);
+}
+
+/** Calls `listener` with the pair's folder whenever a push of it becomes known; returns the unsubscribe. */
+export function onPushedImage(listener: (dir: string) => void): () => void {
+  pushedListeners.add(listener);
+  return () => pushedListeners.delete(listener);
 }
