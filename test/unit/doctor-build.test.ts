@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BUILDERS, BUSYBOX, docker, imageExists, jsonOf, leftovers, makeBuilderPair, makeDir, removeDir, removeImages, runCli } from './helpers';
+import { aarch64Header } from '../support/elf';
 
 const records = makeDir({}, 'dc-records-');
 const env = { ...process.env, DOCKERCEPTION_STATE_DIR: records };
@@ -34,19 +35,6 @@ async function build(dir: string, tag: string, ...args: string[]) {
 }
 
 const SCRATCH_APP = 'FROM scratch\nCOPY app /app\nENTRYPOINT ["/app"]\n';
-
-/** An ELF header for AArch64 with no program headers: enough for the doctor to know its machine. */
-function aarch64Header(): Buffer {
-  const header = Buffer.alloc(64);
-  header.write('\x7fELF', 0, 'latin1');
-  header[4] = 2;
-  header[5] = 1;
-  header[6] = 1;
-  header.writeUInt16LE(2, 16);
-  header.writeUInt16LE(183, 18);
-  header.writeUInt16LE(56, 54);
-  return header;
-}
 
 for (const builder of BUILDERS)
   describe(`doctor: a dynamically linked binary on scratch (${builder})`, () => {

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { buildPair, pairAt, readRecord, type BuildResult } from '../../src/core';
 import { examineImage } from '../../src/core/doctor';
 import { BUSYBOX, ROOT, docker, makeBuilderPair, makeDir, removeDir, removeImages, testEngine, type TestBuilder } from './helpers';
+import { aarch64Header } from '../support/elf';
 
 const records = makeDir({}, 'dc-records-');
 const dirs: string[] = [];
@@ -26,18 +27,6 @@ function pair(from: string, script: string, runtime: string, payload: Record<str
   });
   dirs.push(path.dirname(dir));
   return dir;
-}
-
-function aarch64Header(): Buffer {
-  const header = Buffer.alloc(64);
-  header.write('\x7fELF', 0, 'latin1');
-  header[4] = 2;
-  header[5] = 1;
-  header[6] = 1;
-  header.writeUInt16LE(2, 16);
-  header.writeUInt16LE(183, 18);
-  header.writeUInt16LE(56, 54);
-  return header;
 }
 
 interface Case {
