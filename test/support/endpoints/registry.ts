@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { RegistryCerts } from './certs';
-import { mustRun, portIsFree, startLogged, waitFor, type Started } from './process';
+import { LOG_DIR, freePort, mustRun, portIsFree, startLogged, waitFor, type Started } from './process';
 
 /** Whether something accepts connections on ip:port. */
 function accepts(ip: string, port: number): Promise<boolean> {
@@ -36,7 +36,8 @@ export class PrivateRegistry {
   private process: Started | undefined;
 
   constructor(
-    readonly port: number,
+    /** Replaced by another free port when the one given is taken before the registry binds it (see start). */
+    public port: number,
     readonly user = 'dc-tester',
     readonly password = 'right-password',
     readonly options: RegistryOptions = {},
@@ -51,8 +52,34 @@ export class PrivateRegistry {
     return `${this.options.tls ? 'https' : 'http'}://${this.host}`;
   }
 
+  /**
+   * Starts the registry and waits until it listens. A port from freePort() can be taken by another process
+   * (any outgoing connection's ephemeral port) before the registry binds it: the registry then exits with
+   * "address already in use", and it is started again on another free port, up to three times.
+   */
   async start(): Promise<void> {
     writeFileSync(path.join(this.dir, 'htpasswd'), mustRun('htpasswd', ['-Bbn', this.user, this.password]));
+    for (let attempt = 1; ; attempt++) {
+      this.writeConfig();
+      const logStart = existsSync(path.join(LOG_DIR, 'docker-registry.log')) ? statSync(path.join(LOG_DIR, 'docker-registry.log')).size : 0;
+      this.process = startLogged('docker-registry', 'docker-registry', ['serve', path.join(this.dir, 'config.yml')]);
+      const started = this.process;
+      const ip = this.options.ip;
+      try {
+        await waitFor('docker-registry', async () => (ip ? accepts(ip, this.port) : !(await portIsFree(this.port))), started);
+        // A port another process holds also "listens": the registry's own failure to bind ends it at once.
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        if (started.child.exitCode === null) return;
+        throw new Error(`docker-registry exited (${started.child.exitCode}) right after ${this.host} was seen listening; see ${started.log}`);
+      } catch (error) {
+        const said = readFileSync(started.log, 'utf8').slice(logStart);
+        if (attempt >= 3 || !/address already in use/.test(said)) throw error;
+        this.port = await freePort();
+      }
+    }
+  }
+
+  private writeConfig(): void {
     writeFileSync(
       path.join(this.dir, 'config.yml'),
       [
@@ -69,9 +96,6 @@ export class PrivateRegistry {
         '',
       ].join('\n'),
     );
-    this.process = startLogged('docker-registry', 'docker-registry', ['serve', path.join(this.dir, 'config.yml')]);
-    const ip = this.options.ip;
-    await waitFor('docker-registry', async () => (ip ? accepts(ip, this.port) : !(await portIsFree(this.port))), this.process);
   }
 
   /** A docker config folder logged in to this registry by the docker CLI itself (`docker login`). */
