@@ -44,5 +44,7 @@ node scripts/prune-build-cache.cjs "$started"
 
 pass=$(grep -E '^# pass [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')
 fail=$(grep -E '^# fail [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')
-echo "${pass:-0} passed, ${fail:-1} failed"
+# A suite whose set-up failed cancels its tests: node counts them apart from the failures; here they are failures.
+cancelled=$(grep -E '^# cancelled [0-9]+' test-artifacts/test.log | tail -n 1 | awk '{print $3}')
+echo "${pass:-0} passed, $(( ${fail:-1} + ${cancelled:-0} )) failed"
 exit "$status"
