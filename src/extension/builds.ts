@@ -8,6 +8,7 @@ import {
   formatBytes,
   messageOf,
   sizeSummary,
+  tagImage,
   type Engine,
   type Finding,
   type ImageSize,
@@ -18,7 +19,7 @@ import {
 } from '../core';
 import { buildAll, defaultJobs, planBuildAll, type PairOutcome } from '../core/build-all';
 import type { BuildOutput } from './output';
-import { readSettings, runtimeTagFor, type Settings } from './settings';
+import { readSettings, runtimeTagFor, runtimeTagsFor, type Settings } from './settings';
 
 /** What the tree, the status bar and the report show about a pair's last build; kept in workspace state. */
 export interface LastBuild {
@@ -195,6 +196,8 @@ export class Builds implements vscode.Disposable {
     let record: LastBuild;
     try {
       const engine = await this.connect();
+      // dockerception.runtimeTag as a list: the image carries every tag; the build gives the first (`tag`).
+      const alsoTags = runtimeTagsFor(pair, settings).filter((t) => t !== tag);
       const result = await buildPair(engine, pair, {
         ...this.optionsFor(settings, running.force),
         tag,
@@ -217,6 +220,10 @@ export class Builds implements vscode.Disposable {
           .getImage(builderTagFor(tag))
           .remove()
           .catch(() => undefined);
+      }
+      if (alsoTags.length > 0) {
+        await tagImage(engine, tag, alsoTags);
+        this.output.line(`[${pair.name}] also tagged ${alsoTags.join(', ')}`);
       }
       this.output.succeeded(result);
       record = {

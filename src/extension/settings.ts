@@ -1,5 +1,17 @@
 import * as vscode from 'vscode';
-import { BUILDER_SETTINGS, DEFAULT_BUILDER_NETWORK, parseSize, type BuilderSetting, type Pair } from '../core';
+import {
+  BUILDER_SETTINGS,
+  DEFAULT_BUILDER_NETWORK,
+  DockerceptionError,
+  expandTags,
+  isShipError,
+  parseSize,
+  tagTemplatesOf,
+  tagVariablesSync,
+  templatesNeedGit,
+  type BuilderSetting,
+  type Pair,
+} from '../core';
 
 export type RevealOutput = 'always' | 'onFailure' | 'never';
 export type DoctorStrict = 'off' | 'errors' | 'warnings';
@@ -13,7 +25,8 @@ export function doctorStrictOf(value: unknown): DoctorStrict {
 /** The `dockerception.*` settings, read fresh for every build so that a change applies at once. */
 export interface Settings {
   host: string | undefined;
-  runtimeTagTemplate: string;
+  /** dockerception.runtimeTag as a list (a string is a list of one): the first is the tag the build gives. */
+  runtimeTagTemplates: string[];
   buildArgs: Record<string, string>;
   noCache: boolean;
   builder: BuilderSetting;
@@ -37,7 +50,7 @@ export function readSettings(scope?: vscode.Uri): Settings {
   const growth = config.get<string>('maxGrowth', '').trim();
   return {
     host: config.get<string>('host', '').trim() || undefined,
-    runtimeTagTemplate: config.get<string>('runtimeTag', '${name}'),
+    runtimeTagTemplates: tagTemplatesOf(config.get<unknown>('runtimeTag', '${name}')),
     buildArgs: config.get<Record<string, string>>('buildArgs', {}),
     noCache: config.get<boolean>('noCache', false),
     // BUILDER_SETTINGS, a plain list, is in the extension's start-up bundle; isBuilderSetting would load the core's.
@@ -54,7 +67,46 @@ export function readSettings(scope?: vscode.Uri): Settings {
   };
 }
 
-/** The runtime image tag for a pair: the template with ${name} (the pair's image name) filled in. */
+/**
+ * Every tag the pair's runtime image carries: each template of dockerception.runtimeTag expanded by the core's
+ * rule (the CLI's --tag): ${name}, ${folder}, ${gitSha}, ${gitBranch}, ${date}. The first is the primary tag
+ * (the one the build gives and the view shows). Throws a DockerceptionError that says what to change when a
+ * template cannot be expanded.
+ */
+export function runtimeTagsFor(pair: Pair, settings: Settings): string[] {
+  const templates = settings.runtimeTagTemplates;
+  try {
+    return expandTags(templates, tagVariablesSync(pair.dir, pair.name, templates));
+  } catch (error) {
+    if (!isShipError(error)) throw error;
+    throw new DockerceptionError('NO_PAIR', `The setting dockerception.runtimeTag for ${pair.name}: ${error.message}`, 'discover', { cause: error });
+  }
+}
+
+/** The primary tags shown lately, by folder and templates: git runs when a template names it (tens of ms under load). */
+const shown = new Map<string, { at: number; tag: string }>();
+const SHOWN_FOR_MS = 5000;
+
+/**
+ * The primary runtime tag for a pair (the first of runtimeTagsFor), for what shows it; with a git variable it
+ * is kept for 5 s, so that drawing the view does not run git for every row each time (a build or a push
+ * expands afresh). When a template cannot be expanded it is the first template with ${name} filled in; a
+ * build then fails saying why (runtimeTagsFor).
+ */
 export function runtimeTagFor(pair: Pair, settings: Settings): string {
-  return settings.runtimeTagTemplate.replace(/\$\{name\}/g, pair.name);
+  const templates = settings.runtimeTagTemplates;
+  const key = `${pair.dir}\0${pair.name}\0${templates.join('\0')}`;
+  const cached = shown.get(key);
+  if (cached && Date.now() - cached.at < SHOWN_FOR_MS) return cached.tag;
+  let tag: string;
+  try {
+    tag = runtimeTagsFor(pair, settings)[0];
+  } catch {
+    tag = templates[0].replace(/\$\{name\}/g, pair.name);
+  }
+  if (templatesNeedGit(templates)) {
+    if (shown.size > 1000) shown.clear();
+    shown.set(key, { at: Date.now(), tag });
+  }
+  return tag;
 }

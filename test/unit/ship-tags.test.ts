@@ -5,7 +5,20 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { isValidReference } from '../../src/core/pipeline';
-import { dateVariable, expandTag, expandTags, isShipError, isTemplate, isValidTag, tagSafe, tagVariables, type TagVariables } from '../../src/core/ship';
+import {
+  dateVariable,
+  expandTag,
+  expandTags,
+  isShipError,
+  isTemplate,
+  isValidTag,
+  tagSafe,
+  tagTemplatesOf,
+  tagVariables,
+  tagVariablesSync,
+  templatesNeedGit,
+  type TagVariables,
+} from '../../src/core/ship';
 
 const vars: TagVariables = { name: 'services-api', folder: 'api', gitSha: 'a1b2c3d', gitBranch: 'feature/Login#2', date: '20261130' };
 
@@ -66,6 +79,16 @@ describe('tag templates', () => {
     assert.equal(isTemplate('app:1'), false);
   });
 
+  it('a tag setting is a string or a list (dockerception.runtimeTag): blanks dropped, none gives ${name}', () => {
+    assert.deepEqual(tagTemplatesOf('app:1'), ['app:1']);
+    assert.deepEqual(tagTemplatesOf(['${name}', ' reg:5000/${name}:${gitSha} ', '', 7]), ['${name}', 'reg:5000/${name}:${gitSha}']);
+    assert.deepEqual(tagTemplatesOf([]), ['${name}']);
+    assert.deepEqual(tagTemplatesOf('  '), ['${name}']);
+    assert.deepEqual(tagTemplatesOf(undefined), ['${name}']);
+    assert.equal(templatesNeedGit(['${name}', 'x:${date}']), false);
+    assert.equal(templatesNeedGit(['x:${gitBranch}']), true);
+  });
+
   it('${date} is the UTC day as YYYYMMDD', () => {
     assert.equal(dateVariable(new Date('2026-01-02T23:59:59Z')), '20260102');
   });
@@ -116,9 +139,23 @@ describe('tag variables from a real git repository', () => {
       'my-service:20261130',
     ]);
 
+    // The synchronous variant VS Code uses runs the same git commands and gives the same values.
+    const templates = ['${name}', 'reg.example:5000/${name}:${gitSha}', 'reg.example:5000/${folder}:${gitBranch}-${date}'];
+    const now = new Date('2026-11-30T12:00:00Z');
+    assert.deepEqual(tagVariablesSync(pair, 'my-service', templates, now), v);
+    assert.deepEqual(expandTags(templates, tagVariablesSync(pair, 'my-service', templates, now)), [
+      'my-service',
+      `reg.example:5000/my-service:${short}`,
+      'reg.example:5000/my-service:feature-Login-2-20261130',
+    ]);
+    // No template names git: git is not asked.
+    assert.deepEqual(tagVariablesSync(pair, 'my-service', ['${name}:${date}'], now), { ...v, gitSha: undefined, gitBranch: undefined });
+
     git('checkout', '-q', '--detach');
     const detached = await tagVariables(pair, 'my-service');
     assert.equal(detached.gitSha, short);
     assert.equal(detached.gitBranch, undefined);
+    assert.deepEqual(tagVariablesSync(pair, 'my-service', templates), { ...detached, date: dateVariable() });
+    assert.throws(() => expandTags(templates, tagVariablesSync(pair, 'my-service', templates)), /HEAD is detached/);
   });
 });

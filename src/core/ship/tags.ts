@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { imageNameFor } from '../pairs';
 import { isValidReference } from '../pipeline';
@@ -42,10 +42,26 @@ export function dateVariable(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10).replace(/-/g, '');
 }
 
+/** The git commands behind ${gitSha} (git's own short hash) and ${gitBranch} (undefined on a detached HEAD). */
+const GIT_SHA = ['rev-parse', '--short', 'HEAD'];
+const GIT_BRANCH = ['symbolic-ref', '--quiet', '--short', 'HEAD'];
+
 function git(dir: string, args: string[]): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile('git', args, { cwd: dir, timeout: 10_000 }, (error, stdout) => resolve(error ? undefined : stdout.trim()));
+    execFile('git', args, { cwd: dir, timeout: 10_000 }, (error, stdout) => resolve(error ? undefined : stdout.trim() || undefined));
   });
+}
+
+function gitSync(dir: string, args: string[]): string | undefined {
+  try {
+    return execFileSync('git', args, { cwd: dir, timeout: 10_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function variables(dir: string, name: string, now: Date, gitSha: string | undefined, gitBranch: string | undefined): TagVariables {
+  return { name, folder: imageNameFor(path.basename(path.resolve(dir))), gitSha, gitBranch, date: dateVariable(now) };
 }
 
 /**
@@ -54,14 +70,22 @@ function git(dir: string, args: string[]): Promise<string | undefined> {
  * (`git symbolic-ref --short HEAD`, undefined when detached) of the work tree that holds `dir`, and the date.
  */
 export async function tagVariables(dir: string, name: string, now: Date = new Date()): Promise<TagVariables> {
-  const [gitSha, gitBranch] = await Promise.all([git(dir, ['rev-parse', '--short', 'HEAD']), git(dir, ['symbolic-ref', '--quiet', '--short', 'HEAD'])]);
-  return {
-    name,
-    folder: imageNameFor(path.basename(path.resolve(dir))),
-    gitSha: gitSha || undefined,
-    gitBranch: gitBranch || undefined,
-    date: dateVariable(now),
-  };
+  const [gitSha, gitBranch] = await Promise.all([git(dir, GIT_SHA), git(dir, GIT_BRANCH)]);
+  return variables(dir, name, now, gitSha, gitBranch);
+}
+
+/** Whether any template names ${gitSha} or ${gitBranch} (only then is git asked). */
+export function templatesNeedGit(templates: readonly string[]): boolean {
+  return templates.some((template) => /\$\{git(Sha|Branch)\}/.test(template));
+}
+
+/**
+ * tagVariables, synchronously, for callers that cannot wait (VS Code's tree and settings): the same values
+ * by the same git commands, which run only when a template names a git variable.
+ */
+export function tagVariablesSync(dir: string, name: string, templates: readonly string[], now: Date = new Date()): TagVariables {
+  const needGit = templatesNeedGit(templates);
+  return variables(dir, name, now, needGit ? gitSync(dir, GIT_SHA) : undefined, needGit ? gitSync(dir, GIT_BRANCH) : undefined);
 }
 
 /** Whether a tag template names any variable. */
@@ -102,6 +126,12 @@ export function expandTag(template: string, vars: TagVariables): string {
     );
   }
   return result;
+}
+
+/** A tag setting (a string or a list of strings, as dockerception.runtimeTag) as templates; blanks dropped; none gives `${name}`. */
+export function tagTemplatesOf(value: unknown): string[] {
+  const templates = (Array.isArray(value) ? value : [value]).filter((v): v is string => typeof v === 'string').map((v) => v.trim());
+  return templates.some((v) => v.length > 0) ? templates.filter((v) => v.length > 0) : ['${name}'];
 }
 
 /** Every template expanded, duplicates dropped, in order. */

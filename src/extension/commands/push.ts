@@ -1,17 +1,26 @@
-// Push Runtime Image: the pair's runtime image to the registry its tag names, with the docker CLI's
+// Push Runtime Image: the pair's runtime image under every tag dockerception.runtimeTag gives (a list: the
+// first is the one the view shows), each to the registry it names, with the docker CLI's
 // credentials; a cancellable notification, a line per layer in the output channel, and afterwards the
 // pull size on the pair's row and the digest in its tooltip (and Copy Digest).
 import * as vscode from 'vscode';
 import { DockerceptionError, formatBytes, isShipError, messageOf, registryCredentials, shipPair, type ShipPairResult } from '../../core';
 import { setPushedImage } from '../tree/nodes';
-import { pairOf, requireTrust, tagsOf, type CommandContext, type Target } from './context';
+import { readSettings, runtimeTagsFor } from '../settings';
+import { pairOf, requireTrust, type CommandContext, type Target } from './context';
 
 export async function pushRuntimeImage(context: CommandContext, target: Target): Promise<ShipPairResult | undefined> {
   if (!requireTrust('Pushing images')) return undefined;
   const pair = await pairOf(context, target, 'Push Runtime Image');
   if (!pair) return undefined;
-  const { runtime } = tagsOf(pair);
   const { output } = context;
+  let refs: string[];
+  try {
+    refs = runtimeTagsFor(pair, readSettings(vscode.Uri.file(pair.dir)));
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Dockerception: ${messageOf(error)}`);
+    return undefined;
+  }
+  const runtime = refs[0];
   let engine;
   try {
     engine = await context.builds.connect();
@@ -32,17 +41,22 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
     return undefined;
   }
   output.line('');
-  output.line(`━━ ${new Date().toLocaleTimeString()}  Pushing ${pair.name} → ${runtime}  (${pair.dir})`);
+  output.line(`━━ ${new Date().toLocaleTimeString()}  Pushing ${pair.name} → ${refs.join(', ')}  (${pair.dir})`);
   try {
     const credentials = await registryCredentials();
     const shipped = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Dockerception: pushing ${runtime}`, cancellable: true },
+      {
+        location: vscode.ProgressLocation.Notification,
+        title: `Dockerception: pushing ${refs.length > 1 ? `${runtime} and ${refs.length - 1} more tag(s)` : runtime}`,
+        cancellable: true,
+      },
       (progress, token) => {
         const abort = new AbortController();
         token.onCancellationRequested(() => abort.abort());
         return shipPair(engine, {
           pairDir: pair.dir,
           runtimeTag: runtime,
+          refs,
           credentials,
           signal: abort.signal,
           onEvent: (event) => {
@@ -63,10 +77,18 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
       at: new Date().toISOString(),
     });
     const pull = main.pullSize !== undefined ? `${formatBytes(main.pullSize)} to pull` : `pull size unknown: ${main.pullSizeUnknown}`;
+    for (const other of shipped.pushed.slice(1)) output.line(`Pushed ${other.ref} as ${other.canonical}, ${(other.elapsedMs / 1000).toFixed(1)} s`);
     output.line(`Pushed ${main.canonical}: ${pull} (runtime ${formatBytes(image.Size)}), ${(main.elapsedMs / 1000).toFixed(1)} s`);
     if (shipped.recordProblem) output.line(shipped.recordProblem);
     context.tree.refresh();
-    void vscode.window.showInformationMessage(`Dockerception: pushed ${main.canonical} (${pull}).`, 'Copy Digest').then((choice) => {
+    const more =
+      shipped.pushed.length > 1
+        ? `, also as ${shipped.pushed
+            .slice(1)
+            .map((p) => p.ref)
+            .join(', ')}`
+        : '';
+    void vscode.window.showInformationMessage(`Dockerception: pushed ${main.canonical} (${pull})${more}.`, 'Copy Digest').then((choice) => {
       if (choice) void vscode.commands.executeCommand('dockerception.copyDigest', pair);
     });
     return shipped;
