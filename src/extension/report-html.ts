@@ -15,6 +15,31 @@ export interface ReportModel {
   history: SizePoint[];
   /** What changed, file by file, since the pair's build before the tagged image. */
   growth?: Growth;
+  /** What a pull of the runtime image downloads: from its last push, else estimated (or on its way). */
+  pull?: PullSizeView;
+}
+
+/** The pull size beside the runtime size: pushed (the registry's manifest), estimated, being estimated, or why not. */
+export type PullSizeView =
+  | { source: 'pushed'; size: number; canonical: string; pushedAt: string }
+  | { source: 'estimate'; size: number; ms: number }
+  | { source: 'estimating' }
+  | { source: 'unknown'; why: string };
+
+/** "runtime 4.46 MB, 1.9 MB to pull" and where the second figure comes from. */
+function pullHtml(runtimeSize: number, pull: PullSizeView | undefined): string {
+  if (!pull) return '';
+  const runtime = `runtime ${formatBytes(runtimeSize)}`;
+  switch (pull.source) {
+    case 'pushed':
+      return `<p class="pull" id="pull-size"><strong>${runtime}, ${formatBytes(pull.size)} to pull</strong> (pushed ${escape(new Date(pull.pushedAt).toLocaleString())} as <code>${escape(pull.canonical)}</code>: the registry's manifest).</p>`;
+    case 'estimate':
+      return `<p class="pull" id="pull-size"><strong>${runtime}, about ${formatBytes(pull.size)} to pull</strong> (estimated: its layers gzipped as the engine pushes them, in ${(pull.ms / 1000).toFixed(1)} s; Push Runtime Image gives the registry's figure).</p>`;
+    case 'estimating':
+      return `<p class="pull" id="pull-size">${runtime}; estimating what a pull downloads…</p>`;
+    case 'unknown':
+      return `<p class="pull" id="pull-size">${runtime}; the pull size is unknown: ${escape(pull.why)}</p>`;
+  }
 }
 
 /** A build whose runtime image grew by more than this share over the build before it is a regression. */
@@ -147,6 +172,7 @@ th { text-align: left; padding: 2px 12px 2px 0; } .grew { color: var(--vscode-ch
 ${cannotStart(model.inspection.doctor)}<p class="saving${model.inspection.doctor.some((f) => f.severity === 'error') ? ' muted' : ''}">The runtime image is <strong>${comparedWithBuilder(builderSize, runtime.size).replace(/^(.*?) (than|as) its builder$/, '$1</strong> $2 its builder')}.</p>
 ${builder ? bar('builder', builder.tag, builder.size, 'builder') : '<p>No builder image is tagged.</p>'}
 ${bar('runtime', runtime.tag, runtime.size, 'runtime')}
+${pullHtml(runtime.size, model.pull)}
 <p>Runtime Dockerfile from ${source}.</p>
 <h2>Runtime layers</h2>
 <table><tbody>${layerRows}</tbody></table>

@@ -77,6 +77,26 @@ describe('size report', () => {
     assert.match(html, /<td class="num shrank">−640 B<\/td><td><code>\/app<\/code><\/td><td>shrunk/);
   });
 
+  it('puts the pull size beside the runtime size: from the push, else an estimate said as one, else why not', () => {
+    const render = (pull?: Parameters<typeof renderReport>[0]['pull']) =>
+      renderReport({ pairName: 'app', inspection: { ...inspection, doctor: [] }, history: [], pull }, 'N', 'vscode-resource:');
+    const pushed = render({ source: 'pushed', size: 1_900_000, canonical: '127.0.0.1:5000/app@sha256:<d>', pushedAt: '2026-11-30T10:00:00.000Z' });
+    assert.match(
+      pushed,
+      /<p class="pull" id="pull-size"><strong>runtime 4\.46 MB, 1\.9 MB to pull<\/strong> \(pushed .* as <code>127\.0\.0\.1:5000\/app@sha256:&#60;d&#62;<\/code>: the registry's manifest\)/,
+    );
+    const estimated = render({ source: 'estimate', size: 1_912_345, ms: 420 });
+    assert.match(
+      estimated,
+      /<strong>runtime 4\.46 MB, about 1\.91 MB to pull<\/strong> \(estimated: its layers gzipped as the engine pushes them, in 0\.4 s; Push Runtime Image gives the registry's figure\)/,
+    );
+    assert.match(render({ source: 'estimating' }), /runtime 4\.46 MB; estimating what a pull downloads…/);
+    assert.match(render({ source: 'unknown', why: 'the engine <went> away' }), /the pull size is unknown: the engine &#60;went&#62; away/);
+    assert.doesNotMatch(render(), /id="pull-size"/);
+    // After the runtime bar, before the layers.
+    assert.ok(pushed.indexOf('id="pull-size"') > pushed.indexOf('class="bar runtime"') && pushed.indexOf('id="pull-size"') < pushed.indexOf('Runtime layers'));
+  });
+
   it('says when the doctor found nothing and when there is no earlier build', () => {
     const html = renderReport({ pairName: 'app', inspection: { ...inspection, doctor: [] }, history: [] }, 'N', 'vscode-resource:');
     assert.match(html, /<p class="ok">Nothing found/);
