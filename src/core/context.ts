@@ -78,12 +78,20 @@ export async function* walkContext(dir: string, dockerfile = BUILDER_DOCKERFILE)
   yield* visit('');
 }
 
+/** Sees what packContext sends, as it sends it: each entry, then a file's content, then the end. */
+export interface ContextObserver {
+  entry(entry: ContextEntry): void;
+  data(chunk: Buffer): void;
+  /** Every entry was sent. */
+  end(): void;
+}
+
 /**
  * The builder's build context as a tar stream, produced file by file with backpressure: nothing is
  * held in memory beyond the stream's buffers. Owners are written as uid/gid 0 with no names, so that
  * rootless/userns engines accept the archive and cache keys do not depend on who checked the code out.
  */
-export function packContext(dir: string, dockerfile = BUILDER_DOCKERFILE): Readable {
+export function packContext(dir: string, dockerfile = BUILDER_DOCKERFILE, observer?: ContextObserver): Readable {
   const pack = tar.pack();
   const addEntry = (entry: ContextEntry): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -101,6 +109,7 @@ export function packContext(dir: string, dockerfile = BUILDER_DOCKERFILE): Reada
         devmajor: 0,
         devminor: 0,
       };
+      observer?.entry(entry);
       if (entry.type !== 'file') {
         pack.entry(header, (err) => (err ? reject(err) : resolve()));
         return;
@@ -109,6 +118,7 @@ export function packContext(dir: string, dockerfile = BUILDER_DOCKERFILE): Reada
       // tar-stream's sinks are streamx streams: feed them by hand, honouring their backpressure.
       (async () => {
         for await (const chunk of createReadStream(entry.absPath)) {
+          observer?.data(chunk as Buffer);
           if (!sink.write(chunk as Buffer)) await once(sink as unknown as NodeJS.EventEmitter, 'drain');
         }
         sink.end(null);
@@ -117,6 +127,7 @@ export function packContext(dir: string, dockerfile = BUILDER_DOCKERFILE): Reada
 
   (async () => {
     for await (const entry of walkContext(dir, dockerfile)) await addEntry(entry);
+    observer?.end();
     pack.finalize();
   })().catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
   // A Node stream for dockerode (tar-stream's pack is a streamx stream); iteration keeps backpressure.

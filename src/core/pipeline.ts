@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { chooseBuilder, engineDefaultBuilder, type BuilderChoice, type EngineBuilder } from './builder-choice';
 import type { BuildOptions, BuildResult, ProgressEvent, Strictness } from './build-types';
+import { builderFacts, builderInputsDigest, ContextDigest, contextDigest, type BuilderFactsOrNot } from './builder-inputs';
 import { DEFAULT_BUILDER_NETWORK, isValidNetworkMode, runBuilderIntoRuntimeBuild } from './builder-run';
 import { removeUntaggedImage, sweepLeftoverContainers } from './cleanup';
 import { packContext } from './context';
@@ -114,6 +115,8 @@ interface Produced {
   upToDate: boolean;
   /** The record the up-to-date image was found by. */
   record?: BuildRecord;
+  /** The digest of everything the builder build read (undefined: unknown, or decided by the engine). */
+  builderInputs?: string;
   /** Every image the runtime Dockerfile read, with its id (undefined when that Dockerfile is unknown). */
   runtimeImages?: Record<string, string>;
   /** Why runtimeImages is unknown, for the next build's reason. */
@@ -163,9 +166,9 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
         ))(),
     ]);
     for (const problem of credentials.problems) run.emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
-    const builderId = await buildBuilderImage(run, choice.builder, credentials);
-    const builderBuildMs = Date.now() - run.started;
-    const produced = await reuseOrRun(run, choice.builder, builderId, credentials);
+    const known = await builderInputs(run, choice.builder);
+    const fast = await upToDateWithoutBuilderBuild(run, choice.builder, known);
+    const { builderId, builderBuildMs, produced } = typeof fast === 'string' ? await buildAndRun(run, choice.builder, credentials, known, fast) : fast;
     removal = produced.removed;
     const checked = await check(run, builderId, produced);
     await tag(run, produced);
@@ -232,9 +235,115 @@ async function chooseEngineBuilder(run: Run): Promise<BuilderChoice> {
   return choice;
 }
 
-/** The builder image, from the pair's folder packed as the docker CLI would send it; meanwhile, builder
- * containers a killed run left behind are removed. */
-async function buildBuilderImage(run: Run, builder: EngineBuilder, credentials: RegistryCredentials): Promise<string> {
+/** What the builder build reads besides its context (src/core/builder-inputs.ts), or why the engine decides
+ * its result at build time. */
+async function builderInputs(run: Run, builder: EngineBuilder): Promise<BuilderFactsOrNot> {
+  try {
+    const [text, engineId, version] = await Promise.all([
+      fs.readFile(run.pair.builderDockerfile, 'utf8'),
+      run.engineId,
+      builder === 'buildkit' ? engineVersion(run.docker) : undefined,
+    ]);
+    return await builderFacts(run.docker, text, {
+      engineId,
+      builder,
+      buildArgs: run.options.buildArgs ?? {},
+      network: run.builderNetwork,
+      automatic: version ? platformArgs(version.Os ?? 'linux', version.Arch ?? '') : undefined,
+    });
+  } catch (error) {
+    return { never: `what the builder build reads could not be known (${messageOf(error)})` };
+  }
+}
+
+/** The images to tag and check, and how long the builder build took (0: none). */
+interface Made {
+  builderId: string;
+  builderBuildMs: number;
+  produced: Produced;
+}
+
+/**
+ * Up to date without a builder build: the digest of everything the builder build would read equals the
+ * record's, the builder tag still names the recorded builder image, and everything the normal check asks
+ * (runtime tag, Dockerfile.run, build args, builder, network, engine, runtime images) holds. Else why not,
+ * said for the normal path's message.
+ */
+async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, known: BuilderFactsOrNot): Promise<Made | string> {
+  const { docker, pair, options } = run;
+  if (options.force) return '--force builds everything';
+  if (options.noCache) return '--no-cache builds everything';
+  if ('never' in known) return known.never;
+  const [context, builderTagged, runtimeDockerfile] = await Promise.all([
+    contextDigest(pair.dir).catch((error: unknown) => new Error(messageOf(error))),
+    docker
+      .getImage(run.builderTag)
+      .inspect()
+      .then((image) => image.Id)
+      .catch(() => undefined),
+    fs.readFile(pair.runtimeDockerfile).catch(() => undefined),
+  ]);
+  if (context instanceof Error) return `the builder's context could not be read (${context.message})`;
+  if (!builderTagged) return `no image is tagged ${run.builderTag}`;
+  if (!runtimeDockerfile) return `${relative(pair.runtimeDockerfile)} could not be read`;
+  const digest = builderInputsDigest(context, known.facts);
+  const inputs: BuildInputs = {
+    engineId: known.facts.engineId,
+    builderImageId: builderTagged,
+    builder,
+    buildArgs: options.buildArgs ?? {},
+    runtimeDockerfileSha256: sha256(runtimeDockerfile),
+    builderNetwork: run.builderNetwork,
+  };
+  const fresh = await freshness(docker, run.records, run.runtimeTag, inputs);
+  if (!fresh.upToDate) return fresh.reason;
+  const { record } = fresh;
+  if (!record.builderInputs) return "the record of the tagged image has no digest of the builder's inputs (made by an older Dockerception)";
+  if (record.builderInputs !== digest) return "the builder's context, Dockerfile, build args or images differ from the recorded build's";
+  run.enter(
+    'tag',
+    `Up to date (no builder build: its context, Dockerfile, build args and images are as recorded, and ${run.builderTag} is the recorded image): ` +
+      `${run.runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder, network and base images; nothing to run (--force runs it anyway)`,
+  );
+  return {
+    builderId: builderTagged,
+    builderBuildMs: 0,
+    produced: {
+      runtimeId: record.runtimeId,
+      context: record.context,
+      inputs,
+      upToDate: true,
+      record,
+      builderInputs: digest,
+      runtimeImages: record.runtimeImages,
+      builderRunMs: 0,
+      runtimeBuildMs: 0,
+    },
+  };
+}
+
+/**
+ * The normal path: the builder build (a cached one when its inputs did not change), then the runtime image
+ * found up to date or made from the builder's output. The digest of what was sent is kept for the record
+ * when the builder's images did not move during the build.
+ */
+async function buildAndRun(run: Run, builder: EngineBuilder, credentials: RegistryCredentials, known: BuilderFactsOrNot, why: string): Promise<Made> {
+  const sent = new ContextDigest();
+  const builderId = await buildBuilderImage(run, builder, credentials, sent);
+  const builderBuildMs = Date.now() - run.started;
+  const produced = await reuseOrRun(run, builder, builderId, credentials, why);
+  const context = sent.digest();
+  if (context && 'facts' in known) {
+    const again = await builderInputs(run, builder);
+    const before = builderInputsDigest(context, known.facts);
+    if ('facts' in again && builderInputsDigest(context, again.facts) === before) produced.builderInputs = before;
+  }
+  return { builderId, builderBuildMs, produced };
+}
+
+/** The builder image, from the pair's folder packed as the docker CLI would send it (seen by `sent` on the
+ * way); meanwhile, builder containers a killed run left behind are removed. */
+async function buildBuilderImage(run: Run, builder: EngineBuilder, credentials: RegistryCredentials, sent: ContextDigest): Promise<string> {
   const { docker, pair, options, emit } = run;
   const sweep = sweepLeftoverContainers(docker)
     .catch(() => 0)
@@ -242,7 +351,7 @@ async function buildBuilderImage(run: Run, builder: EngineBuilder, credentials: 
       if (swept > 0) emit({ type: 'phase', phase: 'builder-build', message: `Removed ${swept} builder container(s) an earlier, killed run left behind` });
     });
   run.enter('builder-build', `Building the builder image ${run.builderTag} from ${pair.dir}`);
-  const id = await buildImage(docker, packContext(pair.dir), {
+  const id = await buildImage(docker, packContext(pair.dir, undefined, sent), {
     role: 'builder',
     builder,
     tag: run.builderTag,
@@ -262,7 +371,7 @@ async function buildBuilderImage(run: Run, builder: EngineBuilder, credentials: 
  * The runtime image: the tagged one when nothing it was made from changed (like a cached RUN: the builder's
  * CMD would write the same output from the same inputs), else built now from the builder's output.
  */
-async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, credentials: RegistryCredentials): Promise<Produced> {
+async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, credentials: RegistryCredentials, why: string): Promise<Produced> {
   const { docker, pair, options } = run;
   const fallbackDockerfile = await readRuntimeDockerfile(pair);
   const buildArgs = options.buildArgs ?? {};
@@ -281,7 +390,8 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     if (fresh.upToDate) {
       run.enter(
         'tag',
-        `Up to date: ${run.runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder, network and base images; nothing to run (--force runs it anyway)`,
+        `Up to date: ${run.runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder, network and base images; nothing to run (--force runs it anyway). ` +
+          `The builder build ran (cached) because ${why}`,
       );
       const { record } = fresh;
       return {
@@ -443,7 +553,7 @@ async function tag(run: Run, produced: Produced): Promise<void> {
 async function record(run: Run, produced: Produced, checked: Checked): Promise<Growth | undefined> {
   const { records } = run;
   const { runtime, exam, since } = checked;
-  if (!produced.upToDate || checked.examinedNow) {
+  if (!produced.upToDate || checked.examinedNow || produced.builderInputs !== produced.record?.builderInputs) {
     const recordedAt = produced.record?.recordedAt ?? new Date().toISOString();
     // The record and the pair's history are written at once: different files.
     const written = writeRecord(records, {
@@ -458,6 +568,7 @@ async function record(run: Run, produced: Produced, checked: Checked): Promise<G
       examinedWith: DOCTOR_RULES,
       ...(produced.runtimeImages ? { runtimeImages: produced.runtimeImages } : {}),
       ...(produced.runtimeImagesUnknown ? { runtimeImagesUnknown: produced.runtimeImagesUnknown } : {}),
+      ...(produced.builderInputs ? { builderInputs: produced.builderInputs } : {}),
     }).catch((error: unknown) => unrecorded(run, error));
     const added = produced.upToDate
       ? undefined

@@ -4,7 +4,9 @@
 // builder, the builder's network, the engine itself, and by id every image the runtime Dockerfile reads
 // (FROM, COPY --from, RUN --mount=from, # syntax=) — are recorded in a file named after the runtime
 // image's id. A record is trusted only for the image the runtime tag points at now: a removed or retagged
-// image has no matching record, and is built again. test/unit/skip-oracle.test.ts holds the rule to a
+// image has no matching record, and is built again. A record also keeps the digest of everything the
+// builder build read (src/core/builder-inputs.ts): when that digest, the builder tag and everything above are
+// as recorded, the pair is up to date without even a (cached) builder build. test/unit/skip-oracle.test.ts holds the rule to a
 // forced build: the skip happens exactly when a forced build would make the same image.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -45,6 +47,11 @@ export interface BuildRecord {
   runtimeImages?: Record<string, string>;
   /** Why runtimeImages could not be known for this build (it is then never up to date). */
   runtimeImagesUnknown?: string;
+  /** The digest of everything the builder build read (src/core/builder-inputs.ts), for the builder image
+   * `inputs.builderImageId`: when it is the same now, the pair is found up to date without a builder build.
+   * Records without it (older ones, or a builder Dockerfile the engine decides at build time) take the
+   * normal path. */
+  builderInputs?: string;
 }
 
 /** At most this many records are kept; the oldest go first. */

@@ -6,10 +6,15 @@
 // the build arg, its network interfaces, its engine's data root and its base's /version into its tar), and
 // to not matter where it should not (a file .dockerignore leaves out, no change at all).
 //
+// The fast path (up to date decided before any builder build, from the digest of everything that build reads)
+// is held to the same oracle: a case says whether it must be taken, and the count line says how often it was.
+//
 // Each chain walks one pair through its changes in turn: what the tag holds after one case is the "before"
 // of the next, so each case costs two builds, not three.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync, readFileSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it, type TestContext } from 'node:test';
@@ -29,13 +34,17 @@ interface Verdict {
   name: string;
   upToDate: boolean;
   equal: boolean;
+  /** Found up to date without a builder build. */
+  fast: boolean;
 }
 const verdicts: Verdict[] = [];
 /** Every case of the matrix, so that a case that never reached its verdict shows in the count. */
 const MATRIX: string[] = [];
 
 /** The builder writes its inputs into its tar: a source file, the build arg, its base's /version, its
- * network interfaces, and where its engine keeps its data (the root of its overlay upper dir). */
+ * network interfaces, and where its engine keeps its data (the root of its overlay upper dir); for the fast
+ * path's cases also its payload's file list, a symlink's target, a source's mode and what an ADD of a URL
+ * fetched (if the builder Dockerfile has one). */
 const RUN_SH = [
   'set -e',
   'mkdir -p /o',
@@ -43,6 +52,10 @@ const RUN_SH = [
   'echo "$FLAVOUR" > /o/flavour',
   'cp /version /o/builder-base-version',
   'ls /sys/class/net > /o/net',
+  'find /payload | sort > /o/listing',
+  "ls -l /payload/link | sed 's/.* -> //' > /o/link",
+  'ls -l /payload/source.txt | cut -c1-10 > /o/mode',
+  'if [ -f /remote.txt ]; then cp /remote.txt /o/remote; else echo none > /o/remote; fi',
   `grep ' / / ' /proc/self/mountinfo | sed -n 's|.*upperdir=\\([^,]*\\)/overlay2/.*|\\1|p' > /o/engine`,
   'tar -cf - -C /o .',
   '',
@@ -60,10 +73,13 @@ function chainPair(builder: TestBuilder, part: string, bases: Bases): string {
     // the chains' builder images apart: two legacy builds of one step at once each make an image, and a
     // later build may be cached on the other one (a new builder id: "the builder image changed").
     builder: `FROM ${bases.builder}\nLABEL dc-skip-chain=${part}\nCMD ["sh", "/payload/run.sh"]\nARG FLAVOUR=plain\nENV FLAVOUR=$FLAVOUR\nCOPY payload /payload\n`,
-    runtime: `${from}\nCOPY --from=${bases.copy} /version /copied-version\n${mount}` + 'COPY source.txt flavour builder-base-version net engine /out/\n',
+    runtime:
+      `${from}\nCOPY --from=${bases.copy} /version /copied-version\n${mount}` +
+      'COPY source.txt flavour builder-base-version net engine listing link mode remote /out/\n',
     payload: { 'source.txt': 'version 1\n', 'notes.txt': 'draft 1\n' },
   });
   writeFileSync(path.join(dir, '.dockerignore'), 'payload/notes.txt\n');
+  symlinkSync('source.txt', path.join(dir, 'payload', 'link'));
   return dir;
 }
 
@@ -82,8 +98,8 @@ class Chain {
   engine!: Engine;
   buildArgs: Record<string, string> = { FLAVOUR: 'plain' };
   builderNetwork = 'none';
-  /** What the tag holds now. */
-  current: ImageSnapshot | undefined;
+  /** What the tag holds now, and its id. */
+  current: (ImageSnapshot & { id: string }) | undefined;
   /** Every image id a build returned, removed at the end (after the tags). */
   readonly ids = new Set<string>();
 
@@ -114,17 +130,23 @@ class Chain {
     return { result, said };
   }
 
+  /** The record of the image the tag names, as the next build reads it. */
+  recordFile(): string {
+    const id = this.current?.id ?? '';
+    return path.join(RECORDS, `${id.replace(/^sha256:/, '')}.json`);
+  }
+
   async start(): Promise<void> {
     this.engine = await testEngine();
     await removeRefs([this.tag]);
     for (const base of Object.values(this.bases)) await docker('tag', V1, base);
     const first = await this.build(false);
     assert.equal(first.result.upToDate, false, 'a first build is never up to date');
-    this.current = await snapshot(this.engine.docker, first.result.runtime.id);
+    this.current = { ...(await snapshot(this.engine.docker, first.result.runtime.id)), id: first.result.runtime.id };
   }
 
   /** One case: the change, the skip decision, the forced build, and the decision checked against it. */
-  async case(t: TestContext, name: string, meant: 'same' | 'different', change: () => unknown): Promise<void> {
+  async case(t: TestContext, name: string, meant: 'same' | 'different', change: () => unknown, fast?: Fast): Promise<void> {
     const label = `${name} (${this.builder})`;
     const before = this.current;
     assert.ok(before, 'the chain has a tagged image to start from');
@@ -133,15 +155,17 @@ class Chain {
     const forced = await this.build(true);
     assert.equal(forced.result.upToDate, false, '--force always builds');
     const snapshotAt = Date.now();
-    const afterwards = await snapshot(this.engine.docker, forced.result.runtime.id);
+    const afterwards = { ...(await snapshot(this.engine.docker, forced.result.runtime.id)), id: forced.result.runtime.id };
     const snapshotMs = Date.now() - snapshotAt;
     this.current = afterwards;
     const found = differences(before, afterwards);
     const equal = found.length === 0;
     const upToDate = decision.result.upToDate;
-    verdicts.push({ name: label, upToDate, equal });
+    const tookFast = decision.said.startsWith('Up to date (no builder build');
+    verdicts.push({ name: label, upToDate, equal, fast: tookFast });
+    if (tookFast) assert.equal(decision.result.timings.builderBuildMs, 0, 'the fast path builds no builder');
     t.diagnostic(
-      `${label}: upToDate=${upToDate}; the forced build ${equal ? 'equals the tagged image' : `differs in ${found.length} place(s)`} ` +
+      `${label}: upToDate=${upToDate}${tookFast ? ' (no builder build)' : ''}; the forced build ${equal ? 'equals the tagged image' : `differs in ${found.length} place(s)`} ` +
         `(${decision.result.timings.totalMs} + ${forced.result.timings.totalMs} ms building, ${snapshotMs} ms listing)`,
     );
     const listed = found.map((line) => `    ${line}`).join('\n') || '    (nothing)';
@@ -151,6 +175,14 @@ class Chain {
       `${label}: the skip said upToDate=${upToDate}, but a --force build ${equal ? 'gives the same image' : 'gives another image'}. ` +
         `The pipeline said: "${decision.said}". What the forced build changed:\n${listed}`,
     );
+    if (fast?.taken !== undefined) {
+      assert.equal(
+        tookFast,
+        fast.taken,
+        `${label}: the fast path was ${fast.taken ? 'meant to be taken' : 'not meant to be taken'}; the pipeline said: "${decision.said}"`,
+      );
+    }
+    if (fast?.why) assert.match(decision.said, fast.why, `${label}: the normal path's message says why the builder build ran`);
     assert.equal(
       equal,
       meant === 'same',
@@ -226,14 +258,49 @@ async function ourContainers(engine: Engine, ids: ReadonlySet<string>): Promise<
 const chains: Chain[] = [];
 const started = Date.now();
 
-type Case = [name: string, meant: 'same' | 'different', change: () => unknown];
+/** Whether the fast path must be taken, and what the normal path's message must say. */
+interface Fast {
+  taken?: boolean;
+  why?: RegExp;
+}
+type Case = [name: string, meant: 'same' | 'different', change: () => unknown, fast?: Fast];
+const FAST: Fast = { taken: true };
+const NOT_FAST: Fast = { taken: false };
 
 /** The chain's cases as tests, one after the other. */
 function walk(chain: Chain, cases: Case[]): void {
-  for (const [name, meant, change] of cases) {
+  for (const [name, meant, change, fast] of cases) {
     MATRIX.push(`${name} (${chain.builder})`);
-    it(name, (t) => chain.case(t, name, meant, change));
+    it(name, (t) => chain.case(t, name, meant, change, fast));
   }
+}
+
+const write = (chain: Chain, file: string, text: string) => () => writeFileSync(path.join(chain.dir, file), text);
+
+/** The normal path (a record without the digest, as an older Dockerception wrote it) on the same state:
+ * it must agree that the pair is up to date, and write the digest so that the next build is fast again. */
+async function normalPathAgrees(t: TestContext, chain: Chain): Promise<void> {
+  const file = chain.recordFile();
+  const { builderInputs, ...older } = JSON.parse(readFileSync(file, 'utf8')) as { builderInputs?: string };
+  assert.ok(builderInputs, 'the record of a build keeps the digest of its builder inputs');
+  writeFileSync(file, JSON.stringify(older));
+  const normal = await chain.build(false);
+  t.diagnostic(`normal path: ${normal.said.slice(0, 160)}`);
+  assert.equal(normal.result.upToDate, true, `the normal path agrees it is up to date; it said: "${normal.said}"`);
+  assert.match(normal.said, /^Up to date: .*The builder build ran \(cached\) because the record of the tagged image has no digest/);
+  assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { builderInputs?: string }).builderInputs, builderInputs, 'the normal path records the same digest');
+  const again = await chain.build(false);
+  assert.match(again.said, /^Up to date \(no builder build/, 'with the digest back, the next build is fast');
+}
+
+/** A file server the engine fetches an ADD's URL from (dockerd runs on this host). */
+let server: Server | undefined;
+let remoteText = 'remote 1\n';
+async function serve(): Promise<string> {
+  // A fixed Last-Modified: the legacy builder keeps it as the file's mtime.
+  server ??= createServer((_, res) => res.setHeader('Last-Modified', new Date(0).toUTCString()).end(remoteText));
+  if (!server.listening) await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/remote.txt`;
 }
 
 // Three chains, independent (their own tags and bases) and mostly waiting on the engine: they run side by side.
@@ -248,12 +315,44 @@ describe('the up-to-date skip equals what a --force build would change', { concu
     chains.push(chain);
     before(() => chain.start());
     walk(chain, [
-      ['no change', 'same', () => undefined],
-      ['a file .dockerignore leaves out changed', 'same', () => writeFileSync(path.join(chain.dir, 'payload', 'notes.txt'), 'draft 2\n')],
-      ['builder source changed', 'different', () => writeFileSync(path.join(chain.dir, 'payload', 'source.txt'), 'version 2\n')],
-      ['build arg changed', 'different', () => (chain.buildArgs = { FLAVOUR: 'spicy' })],
-      ['builder base re-tagged', 'different', reTag(V2, chain.bases.builder)],
+      ['no change', 'same', () => undefined, FAST],
+      ['a file .dockerignore leaves out changed', 'same', () => writeFileSync(path.join(chain.dir, 'payload', 'notes.txt'), 'draft 2\n'), FAST],
+      ['builder source changed', 'different', () => writeFileSync(path.join(chain.dir, 'payload', 'source.txt'), 'version 2\n'), NOT_FAST],
+      ['a source made executable (chmod +x)', 'different', () => chmodSync(path.join(chain.dir, 'payload', 'source.txt'), 0o755), NOT_FAST],
+      ['a source file added', 'different', write(chain, 'payload/added.txt', 'new\n'), NOT_FAST],
+      [
+        'a symlink target changed',
+        'different',
+        () => {
+          unlinkSync(path.join(chain.dir, 'payload', 'link'));
+          symlinkSync('added.txt', path.join(chain.dir, 'payload', 'link'));
+        },
+        NOT_FAST,
+      ],
+      ['build arg changed', 'different', () => (chain.buildArgs = { FLAVOUR: 'spicy' }), NOT_FAST],
+      ['builder base re-tagged', 'different', reTag(V2, chain.bases.builder), NOT_FAST],
+      ['no change after the changes', 'same', () => undefined, FAST],
     ]);
+    it('a file .dockerignore leaves out changed: the normal path agrees it is up to date', async (t) => {
+      writeFileSync(path.join(chain.dir, 'payload', 'notes.txt'), 'draft 3\n');
+      await normalPathAgrees(t, chain);
+    });
+    walk(chain, [
+      [
+        'the builder Dockerfile ADDs a URL',
+        'different',
+        async () => appendFileSync(path.join(chain.dir, 'Dockerfile'), `ADD ${await serve()} /remote.txt\n`),
+        NOT_FAST,
+      ],
+      [
+        'no change, with an ADD of a URL',
+        'same',
+        () => undefined,
+        { taken: false, why: /^Up to date: .*because line \d+ ADDs http:\/\/127\.0\.0\.1:\d+\/remote\.txt, which the engine fetches at build time/ },
+      ],
+      ["the URL's content changed", 'different', () => (remoteText = 'remote 2\n'), NOT_FAST],
+    ]);
+    after(() => server?.close());
   });
 
   describe("legacy builder: the runtime build, the builder's network and the engine", { concurrency: 1 }, () => {
@@ -297,7 +396,12 @@ describe('the up-to-date skip equals what a --force build would change', { concu
       await removeChainCacheRecords(await testEngine(), cacheBefore);
     });
     walk(chain, [
-      ['no change', 'same', () => undefined],
+      ['no change', 'same', () => undefined, FAST],
+      ['a file .dockerignore leaves out changed', 'same', () => writeFileSync(path.join(chain.dir, 'payload', 'notes.txt'), 'draft 2\n'), FAST],
+      ['a source made executable (chmod +x)', 'different', () => chmodSync(path.join(chain.dir, 'payload', 'source.txt'), 0o755), NOT_FAST],
+      ['builder source changed', 'different', () => writeFileSync(path.join(chain.dir, 'payload', 'source.txt'), 'version 2\n'), NOT_FAST],
+      ['build arg changed', 'different', () => (chain.buildArgs = { FLAVOUR: 'spicy' }), NOT_FAST],
+      ['builder base re-tagged', 'different', reTag(V2, chain.bases.builder), NOT_FAST],
       ['runtime FROM (named by an ARG default) re-tagged', 'different', reTag(V2, chain.bases.from)],
       ['COPY --from image re-tagged', 'different', reTag(V2, chain.bases.copy)],
       ['RUN --mount=from image re-tagged', 'different', reTag(V2, chain.bases.mount)],
@@ -315,6 +419,9 @@ describe('skip oracle', () => {
   it('every case of the matrix reached a verdict; the count is printed; nothing is left running', async (t) => {
     const agreed = verdicts.filter((v) => v.upToDate === v.equal).length;
     t.diagnostic(`skip oracle: ${verdicts.length} cases, the skip decision equals the forced build's difference in ${agreed}`);
+    t.diagnostic(
+      `skip oracle: up to date without a builder build in ${verdicts.filter((v) => v.fast).length} of ${verdicts.filter((v) => v.upToDate).length} up-to-date cases`,
+    );
     t.diagnostic(`skip oracle: ${Math.round((Date.now() - started) / 1000)} s`);
     for (const verdict of verdicts.filter((v) => v.upToDate !== v.equal)) {
       t.diagnostic(`skip oracle: wrong on "${verdict.name}" (upToDate=${verdict.upToDate}, forced build ${verdict.equal ? 'equal' : 'different'})`);
