@@ -2,7 +2,7 @@ import * as vscode from 'vscode';
 import { comparedWithBuilder, formatBytes, sizeSummary } from '../core';
 import type { Builds } from './builds';
 import type { EngineChoice } from './engine-choice';
-import { onPushedImage, pushedImageOf } from './tree/nodes';
+import { engineStateNow, knownImagesOf, onEngineState, onPushedImage, pushedImageOf, shownTag } from './tree/nodes';
 
 /**
  * The status-bar button: builds the current pair; shows the phase with a spinner while building, the
@@ -26,6 +26,8 @@ export class BuildStatusBar implements vscode.Disposable {
       builds.onDidChangeAll(() => (this.showAll() ? undefined : this.shown ? void this.update(this.shown) : this.idle())),
       // A push of the pair shown: its pull size joins the tooltip.
       { dispose: onPushedImage((dir) => (this.shown?.dir === dir ? void this.update(this.shown) : undefined)) },
+      // The engine went away or came back (the Pairs view looks again every few seconds while it is away).
+      { dispose: onEngineState(() => (this.shown ? void this.update(this.shown) : this.idle())) },
     ];
     this.idle();
     this.item.show();
@@ -40,6 +42,29 @@ export class BuildStatusBar implements vscode.Disposable {
     this.item.tooltip = `Dockerception: build the current pair (builder → tar → runtime)\n\n${this.engineLine()}`;
     this.item.command = 'dockerception.build';
     this.item.backgroundColor = undefined;
+    if (!engineStateNow().reachable) {
+      this.item.text = '$(debug-disconnect) Dockerception: engine unreachable';
+      this.item.tooltip = `The Docker engine cannot be reached. The Pairs view checks again every few seconds; this returns when it answers.\n\n${this.engineLine()}`;
+      this.item.command = 'dockerception.refresh';
+      this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
+    }
+  }
+
+  /** The engine is away: the pair's sizes as last seen, and what brings the status bar back. */
+  private away(pair: Parameters<Builds['last']>[0]): void {
+    // Only what this window saw of this engine (the last build may have been on another one).
+    const seen = knownImagesOf(pair.dir);
+    const at = engineStateNow().lastSeen;
+    this.item.text = `$(debug-disconnect) ${pair.name}: engine unreachable`;
+    const sizes =
+      seen?.builder && seen.runtime
+        ? `Last seen${at !== undefined ? ` ${new Date(at).toLocaleString()}` : ''}: builder \`${shownTag(seen.builder.tag)}\` ${formatBytes(seen.builder.size)}, runtime \`${shownTag(seen.runtime.tag)}\` ${formatBytes(seen.runtime.size)}.\n\n`
+        : '';
+    this.item.tooltip = new vscode.MarkdownString(
+      `**${pair.name}**: the Docker engine cannot be reached.\n\n${sizes}The Pairs view checks again every few seconds; the status bar returns when the engine answers. Click to Refresh now.\n\nEngine: \`${this.engine.describe()}\``,
+    );
+    this.item.command = 'dockerception.refresh';
+    this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
   }
 
   /** While a Build All runs the button shows it as a whole ("Build All 3 of 12"); false when none runs. */
@@ -65,8 +90,13 @@ export class BuildStatusBar implements vscode.Disposable {
       this.item.backgroundColor = undefined;
       return;
     }
-    const last = this.builds.last(pair);
+    if (!engineStateNow().reachable) return this.away(pair);
+    let last = this.builds.last(pair);
     if (!last) return this.idle();
+    const known = knownImagesOf(pair.dir);
+    // The last build could not reach the engine, which has answered since: the pair's images as the engine has them now.
+    const recovered = last.error?.code === 'ENGINE_UNREACHABLE' && known?.builder !== undefined && known.runtime !== undefined;
+    if (recovered) last = { at: last.at, ms: 0, ok: true, builder: known.builder, runtime: known.runtime };
     if (last.ok && last.builder && last.runtime) {
       // The pair's name first: the sizes are its. A doctor error outranks them: the image cannot start.
       const sizes = sizeSummary(last.builder.size, last.runtime.size).replace(/ \(.*\)$/, '');
@@ -78,9 +108,11 @@ export class BuildStatusBar implements vscode.Disposable {
           : '';
       const tooltip = new vscode.MarkdownString(
         doctor +
-          `**${pair.name}** ${last.upToDate ? 'was up to date' : 'built'} in ${(last.ms / 1000).toFixed(1)} s\n\n` +
-          `| | image | size |\n|---|---|---:|\n| builder | \`${last.builder.tag}\` | ${formatBytes(last.builder.size)} |\n` +
-          `| runtime | \`${last.runtime.tag}\` | ${formatBytes(last.runtime.size)} |\n` +
+          (recovered
+            ? `**${pair.name}**: its last build (${new Date(last.at).toLocaleString()}) could not reach the engine; the engine is back, and these are its images\n\n`
+            : `**${pair.name}** ${last.upToDate ? 'was up to date' : 'built'} in ${(last.ms / 1000).toFixed(1)} s\n\n`) +
+          `| | image | size |\n|---|---|---:|\n| builder | \`${shownTag(last.builder.tag)}\` | ${formatBytes(last.builder.size)} |\n` +
+          `| runtime | \`${shownTag(last.runtime.tag)}\` | ${formatBytes(last.runtime.size)} |\n` +
           pullRow(pair.dir, last.runtime.id) +
           '\n' +
           `The runtime image is ${comparedWithBuilder(last.builder.size, last.runtime.size)}. Click to build again, or ` +

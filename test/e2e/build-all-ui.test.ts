@@ -89,12 +89,12 @@ describe('Build All in the real UI', { timeout: 10 * 60_000 }, () => {
       await shot('finished');
       await page
         .locator('.monaco-list-row', { hasText: 'base' })
-        .filter({ hasText: /builder [\d.]+ MB → runtime/ })
+        .filter({ hasText: /[\d.]+ (?:B|kB|MB) ← [\d.]+ MB/ })
         .first()
         .waitFor({ timeout: 30_000 });
       await page
         .locator('.monaco-list-row', { hasText: 'app' })
-        .filter({ hasText: /builder [\d.]+ MB → runtime/ })
+        .filter({ hasText: /[\d.]+ (?:B|kB|MB) ← [\d.]+ MB/ })
         .first()
         .waitFor({ timeout: 30_000 });
       await page.locator('.monaco-list-row', { hasText: 'broken' }).filter({ hasText: 'last build failed: BUILDER_EXIT' }).first().waitFor({ timeout: 30_000 });

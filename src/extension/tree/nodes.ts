@@ -1,6 +1,6 @@
 // What the Pairs view shows, as data: the provider maps each node to a TreeItem when VS Code asks, from
 // the state of that moment, so one pair's node can be refreshed alone.
-import type { Pair } from '../../core';
+import type { ImageSize, Pair } from '../../core';
 
 export interface PairNode {
   kind: 'pair';
@@ -57,4 +57,53 @@ export function setPushedImage(dir: string, pushed: PushedImage): void {
 export function onPushedImage(listener: (dir: string) => void): () => void {
   pushedListeners.add(listener);
   return () => pushedListeners.delete(listener);
+}
+
+/** The engine as the Pairs view last found it: reachable, or not since the last refresh (`lastSeen`: when it last answered). */
+export interface EngineState {
+  reachable: boolean;
+  /** When the engine last answered a look-up of the pairs' images (ms since the epoch); undefined when never in this window. */
+  lastSeen?: number;
+}
+
+let engineState: EngineState = { reachable: true };
+const knownImages = new Map<string, { builder: ImageSize | undefined; runtime: ImageSize | undefined }>();
+const engineListeners = new Set<(state: EngineState) => void>();
+
+/** What the Pairs view last found of the engine (reachable until a look-up says otherwise). */
+export function engineStateNow(): EngineState {
+  return engineState;
+}
+
+/** The pair's images as the engine last reported them (kept while the engine is away). */
+export function knownImagesOf(dir: string): { builder: ImageSize | undefined; runtime: ImageSize | undefined } | undefined {
+  return knownImages.get(dir);
+}
+
+/** Records what a look-up found: the images seen (when the engine answered) and whether it answered. */
+export function setEngineState(state: EngineState, images?: ReadonlyMap<string, { builder: ImageSize | undefined; runtime: ImageSize | undefined }>): void {
+  if (images) for (const [dir, seen] of images) knownImages.set(dir, seen);
+  const changed = state.reachable !== engineState.reachable;
+  engineState = state;
+  if (changed) for (const listener of engineListeners) listener(state);
+}
+
+/** Forgets the images seen: they belonged to an engine no longer chosen. */
+export function forgetKnownImages(): void {
+  knownImages.clear();
+}
+
+/** Calls `listener` when the engine becomes unreachable or reachable again; returns the unsubscribe. */
+export function onEngineState(listener: (state: EngineState) => void): () => void {
+  engineListeners.add(listener);
+  return () => engineListeners.delete(listener);
+}
+
+/**
+ * An image reference as the engine names it: a name without a tag or digest is `name:latest` (what
+ * `docker images` and `docker image inspect`'s RepoTags say), so builder and runtime tags read alike.
+ */
+export function shownTag(ref: string): string {
+  const last = ref.slice(ref.lastIndexOf('/') + 1);
+  return last.includes(':') || last.includes('@') ? ref : `${ref}:latest`;
 }

@@ -5,13 +5,16 @@ import { builderTagFor, DockerceptionError, engineIdOf, imageSize, lastPairPush,
 import type { Builds } from '../builds';
 import { readSettings, runtimeTagFor } from '../settings';
 import { engineItem, imageItem, lastBuildItem, pairItem, type PairState } from './items';
-import { pushedImageOf, setPushedImage, type PairNode, type PairsTreeNode } from './nodes';
+import { forgetKnownImages, pushedImageOf, setEngineState, setPushedImage, type PairNode, type PairsTreeNode } from './nodes';
 import { PairDiscovery } from './pair-discovery';
 
 interface Images {
   builder: ImageSize | undefined;
   runtime: ImageSize | undefined;
 }
+
+/** How often an unreachable engine is asked again. */
+const RETRY_MS = 5000;
 
 const tagsOf = (pair: Pair) => {
   const runtime = runtimeTagFor(pair, readSettings(vscode.Uri.file(pair.dir)));
@@ -26,6 +29,13 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
   private readonly nodes = new Map<string, PairNode>();
   private readonly images = new Map<string, Images>();
   private engineError: string | undefined;
+  /** When the engine last answered a look-up of the images (they are kept, and shown as of then, while it is away). */
+  private lastSeen: number | undefined;
+  private engineLabel: string | undefined;
+  /** Another engine was chosen in this window: the last build's sizes may be another engine's, so they are not shown for it. */
+  private engineSwitched = false;
+  /** While the engine is unreachable: the next look-up, so that rows and status bar come back without a click. */
+  private retry: NodeJS.Timeout | undefined;
   private view: vscode.TreeView<PairsTreeNode> | undefined;
 
   constructor(
@@ -45,9 +55,30 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
     this.view = view;
   }
 
-  /** The engine's address beside the view's title, so that it is always in sight. */
+  /**
+   * The engine's address beside the view's title (hidden while the view is alone in its side bar) and as
+   * the view's message above the rows, where it is read without hovering. Another engine's images are forgotten.
+   */
   showEngine(label: string): void {
+    if (this.engineLabel !== undefined && label !== this.engineLabel) {
+      this.engineSwitched = true;
+      this.images.clear();
+      this.lastSeen = undefined;
+      forgetKnownImages();
+    }
+    this.engineLabel = label;
     if (this.view) this.view.description = label;
+    void this.showMessage();
+  }
+
+  /** The view's message: Restricted Mode first when it applies, then the engine; none while the welcome shows (a message hides it). */
+  private async showMessage(): Promise<void> {
+    if (!this.view) return;
+    const pairs = await this.pairs();
+    const restricted = vscode.workspace.isTrusted ? undefined : 'Restricted Mode: building and running are disabled until you trust this workspace.';
+    const engine = this.engineLabel && pairs.length > 0 ? `Engine: ${this.engineLabel}${this.engineError ? ' (unreachable)' : ''}` : undefined;
+    const message = [restricted, engine].filter((line) => line !== undefined).join(' · ') || undefined;
+    if (this.view.message !== message) this.view.message = message;
   }
 
   /** Finds the pairs again and asks the engine again. */
@@ -81,10 +112,12 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
 
     const pairs = await this.pairs();
     await vscode.commands.executeCommand('setContext', 'dockerception.noPairs', pairs.length === 0);
-    if (this.view)
-      this.view.message = vscode.workspace.isTrusted ? undefined : 'Restricted Mode: building and running are disabled until you trust this workspace.';
-    if (pairs.length === 0) return [];
+    if (pairs.length === 0) {
+      await this.showMessage();
+      return [];
+    }
     await this.loadImages(pairs);
+    await this.showMessage();
     await vscode.commands.executeCommand('setContext', 'dockerception.engineUnreachable', this.engineError !== undefined);
     const nodes: PairsTreeNode[] = pairs.map((pair) => this.nodeOf(pair));
     return this.engineError ? [{ kind: 'engine', message: this.engineError }, ...nodes] : nodes;
@@ -110,12 +143,19 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
   }
 
   private stateOf(pair: Pair): PairState {
-    const images = this.images.get(pair.dir);
+    let images = this.images.get(pair.dir);
     const last = this.builds.last(pair);
     const tags = tagsOf(pair);
+    let lastSeen = this.lastSeen;
+    // The engine has not answered in this window: what the last successful build saw, as of then.
+    if (this.engineError !== undefined && !images && !this.engineSwitched && last?.ok && last.runtime?.tag === tags.runtime) {
+      images = { builder: last.builder, runtime: last.runtime };
+      lastSeen = last.at;
+    }
     return {
       builder: images?.builder ?? (last?.ok ? last.builder : undefined),
       runtime: images?.runtime,
+      lastSeen: this.engineError !== undefined ? lastSeen : undefined,
       last,
       building: this.builds.phaseOf(pair),
       runtimeTag: tags.runtime,
@@ -135,10 +175,30 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
       // A push recorded by an earlier window (or the CLI) of the image the tag names now: its pull size and digest.
       await recordedPushes(docker, pairs, this.images).catch(() => undefined);
       this.engineError = undefined;
+      this.lastSeen = Date.now();
+      clearTimeout(this.retry);
+      this.retry = undefined;
+      setEngineState({ reachable: true, lastSeen: this.lastSeen }, this.images);
     } catch (error) {
-      this.images.clear();
+      // The images last seen stay: the rows show them as of lastSeen until the engine answers again.
       this.engineError = error instanceof DockerceptionError ? error.message : `Cannot reach the Docker engine: ${messageOf(error)}`;
+      // A new connection next time (an ssh:// engine's may have died with it), unless builds still use this one.
+      if (this.builds.runningPairs().length === 0) this.builds.resetConnection();
+      setEngineState({ reachable: false, lastSeen: this.lastSeen });
+      this.scheduleRetry();
     }
+  }
+
+  /** While the engine is away, looks again every few seconds; when it answers, the whole view (and the status bar) come back. */
+  private scheduleRetry(): void {
+    if (this.retry) return;
+    this.retry = setTimeout(() => {
+      this.retry = undefined;
+      void this.pairs().then(async (pairs) => {
+        await this.loadImages(pairs);
+        if (this.engineError === undefined) this.changed.fire(undefined);
+      });
+    }, RETRY_MS);
   }
 
   /** One pair's images again, then its node alone. */
@@ -150,13 +210,17 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
         const { docker } = await this.builds.connect();
         this.images.set(pair.dir, await imagesOf(docker, node.pair));
       } catch {
-        // the next full refresh says what is wrong with the engine
+        // The engine went away (or is refusing): looked at as a whole (the status bar hears of it even while
+        // the view is hidden), then the full refresh says so on top and keeps the sizes seen.
+        await this.loadImages(await this.pairs());
+        return this.changed.fire(undefined);
       }
     }
     this.changed.fire(node);
   }
 
   dispose(): void {
+    clearTimeout(this.retry);
     this.changed.dispose();
     for (const d of this.disposables) d.dispose();
   }

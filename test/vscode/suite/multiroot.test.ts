@@ -40,7 +40,7 @@ suite('Dockerception in a multi-root workspace', () => {
     assert.equal(built?.ok, true, built?.error?.message);
     assert.equal(built?.runtime?.tag, 'dc-mr-svc-a-api', 'the workspace setting');
     const rows = (await api.tree.getChildren()).map((node) => api.tree.getTreeItem(node));
-    assert.match(String(rows[0].description), /^builder [\d.]+ MB → runtime/);
+    assert.match(String(rows[0].description), /^[\d.]+ (?:B|kB|MB) ← [\d.]+ MB/);
     assert.equal(rows[1].description, 'not built yet', 'svc-b-api does not show svc-a-api’s images');
     const other = await api.builds.build(b);
     assert.equal(other?.ok, true, other?.error?.message);
