@@ -35,6 +35,11 @@ export class ReportPanels implements vscode.Disposable {
     return panel;
   }
 
+  /** Renders a pair's open report again (after a push: the pull size is then the registry's). */
+  refresh(pair: Pair): Promise<void> {
+    return this.render(pair);
+  }
+
   private async render(pair: Pair): Promise<void> {
     const panel = this.panels.get(pair.dir);
     if (!panel) return;

@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLoopbackRegistry, parseChallenge, parseRegistryRef, pushEventOf, pushFailure, refsToPush } from '../../src/core/ship';
+import { isLocalName, isLoopbackRegistry, parseChallenge, parseRegistryRef, pushEventOf, pushFailure, refsToPush } from '../../src/core/ship';
 
 describe('ship: references, challenges, push events and failures', () => {
   it('cuts a reference into registry, repository and tag/digest (Docker Hub names get library/)', () => {
@@ -77,6 +77,15 @@ describe('ship: references, challenges, push events and failures', () => {
       'REGISTRY_UNREACHABLE',
     );
     assert.equal(pushFailure(ref, 'something else', false).code, 'PUSH_FAILED');
+  });
+
+  it("a plain name is Docker Hub's library/ (nobody pushes there); a user's repository or a registry is not", () => {
+    for (const ref of ['app', 'app:1', 'docker.io/app:1']) assert.equal(isLocalName(ref), true, ref);
+    for (const ref of ['team/app:1', 'docker.io/team/app', '127.0.0.1:5000/app:1', 'localhost/app', 'r.example/app'])
+      assert.equal(isLocalName(ref), false, ref);
+    // The same split as the registry API's: library/ for the first kind.
+    assert.equal(parseRegistryRef('app:1').repository, 'library/app');
+    assert.equal(parseRegistryRef('team/app:1').repository, 'team/app');
   });
 
   it('never pushes the builder image unless asked', () => {

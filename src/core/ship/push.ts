@@ -235,6 +235,15 @@ export function refsToPush(runtimeTags: readonly string[], options: { pushBuilde
   return options.pushBuilder ? [...refs, ...refs.map(builderTagFor)] : refs;
 }
 
+/**
+ * Whether a reference is a plain local name ('app', 'app:1', 'docker.io/app'): on Docker Hub that is
+ * library/…, Docker's own official images, where no user can push. A list of tags (dockerception.runtimeTag)
+ * keeps such a name for the engine and pushes the others.
+ */
+export function isLocalName(ref: string): boolean {
+  return registryOf(ref) === 'docker.io' && !ref.replace(/^docker\.io\//, '').includes('/');
+}
+
 /** Gives an image the extra tags it is shipped under (docker tag), e.g. from expandTags. */
 export async function tagImage(engine: Engine, image: string, refs: readonly string[]): Promise<void> {
   for (const ref of refs) {

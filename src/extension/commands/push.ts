@@ -3,7 +3,7 @@
 // credentials; a cancellable notification, a line per layer in the output channel, and afterwards the
 // pull size on the pair's row and the digest in its tooltip (and Copy Digest).
 import * as vscode from 'vscode';
-import { DockerceptionError, formatBytes, isShipError, messageOf, registryCredentials, shipPair, type ShipPairResult } from '../../core';
+import { DockerceptionError, formatBytes, isLocalName, isShipError, messageOf, registryCredentials, shipPair, type ShipPairResult } from '../../core';
 import { setPushedImage } from '../tree/nodes';
 import { readSettings, runtimeTagsFor } from '../settings';
 import { pairOf, requireTrust, type CommandContext, type Target } from './context';
@@ -21,6 +21,15 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
     return undefined;
   }
   const runtime = refs[0];
+  // A plain name ('app:1') is Docker Hub's library/…, where nobody can push: it stays the engine's name.
+  const local = refs.filter(isLocalName);
+  const toPush = refs.filter((ref) => !isLocalName(ref));
+  if (toPush.length === 0) {
+    void vscode.window.showErrorMessage(
+      `Dockerception: ${pair.name}'s runtime tag ${refs.join(', ')} names no registry, so there is nowhere to push it. Add a tag that names one to dockerception.runtimeTag, e.g. ["\${name}", "registry.example:5000/team/\${name}:\${gitSha}"].`,
+    );
+    return undefined;
+  }
   let engine;
   try {
     engine = await context.builds.connect();
@@ -41,13 +50,14 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
     return undefined;
   }
   output.line('');
-  output.line(`━━ ${new Date().toLocaleTimeString()}  Pushing ${pair.name} → ${refs.join(', ')}  (${pair.dir})`);
+  output.line(`━━ ${new Date().toLocaleTimeString()}  Pushing ${pair.name} → ${toPush.join(', ')}  (${pair.dir})`);
+  if (local.length > 0) output.line(`  not pushed: ${local.join(', ')} (no registry in the name: it stays on the engine)`);
   try {
     const credentials = await registryCredentials();
     const shipped = await vscode.window.withProgress(
       {
         location: vscode.ProgressLocation.Notification,
-        title: `Dockerception: pushing ${refs.length > 1 ? `${runtime} and ${refs.length - 1} more tag(s)` : runtime}`,
+        title: `Dockerception: pushing ${toPush.length > 1 ? `${toPush[0]} and ${toPush.length - 1} more tag(s)` : toPush[0]}`,
         cancellable: true,
       },
       (progress, token) => {
@@ -56,7 +66,7 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
         return shipPair(engine, {
           pairDir: pair.dir,
           runtimeTag: runtime,
-          refs,
+          refs: toPush,
           credentials,
           signal: abort.signal,
           onEvent: (event) => {
@@ -81,6 +91,7 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
     output.line(`Pushed ${main.canonical}: ${pull} (runtime ${formatBytes(image.Size)}), ${(main.elapsedMs / 1000).toFixed(1)} s`);
     if (shipped.recordProblem) output.line(shipped.recordProblem);
     context.tree.refresh();
+    void context.reports.refresh(pair);
     const more =
       shipped.pushed.length > 1
         ? `, also as ${shipped.pushed
