@@ -67,7 +67,9 @@ async function buildAllPairs(dir: string | undefined, values: Record<string, unk
   const templates = tagTemplates(values);
   const refsOf = new Map<string, string[]>();
   const owner = new Map<string, string>();
-  for (const pair of pairs) refsOf.set(pair.dir, await refsFor(pair, templates, pair.name));
+  // Asked for every pair at once (a template's variables may ask git per pair).
+  const refs = await Promise.all(pairs.map((pair) => refsFor(pair, templates, pair.name)));
+  pairs.forEach((pair, i) => refsOf.set(pair.dir, refs[i]));
   for (const pair of pairs) {
     for (const ref of refsOf.get(pair.dir) ?? []) {
       const other = owner.get(ref);

@@ -117,6 +117,8 @@ interface Produced {
   record?: BuildRecord;
   /** The digest of everything the builder build read (undefined: unknown, or decided by the engine). */
   builderInputs?: string;
+  /** Both images as the up-to-date check just inspected them (builder, runtime): not asked again. */
+  sizes?: [ImageSize, ImageSize];
   /** Every image the runtime Dockerfile read, with its id (undefined when that Dockerfile is unknown). */
   runtimeImages?: Record<string, string>;
   /** Why runtimeImages is unknown, for the next build's reason. */
@@ -156,19 +158,20 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
   options.signal?.addEventListener('abort', onCallerAbort, { once: true });
   let removal: Promise<void> | undefined;
   try {
-    // Independent: the builder to use, and (lazily, only for the registries the pair's Dockerfiles name and
-    // the engine lacks) the credentials.
-    const [choice, credentials] = await Promise.all([
-      chooseEngineBuilder(run),
-      (async () =>
-        (options.credentials ?? (await registryCredentials())).only(
-          await registriesToAskFor(run.docker, [pair.builderDockerfile, pair.runtimeDockerfile], options.buildArgs),
-        ))(),
-    ]);
-    for (const problem of credentials.problems) run.emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
+    // Independent: the builder to use, and (only for the registries the pair's Dockerfiles name and the
+    // engine lacks) the credentials, which only the builds need: a pair up to date does not wait for them.
+    const credentials = (async () => {
+      const asked = (options.credentials ?? (await registryCredentials())).only(
+        await registriesToAskFor(run.docker, [pair.builderDockerfile, pair.runtimeDockerfile], options.buildArgs),
+      );
+      for (const problem of asked.problems) run.emit({ type: 'log', source: 'builder-build', line: `Registry credentials: ${problem}` });
+      return asked;
+    })();
+    credentials.catch(() => undefined);
+    const choice = await chooseEngineBuilder(run);
     const known = await builderInputs(run, choice.builder);
     const fast = await upToDateWithoutBuilderBuild(run, choice.builder, known);
-    const { builderId, builderBuildMs, produced } = typeof fast === 'string' ? await buildAndRun(run, choice.builder, credentials, known, fast) : fast;
+    const { builderId, builderBuildMs, produced } = typeof fast === 'string' ? await buildAndRun(run, choice.builder, await credentials, known, fast) : fast;
     removal = produced.removed;
     const checked = await check(run, builderId, produced);
     await tag(run, produced);
@@ -274,17 +277,14 @@ async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, kno
   if (options.force) return '--force builds everything';
   if (options.noCache) return '--no-cache builds everything';
   if ('never' in known) return known.never;
-  const [context, builderTagged, runtimeDockerfile] = await Promise.all([
+  const [context, builderImage, runtimeDockerfile] = await Promise.all([
     contextDigest(pair.dir).catch((error: unknown) => new Error(messageOf(error))),
-    docker
-      .getImage(run.builderTag)
-      .inspect()
-      .then((image) => image.Id)
-      .catch(() => undefined),
+    imageSize(docker, run.builderTag).catch(() => undefined),
     fs.readFile(pair.runtimeDockerfile).catch(() => undefined),
   ]);
   if (context instanceof Error) return `the builder's context could not be read (${context.message})`;
-  if (!builderTagged) return `no image is tagged ${run.builderTag}`;
+  if (!builderImage) return `no image is tagged ${run.builderTag}`;
+  const builderTagged = builderImage.id;
   if (!runtimeDockerfile) return `${relative(pair.runtimeDockerfile)} could not be read`;
   const digest = builderInputsDigest(context, known.facts);
   const inputs: BuildInputs = {
@@ -297,7 +297,7 @@ async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, kno
   };
   const fresh = await freshness(docker, run.records, run.runtimeTag, inputs);
   if (!fresh.upToDate) return fresh.reason;
-  const { record } = fresh;
+  const { record, tagged } = fresh;
   if (!record.builderInputs) return "the record of the tagged image has no digest of the builder's inputs (made by an older Dockerception)";
   if (record.builderInputs !== digest) return "the builder's context, Dockerfile, build args or images differ from the recorded build's";
   run.enter(
@@ -315,6 +315,7 @@ async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, kno
       upToDate: true,
       record,
       builderInputs: digest,
+      sizes: [builderImage, { tag: run.runtimeTag, ...tagged }],
       runtimeImages: record.runtimeImages,
       builderRunMs: 0,
       runtimeBuildMs: 0,
@@ -498,7 +499,7 @@ async function check(run: Run, builderId: string, produced: Produced): Promise<C
           })
         : examineImage(docker, produced.runtimeId);
     const buildsRead = pairBuilds(run.records, pairKey(produced.inputs.engineId, run.pair.dir, run.runtimeTag));
-    const sized = imageSizes(docker, builderId, run.builderTag, produced.runtimeId, run.runtimeTag);
+    const sized = produced.sizes ? Promise.resolve(produced.sizes) : imageSizes(docker, builderId, run.builderTag, produced.runtimeId, run.runtimeTag);
     for (const asked of [examined, buildsRead, sized]) asked.catch(() => undefined);
     const exam = await examined;
     if (!reuse) {

@@ -174,18 +174,26 @@ function canonical(args: Record<string, string>): string {
   );
 }
 
-export type Freshness = { upToDate: true; record: BuildRecord } | { upToDate: false; reason: string };
+/** The tagged runtime image as inspected for the check (its size and date spare the caller another request). */
+export interface TaggedImage {
+  id: string;
+  size: number;
+  created: string;
+}
+
+export type Freshness = { upToDate: true; record: BuildRecord; tagged: TaggedImage } | { upToDate: false; reason: string };
 
 /** Whether the image tagged `runtimeTag` was built from `inputs`, and if not, why the pair is built again. */
 export async function freshness(docker: Docker, dir: string, runtimeTag: string, inputs: BuildInputs): Promise<Freshness> {
-  let taggedId: string;
+  let tagged: TaggedImage;
   try {
-    taggedId = (await docker.getImage(runtimeTag).inspect()).Id;
+    const info = await docker.getImage(runtimeTag).inspect();
+    tagged = { id: info.Id, size: info.Size, created: info.Created };
   } catch {
     return { upToDate: false, reason: `no image is tagged ${runtimeTag}` };
   }
-  const record = await readRecord(dir, taggedId);
-  if (!record || record.runtimeId !== taggedId) return { upToDate: false, reason: `${runtimeTag} has no record of a Dockerception build here` };
+  const record = await readRecord(dir, tagged.id);
+  if (!record || record.runtimeId !== tagged.id) return { upToDate: false, reason: `${runtimeTag} has no record of a Dockerception build here` };
   const changes = changedInputs(record, inputs);
   if (changes.length === 0) {
     if (!record.runtimeImages) {
@@ -202,5 +210,5 @@ export async function freshness(docker: Docker, dir: string, runtimeTag: string,
       }
     }
   }
-  return changes.length === 0 ? { upToDate: true, record } : { upToDate: false, reason: changes.join('; ') };
+  return changes.length === 0 ? { upToDate: true, record, tagged } : { upToDate: false, reason: changes.join('; ') };
 }

@@ -52,8 +52,13 @@ describe('build records', () => {
       });
       await writeRecord(dir, record(1));
       assert.deepEqual(await readRecord(dir, 'sha256:1'), record(1));
+      // The digest of the builder's inputs (the fast path's key) is kept as written.
+      const withDigest = { ...record(0), builderInputs: 'a'.repeat(64) };
+      await writeRecord(dir, withDigest);
+      assert.equal((await readRecord(dir, 'sha256:0'))?.builderInputs, 'a'.repeat(64));
       assert.equal(await readRecord(dir, 'sha256:2'), undefined);
       for (let i = 2; i <= 505; i++) await writeRecord(dir, record(i));
+      // 0 and 1 were the oldest: 504 others came after them.
       assert.equal(readdirSync(dir).length, 500);
       assert.ok(await readRecord(dir, 'sha256:505'));
     } finally {

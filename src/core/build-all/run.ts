@@ -136,7 +136,9 @@ export async function buildAll(engine: Engine, plan: readonly PlannedPair[], opt
     options.onStart?.(p);
     const started = Date.now();
     const { engine } = engineOf(p);
-    const builderBefore = await imageIdOf(engine, p.builderTag);
+    // What the builder tag names before this pair's build, for a cancel to put back; asked beside the build
+    // (which tags it only after its builder build, long after this answers), not before it.
+    const builderBefore = imageIdOf(engine, p.builderTag);
     const signal = stop.signal;
     try {
       const result = await build(engine, p.pair, {
@@ -161,7 +163,7 @@ export async function buildAll(engine: Engine, plan: readonly PlannedPair[], opt
           ? error
           : new DockerceptionError('RUNTIME_BUILD_FAILED', `Unexpected failure: ${messageOf(error)}. Please report it with the output above.`, 'tag');
       if (known.code === 'CANCELLED' && stop.signal.aborted) {
-        await restoreTag(engine, p.builderTag, builderBefore);
+        await restoreTag(engine, p.builderTag, await builderBefore);
         finish({ pair: p.pair, runtimeTag: p.runtimeTag, result: 'skipped', ms: Date.now() - started, reason: stopReason, needs: needNames(p), findings: 0 });
         return;
       }
