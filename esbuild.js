@@ -42,6 +42,35 @@ const noSsh2 = {
   },
 };
 
+/**
+ * gRPC and protobufjs/minimal (≈ 380 KiB) serve only the BuildKit session (registry credentials) and BuildKit's
+ * cache listing, which import them when they run. They are dist/buildkit-deps.js, read on that first use, so
+ * that every start of the CLI and of the extension's core does not read and compile them.
+ */
+const BUILDKIT_DEPS = { '@grpc/grpc-js': 'grpc', 'protobufjs/minimal': 'protobufMinimal' };
+const buildKitDepsEntry = {
+  contents: Object.entries(BUILDKIT_DEPS)
+    .map(([mod, key]) => `Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => require(${JSON.stringify(mod)}) });`)
+    .join('\n'),
+  resolveDir: __dirname,
+  sourcefile: 'buildkit-deps-entry.js',
+  loader: 'js',
+};
+const lazyBuildKitDeps = {
+  name: 'lazy-buildkit-deps',
+  setup(build) {
+    build.onResolve({ filter: /^(@grpc\/grpc-js|protobufjs\/minimal)$/ }, (args) =>
+      /[\\/]node_modules[\\/]/.test(args.importer) ? undefined : { path: args.path, namespace: 'lazy-buildkit-deps' },
+    );
+    build.onResolve({ filter: /^\.\/buildkit-deps\.js$/ }, (args) => ({ path: args.path, external: true }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-buildkit-deps' }, (args) => ({
+      contents: `module.exports = require('./buildkit-deps.js')[${JSON.stringify(BUILDKIT_DEPS[args.path])}];`,
+      loader: 'js',
+      resolveDir: __dirname,
+    }));
+  },
+};
+
 const shared = {
   bundle: true,
   platform: 'node',
@@ -57,21 +86,34 @@ const shared = {
 };
 
 /**
- * The extension starts with dist/extension.js alone: the VS Code adapters, pair discovery, settings, sizes and
- * the engine's address. Everything a build, the report or the Problems panel needs (dockerode, tar, the
+ * The extension starts with dist/extension.js alone (activate() and nothing else); dist/extension-main.js, required
+ * right after activate() returns, holds the VS Code adapters, pair discovery, settings, sizes and the engine's
+ * address. Everything a build, the report or the Problems panel needs (dockerode, tar, the
  * doctor, the BuildKit session, dockerfile-ast) is dist/extension-core.js, required on first use: the
  * extension's imports of src/core (and of build-all and diagnostics/locate) go to a generated facade that
  * re-exports the LIGHT modules and forwards every other function to the core bundle. Plain values (strings,
  * numbers, arrays of them) are copied into the facade; anything else the extension imports fails the build
- * ("No matching export"): add its module to LIGHT then. DockerceptionError is one class in both bundles: the
- * core bundle takes errors.ts from the extension bundle through a global, so instanceof holds.
+ * ("No matching export"): add its module to LIGHT then. DockerceptionError and ShipError are one class each in both bundles: the
+ * core bundle takes their modules (SHARED) from the extension bundle through globals, so instanceof holds.
  */
 const path = require('node:path');
 const ROOT = __dirname;
-const LIGHT = ['src/core/errors.ts', 'src/core/pairs.ts', 'src/core/sizes.ts', 'src/core/engine/index.ts'].map((f) => path.join(ROOT, f));
-const LAZY = ['src/core/index.ts', 'src/core/build-all/index.ts', 'src/extension/diagnostics/locate.ts'].map((f) => path.join(ROOT, f));
-const ERRORS = path.join(ROOT, 'src/core/errors.ts');
-const ERRORS_KEY = "Symbol.for('dockerception.core-errors')";
+// The tag templates are LIGHT because readSettings() (which activation reaches) parses dockerception.runtimeTag
+// with them; their import of pipeline.ts (isValidReference, used only when a template is expanded) is LAZY.
+const LIGHT = [
+  'src/core/errors.ts',
+  'src/core/pairs.ts',
+  'src/core/sizes.ts',
+  'src/core/engine/index.ts',
+  'src/core/ship/errors.ts',
+  'src/core/ship/tags.ts',
+].map((f) => path.join(ROOT, f));
+const LAZY = ['src/core/index.ts', 'src/core/build-all/index.ts', 'src/extension/diagnostics/locate.ts', 'src/core/pipeline.ts'].map((f) => path.join(ROOT, f));
+/** Modules of error classes that both bundles must share (instanceof), each under its own global key. */
+const SHARED = new Map([
+  [path.join(ROOT, 'src/core/errors.ts'), "Symbol.for('dockerception.core-errors')"],
+  [path.join(ROOT, 'src/core/ship/errors.ts'), "Symbol.for('dockerception.ship-errors')"],
+]);
 const CORE_BUNDLE = './extension-core.js';
 
 const coreEntry = {
@@ -87,18 +129,18 @@ const coreEntry = {
   loader: 'ts',
 };
 
-/** In the core bundle: src/core/errors.ts is the extension bundle's (one DockerceptionError), or its own when loaded alone. */
+/** In the core bundle: each SHARED module is the extension bundle's (one DockerceptionError, one ShipError), or its own when loaded alone. */
 const sharedErrors = {
   name: 'shared-errors',
   setup(build) {
     build.onResolve({ filter: /errors$/ }, async (args) => {
       if (args.namespace === 'shared-errors' || args.pluginData === 'own') return undefined;
       const resolved = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, pluginData: 'own' });
-      return resolved.path === ERRORS ? { path: ERRORS, namespace: 'shared-errors' } : undefined;
+      return SHARED.has(resolved.path) ? { path: resolved.path, namespace: 'shared-errors' } : undefined;
     });
-    build.onResolve({ filter: /.*/, namespace: 'shared-errors' }, () => ({ path: ERRORS }));
-    build.onLoad({ filter: /.*/, namespace: 'shared-errors' }, () => ({
-      contents: `module.exports = globalThis[${ERRORS_KEY}] ?? require(${JSON.stringify(ERRORS)});`,
+    build.onResolve({ filter: /.*/, namespace: 'shared-errors' }, (args) => ({ path: args.path }));
+    build.onLoad({ filter: /.*/, namespace: 'shared-errors' }, (args) => ({
+      contents: `module.exports = globalThis[${SHARED.get(args.path)}] ?? require(${JSON.stringify(args.path)});`,
       loader: 'js',
       resolveDir: ROOT,
     }));
@@ -148,8 +190,7 @@ async function facadeSource() {
   const core = await load(coreEntry.contents);
   const lines = [
     ...LIGHT.map((f) => `export * from ${JSON.stringify(f)};`),
-    `import * as errors from ${JSON.stringify(ERRORS)};`,
-    `globalThis[${ERRORS_KEY}] = errors;`,
+    ...[...SHARED].flatMap(([file, key], i) => [`import * as shared${i} from ${JSON.stringify(file)};`, `globalThis[${key}] = shared${i};`]),
     `let core; const load = () => (core ??= require(${JSON.stringify(CORE_BUNDLE)}));`,
   ];
   for (const [name, value] of Object.entries(core)) {
@@ -170,23 +211,26 @@ async function facadeSource() {
 const builds = [
   // The command is a small entry that turns on V8's code cache, then loads the CLI bundle next to it.
   { ...shared, entryPoints: ['src/cli-entry.ts'], outfile: 'dist/cli.js', external: ['./dockerception.js'], banner: { js: '#!/usr/bin/env node' } },
-  { ...shared, entryPoints: ['src/cli.ts'], outfile: 'dist/dockerception.js' },
+  { ...shared, entryPoints: ['src/cli.ts'], outfile: 'dist/dockerception.js', plugins: [...shared.plugins, lazyBuildKitDeps] },
   {
     ...shared,
     stdin: coreEntry,
     outfile: 'dist/extension-core.js',
-    plugins: [...shared.plugins, sharedErrors],
+    plugins: [...shared.plugins, sharedErrors, lazyBuildKitDeps],
     entryPoints: [path.join(ROOT, 'src/core/index.ts')],
   },
+  // gRPC and protobufjs/minimal, for the two above on first use (lazyBuildKitDeps).
+  { ...shared, stdin: buildKitDepsEntry, outfile: 'dist/buildkit-deps.js', entryPoints: ['src/core/buildkit-session.ts'] },
   {
     ...shared,
     entryPoints: ['src/extension.ts'],
     outfile: 'dist/extension.js',
-    external: ['vscode'],
-    lazyCore: true,
-    // When the bundle started loading: activate() reports load + activate time from it.
+    external: ['vscode', './extension-main.js'],
+    // When the extension started loading: the test API's activationMs counts from it to the end of the set-up.
     banner: { js: 'globalThis.__dockerceptionLoadStart = performance.now();' },
   },
+  // Required by dist/extension.js once activate() has returned: everything the extension sets up.
+  { ...shared, entryPoints: ['src/extension/main.ts'], outfile: 'dist/extension-main.js', external: ['vscode'], lazyCore: true },
 ];
 
 async function main() {
@@ -196,7 +240,7 @@ async function main() {
   const split = process.env.DOCKERCEPTION_SPLIT === '1' || /^!dist\/extension-core\.js$/m.test(fs.readFileSync('.vscodeignore', 'utf8'));
   const facade = split ? await facadeSource() : undefined;
   const present = builds
-    .filter((b) => split || !b.stdin)
+    .filter((b) => split || b.outfile !== 'dist/extension-core.js')
     .filter((b) => fs.existsSync(b.entryPoints[0]))
     .map(({ lazyCore: lazy, ...b }) => (lazy && facade ? { ...b, plugins: [...b.plugins, lazyCore(facade)] } : b))
     .map((b) => (b.stdin ? (({ entryPoints: _, ...rest }) => rest)(b) : b));

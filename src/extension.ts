@@ -1,91 +1,32 @@
-// Wires the extension's surfaces together; each lives in its own file under src/extension/.
-import * as vscode from 'vscode';
-import * as path from 'node:path';
-import { Builds } from './extension/builds';
-import { PairCodeLens } from './extension/codelens';
-import { PairDiagnostics } from './extension/diagnostics';
-import { registerCommands } from './extension/commands';
-import { EngineChoice } from './extension/engine-choice';
-import { BuildOutput } from './extension/output';
-import { ReportPanels } from './extension/report';
-import { BuildStatusBar } from './extension/status-bar';
-import { PairTasks, TASK_TYPE } from './extension/tasks';
-import { PairsTree } from './extension/tree';
+// The extension's entry (dist/extension.js, a few hundred bytes). VS Code counts the require of this file and
+// the synchronous part of activate() as the extension's activation time ("Developer: Show Running
+// Extensions"); so activate() only schedules the rest. dist/extension-main.js (src/extension/main.ts: the
+// Pairs view, the status bar, the commands, Problems, tasks, CodeLens) is required once activate() has
+// returned, and dist/extension-core.js (builds, the doctor, the report, the BuildKit session) on first use.
+// activate() still returns a promise of the set-up: VS Code waits for it before it runs a command or fills
+// the view that activated the extension, so nothing the user does arrives before the commands exist.
+import type * as vscode from 'vscode';
+import type { DockerceptionApi } from './extension/main';
 
-/**
- * What the extension's own tests look at, handed out only when VS Code runs it under test
- * (ExtensionMode.Test): the parts behind the UI, the output channel's lines, the status-bar item.
- */
-export interface DockerceptionApi {
-  builds: Builds;
-  engine: EngineChoice;
-  tree: PairsTree;
-  statusBar: vscode.StatusBarItem;
-  /** The Problems panel's entries of each build. */
-  diagnostics: PairDiagnostics;
-  tasks: PairTasks;
-  codeLens: PairCodeLens;
-  /** Every line written to the output channel, oldest first (the last 1000). */
-  outputLines: string[];
-  /** Milliseconds from the bundle starting to load to the end of activate(). */
-  activationMs: number;
-}
+export type { DockerceptionApi } from './extension/main';
 
-declare const globalThis: { __dockerceptionLoadStart?: number };
+type Main = typeof import('./extension/main');
 
-let stopBuilds: ((timeoutMs: number) => Promise<void>) | undefined;
+let main: Main | undefined;
 
-export function activate(context: vscode.ExtensionContext): DockerceptionApi | undefined {
-  const underTest = context.extensionMode === vscode.ExtensionMode.Test;
-  const outputLines: string[] = [];
-  const output = new BuildOutput(
-    underTest
-      ? (line) => {
-          outputLines.push(line);
-          if (outputLines.length > 1000) outputLines.splice(0, outputLines.length - 1000);
-        }
-      : undefined,
-  );
-  const builds = new Builds(context.workspaceState, output);
-  const engine = new EngineChoice();
-  const tree = new PairsTree(builds);
-  const view = vscode.window.createTreeView('dockerception.pairs', { treeDataProvider: tree, showCollapseAll: true, canSelectMany: true });
-  tree.attach(view);
-  tree.showEngine(engine.label());
-  const statusItem = vscode.window.createStatusBarItem('dockerception.status', vscode.StatusBarAlignment.Left, 50);
-  const statusBar = new BuildStatusBar(builds, statusItem, engine);
-  engine.onDidChange(() => {
-    builds.resetConnection();
-    tree.showEngine(engine.label());
-    tree.refresh();
+export function activate(context: vscode.ExtensionContext): Promise<DockerceptionApi | undefined> {
+  return new Promise((resolve, reject) => {
+    setImmediate(() => {
+      try {
+        // Resolved at run time, next to this file: the bundle built from src/extension/main.ts.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        main = require('./extension-main.js') as Main;
+        resolve(main.start(context));
+      } catch (error) {
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
+    });
   });
-  const reports = new ReportPanels(builds);
-  registerCommands(context, { builds, tree, output, reports });
-  // Problems of each finished build in the Problems panel; a cancelled or skipped build leaves the last ones.
-  const diagnostics = new PairDiagnostics();
-  const finished = builds.onDidFinish(({ pair, record }) => {
-    if (record.error?.code === 'SKIPPED') return;
-    diagnostics.show({ pair, error: record.error, findings: record.doctor, dockerfileSource: record.dockerfileSource });
-  });
-  const tasks = new PairTasks(() => tree.pairs(), path.join(context.extensionPath, 'dist', 'cli.js'));
-  const codeLens = new PairCodeLens(builds, () => tree.pairs());
-  context.subscriptions.push(
-    output,
-    builds,
-    engine,
-    tree,
-    view,
-    statusBar,
-    reports,
-    diagnostics,
-    finished,
-    codeLens,
-    vscode.tasks.registerTaskProvider(TASK_TYPE, tasks),
-  );
-  stopBuilds = (timeoutMs) => builds.stopAll(timeoutMs);
-  if (!underTest) return undefined;
-  const activationMs = performance.now() - (globalThis.__dockerceptionLoadStart ?? performance.now());
-  return { builds, engine, tree, statusBar: statusItem, diagnostics, tasks, codeLens, outputLines, activationMs };
 }
 
 /**
@@ -93,5 +34,5 @@ export function activate(context: vscode.ExtensionContext): DockerceptionApi | u
  * removed, within VS Code's few seconds for deactivation. The rest is disposed through subscriptions.
  */
 export async function deactivate(): Promise<void> {
-  await stopBuilds?.(4000);
+  await main?.stop();
 }
