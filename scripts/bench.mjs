@@ -280,17 +280,21 @@ function scaleSection() {
 function activationSection() {
   console.log('\n4. extension: activation, bundle and package sizes');
   const out = {};
-  for (const file of ['dist/extension.js', 'dist/cli.js']) if (existsSync(path.join(root, file))) out[file] = statSync(path.join(root, file)).size;
+  // What VS Code loads at activation (extension.js), right after it (extension-main.js) and on first use (the rest).
+  for (const file of ['dist/extension.js', 'dist/extension-main.js', 'dist/extension-core.js', 'dist/buildkit-deps.js', 'dist/cli.js', 'dist/dockerception.js'])
+    if (existsSync(path.join(root, file))) out[file] = statSync(path.join(root, file)).size;
   const vsix = readdirSync(root).find((f) => f.endsWith('.vsix'));
   if (vsix) out.vsixBytes = statSync(path.join(root, vsix)).size;
   const runner = path.join(root, 'out', 'test', 'vscode', 'measure-activation.js');
   if (existsSync(runner)) {
-    const measured = spawnSync('node', [runner], { encoding: 'utf8', timeout: 300_000 });
+    // VS Code's own activation time (Show Running Extensions) and an empty extension's, DC_ACTIVATION_RUNS fresh windows.
+    const measured = spawnSync('node', [runner], { encoding: 'utf8', timeout: 1_200_000 });
     const line = measured.stdout.split('\n').find((l) => l.startsWith('{'));
     if (line) Object.assign(out, JSON.parse(line));
     else out.activationError = (measured.stderr || measured.stdout).slice(-500);
   }
-  for (const [k, v] of Object.entries(out)) console.log(`  ${k}: ${typeof v === 'number' && k !== 'activationMs' ? `${(v / 1024).toFixed(1)} KiB` : v}`);
+  for (const [k, v] of Object.entries(out))
+    console.log(`  ${k}: ${typeof v === 'number' && (k.startsWith('dist/') || k === 'vsixBytes') ? `${(v / 1024).toFixed(1)} KiB` : v}`);
   return out;
 }
 
@@ -355,13 +359,19 @@ function treeSection() {
 }
 
 // Where a no-change CLI build's time goes: Node itself, loading the CLI bundle (with and without V8's
-// code cache), and the whole command.
+// code cache), the whole command, and the time from the process's start to its first request to the engine
+// (wall and CPU: CPU time says more than wall time on a loaded machine). The same rows for the bundles of
+// BENCH_STARTUP_BASE (default: the commit before dist/buildkit-deps.js was split off), built in a temporary
+// git worktree, interleaved run by run with this checkout's; `node -e ""` is the floor.
 function startupSection() {
   console.log('\n7. CLI start-up (examples/hello-go built once first, so the build is up to date)');
   const pair = path.join(root, 'examples', 'hello-go');
-  const records = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-records-'));
-  const build = `DOCKERCEPTION_STATE_DIR=${q(records)} node ${q(cli)} build ${q(pair)} --tag bstart >/dev/null 2>&1`;
-  timed(build);
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'dc-bench-startup-'));
+  const records = path.join(tmp, 'records');
+  const base = startupBase(tmp);
+  const clis = { after: cli, ...(base ? { before: base.cli } : {}) };
+  const build = (which) => `DOCKERCEPTION_STATE_DIR=${q(records)} node ${q(clis[which])} build ${q(pair)} --tag bstart >/dev/null 2>&1`;
+  timed(build('after'));
   const noCache = 'DISABLE_V8_COMPILE_CACHE=1';
   // Start-up is tens of milliseconds on a noisy machine: three times the repetitions.
   const many = { reps: reps * 3 };
@@ -369,9 +379,54 @@ function startupSection() {
     node: series('node -e ""', `node -e ""`, many),
     help: series('dockerception --help', `node ${q(cli)} --help >/dev/null`, many),
     helpNoCodeCache: series('dockerception --help, no code cache', `${noCache} node ${q(cli)} --help >/dev/null`, many),
-    build: series('dockerception build (up to date)', build, many),
-    buildNoCodeCache: series('dockerception build (up to date), no code cache', `${noCache} ${build}`, many),
+    build: series('dockerception build (up to date)', build('after'), many),
+    buildNoCodeCache: series('dockerception build (up to date), no code cache', `${noCache} ${build('after')}`, many),
   };
+  // Before/after, interleaved: --help, the up-to-date build, and the first request (a preload stops the process there).
+  const preload = path.join(tmp, 'first-request.cjs');
+  writeFileSync(
+    preload,
+    "const net=require('node:net');const c=net.Socket.prototype.connect;net.Socket.prototype.connect=function(...a){const u=process.cpuUsage();process.stderr.write(`DCFIRST ${performance.now()} ${(u.user+u.system)/1000}\\n`);process.exit(0);return c.apply(this,a)};\n",
+  );
+  const firstRequest = (which) => {
+    const run = spawnSync('node', ['-r', preload, clis[which], 'build', pair, '--tag', 'bstart'], {
+      env: { ...env, DOCKERCEPTION_STATE_DIR: records },
+      encoding: 'utf8',
+    });
+    const match = /DCFIRST (\S+) (\S+)/.exec(run.stderr);
+    if (!match) throw new Error(`no request to the engine from ${clis[which]}:\n${run.stderr.slice(-1000)}`);
+    return { wall: Number(match[1]) / 1000, cpu: Number(match[2]) / 1000 };
+  };
+  const samples = {};
+  const add = (key, value) => (samples[key] ??= []).push(value);
+  for (let i = 0; i < many.reps; i++) {
+    add('node', timed('node -e ""').seconds);
+    for (const which of Object.keys(clis)) {
+      add(`help.${which}`, timed(`node ${q(clis[which])} --help >/dev/null`).seconds);
+      add(`build.${which}`, timed(build(which)).seconds);
+      const first = firstRequest(which);
+      add(`first.${which}`, first.wall);
+      add(`firstCpu.${which}`, first.cpu);
+    }
+  }
+  const labels = {
+    node: 'node -e "" (floor)',
+    help: 'dockerception --help',
+    build: 'dockerception build (up to date)',
+    first: 'start to first engine request (wall)',
+    firstCpu: 'start to first engine request (CPU)',
+  };
+  rows.compared = { base: base?.commit, load: os.loadavg().map((l) => round(l, 2)), rows: [] };
+  for (const [key, values] of Object.entries(samples)) {
+    const [name, which] = key.split('.');
+    const row = { label: `${labels[name]}${which ? `, ${which}` : ''}`, median: round(median(values), 3), runs: values.map((v) => round(v, 3)) };
+    rows.compared.rows.push(row);
+    console.log(`  ${row.label.padEnd(52)} median ${row.median.toFixed(3)} s`);
+  }
+  console.log(`  (before = ${base?.commit ?? 'none built'}; load ${rows.compared.load.join(' ')})`);
+  for (const file of ['dist/cli.js', 'dist/dockerception.js', 'dist/buildkit-deps.js']) {
+    if (existsSync(path.join(root, file))) console.log(`  ${file}: ${(statSync(path.join(root, file)).size / 1024).toFixed(1)} KiB`);
+  }
   // The same build in a process that is already running: the engine's share alone.
   const warm = inProcess(
     `const p=await c.pairAt(${JSON.stringify(pair)});const o={tag:'bstart',recordsDir:${JSON.stringify(records)}};await c.buildPair(e,p,o);const t=[];for(let i=0;i<${reps};i++){const s=process.hrtime.bigint();await c.buildPair(e,p,o);t.push(Number(process.hrtime.bigint()-s)/1e9)}console.log(JSON.stringify(t))`,
@@ -379,8 +434,33 @@ function startupSection() {
   rows.inProcess = { label: 'buildPair in a running process (up to date)', median: round(median(warm), 3), runs: warm.map((x) => round(x, 3)) };
   console.log(`  ${rows.inProcess.label.padEnd(44)} median ${rows.inProcess.median.toFixed(3)} s`);
   rmi('bstart', 'bstart-builder');
-  rmSync(records, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
   return rows;
+}
+
+/** The CLI built from BENCH_STARTUP_BASE in a temporary worktree (removed again), or undefined when it cannot be built. */
+function startupBase(tmp) {
+  const git = (...args) => execFileSync('git', ['-C', root, ...args], { encoding: 'utf8' }).trim();
+  try {
+    const split = git('log', '--reverse', '--format=%H', '-S', 'buildkit-deps.js', '--', 'esbuild.js').split('\n')[0];
+    const commit = process.env.BENCH_STARTUP_BASE ?? (split ? `${split}~1` : undefined);
+    if (!commit) return undefined;
+    const tree = path.join(tmp, 'base');
+    git('worktree', 'add', '--detach', tree, commit);
+    try {
+      execFileSync('ln', ['-s', path.join(root, 'node_modules'), path.join(tree, 'node_modules')]);
+      execFileSync('node', ['esbuild.js'], { cwd: tree, stdio: 'ignore' });
+      const out = path.join(tmp, 'base-dist');
+      mkdirSync(out);
+      for (const f of readdirSync(path.join(tree, 'dist'))) if (!f.endsWith('.map')) cpSync(path.join(tree, 'dist', f), path.join(out, f));
+      return { commit: git('rev-parse', '--short', commit), cli: path.join(out, 'cli.js') };
+    } finally {
+      git('worktree', 'remove', '--force', tree);
+    }
+  } catch (error) {
+    console.log(`  (no before row: ${String(error.message ?? error).split('\n')[0]})`);
+    return undefined;
+  }
 }
 
 // The builder container's run, with no network (the default) and with the engine's default network:
