@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { build } from './build';
 import { buildAllCommand } from './build-all';
 import { cancelBuild } from './cancel-build';
+import { chooseEngine } from './choose-engine';
 import type { CommandContext, Target } from './context';
 import { copyImageTag } from './copy-image-tag';
 import { copyDigest } from './copy-digest';
@@ -30,7 +31,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     c.tree.refresh();
   },
   'dockerception.showOutput': (c) => c.output.show(),
-  'dockerception.openEngineSetting': () => vscode.commands.executeCommand('workbench.action.openSettings', 'dockerception.host'),
+  'dockerception.openEngineSetting': (c) => chooseEngine(c),
   'dockerception.showReport': async (c, t) => {
     const pair = await pairOf(c, t, 'Show Report');
     return pair ? c.reports.show(pair) : undefined;
