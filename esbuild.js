@@ -71,6 +71,28 @@ const lazyBuildKitDeps = {
   },
 };
 
+/**
+ * Packages whose evaluation the CLI's start paid for before its first request although an up-to-date build
+ * does not use them (the tar reader and writer, BuildKit's progress decoder, the Dockerfile parser): each
+ * import gets a module of getters, one per export, that evaluates the package on the first use of any of
+ * them. The keys are the package's own, read here at build time.
+ */
+const LAZY_PACKAGES = ['tar-stream', 'tar-fs', 'protobufjs/light', 'dockerfile-ast'];
+const lazyPackages = {
+  name: 'lazy-packages',
+  setup(build) {
+    const filter = new RegExp(`^(${LAZY_PACKAGES.map((p) => p.replace(/[/.-]/g, '\\$&')).join('|')})$`);
+    build.onResolve({ filter }, (args) => (args.namespace === 'lazy-packages' ? undefined : { path: args.path, namespace: 'lazy-packages' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-packages' }, (args) => {
+      const keys = Object.keys(require(require.resolve(args.path, { paths: [__dirname] })));
+      const lines = [`let m; const load = () => (m ??= require(${JSON.stringify(args.path)}));`];
+      for (const key of keys)
+        lines.push(`Object.defineProperty(exports, ${JSON.stringify(key)}, { enumerable: true, get: () => load()[${JSON.stringify(key)}] });`);
+      return { contents: lines.join('\n'), loader: 'js', resolveDir: __dirname };
+    });
+  },
+};
+
 const shared = {
   bundle: true,
   platform: 'node',
@@ -211,7 +233,7 @@ async function facadeSource() {
 const builds = [
   // The command is a small entry that turns on V8's code cache, then loads the CLI bundle next to it.
   { ...shared, entryPoints: ['src/cli-entry.ts'], outfile: 'dist/cli.js', external: ['./dockerception.js'], banner: { js: '#!/usr/bin/env node' } },
-  { ...shared, entryPoints: ['src/cli.ts'], outfile: 'dist/dockerception.js', plugins: [...shared.plugins, lazyBuildKitDeps] },
+  { ...shared, entryPoints: ['src/cli.ts'], outfile: 'dist/dockerception.js', plugins: [...shared.plugins, lazyBuildKitDeps, lazyPackages] },
   {
     ...shared,
     stdin: coreEntry,

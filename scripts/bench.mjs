@@ -446,7 +446,7 @@ function startupBase(tmp) {
     const commit = process.env.BENCH_STARTUP_BASE ?? (split ? `${split}~1` : undefined);
     if (!commit) return undefined;
     const tree = path.join(tmp, 'base');
-    git('worktree', 'add', '--detach', tree, commit);
+    git('worktree', 'add', '--quiet', '--detach', tree, commit);
     try {
       execFileSync('ln', ['-s', path.join(root, 'node_modules'), path.join(tree, 'node_modules')]);
       execFileSync('node', ['esbuild.js'], { cwd: tree, stdio: 'ignore' });

@@ -4,6 +4,7 @@
 // is an empty extension with the same activation events, loaded beside it in the same window, so that each
 // run's number comes with what VS Code's own overhead was in that run. A fresh code-server per run (a fresh
 // extension host); the median of DC_ACTIVATION_RUNS runs (default 9), printed as one JSON line.
+// DC_ACTIVATION_EXTENSION: measure the extension in that folder instead of this checkout.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -11,6 +12,8 @@ import * as path from 'node:path';
 import { ARTIFACTS, ROOT, launchChromium, makeFixtureWorkspace, startCodeServer } from '../support/code-server';
 
 const FLOOR_ID = 'activation-floor';
+/** The extension measured: this checkout, or another build of it (a worktree of an older commit, for a before row). */
+const EXTENSION = process.env.DC_ACTIVATION_EXTENSION ?? ROOT;
 const OURS_ID = 'dockerception.dockerception';
 // An installed extension without a gallery entry shows its package name.
 
@@ -54,7 +57,7 @@ async function oneRun(floorVsix: string, workspace: string, index: number): Prom
   try {
     await server.install(floorVsix);
     const page = await browser.newPage({ viewport: { width: 1400, height: 2400 } });
-    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(ROOT)]]));
+    await page.goto(server.url(workspace, [['extensionDevelopmentPath', server.remote(EXTENSION)]]), { timeout: 120_000 });
     await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
     await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
     await page.keyboard.press('F1');
