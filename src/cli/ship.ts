@@ -245,8 +245,13 @@ export async function pullSizeCommand(dir: string, values: Record<string, unknow
     if (!image) {
       throw new DockerceptionError('NO_PAIR', `The engine has no image tagged ${tag}: build the pair first ('dockerception build ${dir}').`, 'inspect');
     }
-    const estimate = await estimatePullSize(engine, tag);
-    const pushed = await lastPairPush(recordsDir(), pairKey(await engineIdOf(engine.docker), pair.dir, tag), image.Id).catch(() => undefined);
+    // The pushed record is looked up (GET /info for the engine's id, then a file) while the layers compress.
+    const [estimate, pushed] = await Promise.all([
+      estimatePullSize(engine, tag),
+      engineIdOf(engine.docker)
+        .then((id) => lastPairPush(recordsDir(), pairKey(id, pair.dir, tag), image.Id))
+        .catch(() => undefined),
+    ]);
     if (json) {
       process.stdout.write(
         `${JSON.stringify({

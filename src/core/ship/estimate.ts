@@ -73,7 +73,8 @@ export async function estimatePullSize(engine: Engine, image: string, options: {
     if (path.posix.basename(name) === 'layer.tar' && header.type === 'symlink' && header.linkname) {
       links.set(name, path.posix.normalize(path.posix.join(path.posix.dirname(name), header.linkname)));
     } else if (path.posix.basename(name) === 'layer.tar' && header.type === 'file') {
-      const gzip = zlib.createGzip({ level });
+      // 128 KiB out at a time rather than 16: fewer trips between the thread pool and the main thread; same bytes.
+      const gzip = zlib.createGzip({ level, chunkSize: 128 * 1024 });
       const counter = new Counter();
       const done = pipeline(gzip, counter).then(() => ({ uncompressed: header.size ?? 0, compressed: counter.bytes }));
       done.catch(() => undefined);

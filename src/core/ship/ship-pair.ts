@@ -59,6 +59,9 @@ export async function shipPair(engine: Engine, options: ShipPairOptions): Promis
     }
     throw new ShipError('PUSH_FAILED', `The engine could not be asked for ${options.runtimeTag} (${messageOf(error)}).`, { cause: error });
   }
+  // The engine's id names the pair's history; asked now (GET /info, tens of ms), it is there when the pushes end.
+  const engineId = engineIdOf(engine.docker);
+  engineId.catch(() => undefined);
   const extra = runtimeRefs.filter((ref) => ref !== options.runtimeTag);
   if (extra.length > 0) await tagImage(engine, options.runtimeTag, extra);
   const refs = refsToPush(runtimeRefs, { pushBuilder: options.pushBuilder });
@@ -81,7 +84,7 @@ export async function shipPair(engine: Engine, options: ShipPairOptions): Promis
   const main = pushed[0];
   let recordProblem: string | undefined;
   try {
-    const key = pairKey(await engineIdOf(engine.docker), options.pairDir, options.runtimeTag);
+    const key = pairKey(await engineId, options.pairDir, options.runtimeTag);
     const records = options.recordsDir ?? defaultRecordsDir();
     const pushedAt = new Date().toISOString();
     for (const p of pushed.filter((x) => x.role === 'runtime')) {
