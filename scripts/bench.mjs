@@ -801,11 +801,11 @@ async function shipSection() {
   const node = (body) =>
     `node -e ${q(`const s=require(${JSON.stringify(ship)});const g=require(${JSON.stringify(engineJs)});(async()=>{const e=await g.connectEngine();${body};g.closeEngine(e)})().catch(x=>{console.error(x.message);process.exit(1)})`)}`;
   // A fresh registry per push: every layer is sent, none 'already exists' or is mounted.
-  const pushes = { ours: [], docker: [] };
+  const pushes = { ours: [], core: [], docker: [] };
   const refs = [];
   try {
     for (let i = 0; i < reps; i++) {
-      for (const who of ['ours', 'docker']) {
+      for (const who of ['ours', 'core', 'docker']) {
         const registry = new PrivateRegistry(await freePort(), 'unused', 'unused', { auth: false });
         await registry.start();
         try {
@@ -814,6 +814,21 @@ async function shipSection() {
           refs.push(ref);
           // What a user runs: the CLI bundle's push (the push, then the pushed manifest read back for the pull
           // size, and the record), against the docker CLI's.
+          // 'core': the same push and manifest read called in a running process (no Node start, no bundle load).
+          if (who === 'core') {
+            const ms = execFileSync(
+              'bash',
+              [
+                '-c',
+                node(
+                  `const t=performance.now();const r=await s.pushImage(e, ${JSON.stringify(ref)});await s.pushedManifest(r.canonical);console.log(performance.now()-t)`,
+                ),
+              ],
+              { encoding: 'utf8' },
+            );
+            pushes.core.push(Number(ms.trim()) / 1000);
+            continue;
+          }
           const command =
             who === 'ours'
               ? `DOCKERCEPTION_STATE_DIR=${q(path.join(os.tmpdir(), 'dc-bench-ship-state'))} node ${q(cli)} push ${q(path.join(root, 'examples', 'hello-go'))} --tag ${q(ref)} >/dev/null 2>&1`
@@ -831,9 +846,16 @@ async function shipSection() {
     const r = { label, median: round(median(xs), 3), min: round(Math.min(...xs), 3), max: round(Math.max(...xs), 3), runs: xs.map((x) => round(x, 3)) };
     return r;
   };
-  const push = { ours: row('dockerception push (CLI)', pushes.ours), docker: row('docker push', pushes.docker) };
+  const push = {
+    ours: row('dockerception push (CLI)', pushes.ours),
+    core: row('pushImage + pushedManifest (in process)', pushes.core),
+    docker: row('docker push', pushes.docker),
+  };
   push.ratio = round(push.ours.median / push.docker.median, 2);
-  console.log(`  push    ours ${push.ours.median.toFixed(3)} s | docker push ${push.docker.median.toFixed(3)} s | ${push.ratio}×`);
+  push.coreRatio = round(push.core.median / push.docker.median, 2);
+  console.log(
+    `  push    ours ${push.ours.median.toFixed(3)} s (in process ${push.core.median.toFixed(3)} s) | docker push ${push.docker.median.toFixed(3)} s | ${push.ratio}× (in process ${push.coreRatio}×)`,
+  );
   const estimate = {
     ours: series(
       'dockerception inspect --pull-size (CLI)',
@@ -842,15 +864,28 @@ async function shipSection() {
     gzip: series('docker save | gzip -6 | wc -c', `docker save ${image} | gzip -6 | wc -c >/dev/null`),
   };
   estimate.ratio = round(estimate.ours.median / estimate.gzip.median, 2);
+  // In process: estimatePullSize called again and again in one running process (the first call warms it up).
+  const inProcess = execFileSync(
+    'bash',
+    [
+      '-c',
+      node(
+        `const xs=[];for(let i=0;i<=${reps};i++){const t=performance.now();await s.estimatePullSize(e, ${JSON.stringify(image)});if(i)xs.push((performance.now()-t)/1000)}console.log(JSON.stringify(xs))`,
+      ),
+    ],
+    { encoding: 'utf8' },
+  );
+  estimate.core = row('estimatePullSize (in process)', JSON.parse(inProcess.trim()));
+  estimate.coreRatio = round(estimate.core.median / estimate.gzip.median, 2);
   estimate.oursBytes = Number(
     execFileSync('bash', ['-c', node(`const r=await s.estimatePullSize(e, ${JSON.stringify(image)});console.log(r.pullSize)`)], { encoding: 'utf8' }).trim(),
   );
   estimate.gzipBytes = Number(execFileSync('bash', ['-o', 'pipefail', '-c', `docker save ${image} | gzip -6 | wc -c`], { encoding: 'utf8' }).trim());
   console.log(
-    `  estimate ours ${estimate.ours.median.toFixed(3)} s (${estimate.oursBytes} B) | docker save | gzip -6 ${estimate.gzip.median.toFixed(3)} s (${estimate.gzipBytes} B) | ${estimate.ratio}×`,
+    `  estimate ours ${estimate.ours.median.toFixed(3)} s (in process ${estimate.core.median.toFixed(3)} s, ${estimate.oursBytes} B) | docker save | gzip -6 ${estimate.gzip.median.toFixed(3)} s (${estimate.gzipBytes} B) | ${estimate.ratio}× (in process ${estimate.coreRatio}×)`,
   );
   rmi(image, `${image}-builder`);
-  return { push, estimate };
+  return { push, estimate, load: os.loadavg().map((l) => round(l, 2)) };
 }
 
 const runners = {
@@ -1047,8 +1082,19 @@ function markdown(r) {
       '',
       '| | ours (s) | docker CLI (s) | × |',
       '|---|---:|---:|---:|',
-      `| push (every layer sent) | ${sh.push.ours.median.toFixed(3)} | ${sh.push.docker.median.toFixed(3)} (docker push) | ${sh.push.ratio}× |`,
-      `| pull-size estimate | ${sh.estimate.ours.median.toFixed(3)} (${sh.estimate.oursBytes} B) | ${sh.estimate.gzip.median.toFixed(3)} (docker save \\| gzip -6 \\| wc -c: ${sh.estimate.gzipBytes} B) | ${sh.estimate.ratio}× |`,
+      `| push (every layer sent), CLI | ${sh.push.ours.median.toFixed(3)} | ${sh.push.docker.median.toFixed(3)} (docker push) | ${sh.push.ratio}× |`,
+      ...(sh.push.core
+        ? [
+            `| push, in process (pushImage + pushedManifest) | ${sh.push.core.median.toFixed(3)} | ${sh.push.docker.median.toFixed(3)} | ${sh.push.coreRatio}× |`,
+          ]
+        : []),
+      `| pull-size estimate, CLI | ${sh.estimate.ours.median.toFixed(3)} (${sh.estimate.oursBytes} B) | ${sh.estimate.gzip.median.toFixed(3)} (docker save \\| gzip -6 \\| wc -c: ${sh.estimate.gzipBytes} B) | ${sh.estimate.ratio}× |`,
+      ...(sh.estimate.core
+        ? [
+            `| pull-size estimate, in process (estimatePullSize) | ${sh.estimate.core.median.toFixed(3)} | ${sh.estimate.gzip.median.toFixed(3)} | ${sh.estimate.coreRatio}× |`,
+          ]
+        : []),
+      ...(sh.load ? ['', `Load average when measured: ${sh.load.join(', ')} (2 CPUs).`] : []),
       '',
     );
   return `${lines.join('\n')}\n`;
