@@ -302,8 +302,8 @@ async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, kno
   if (record.builderInputs !== digest) return "the builder's context, Dockerfile, build args or images differ from the recorded build's";
   run.enter(
     'tag',
-    `Up to date (no builder build: its context, Dockerfile, build args and images are as recorded, and ${run.builderTag} is the recorded image): ` +
-      `${run.runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder, network and base images; nothing to run (--force runs it anyway)`,
+    `Up to date: ${run.runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder, network and base images; nothing to run (--force runs it anyway) ` +
+      `(no builder build: its context, Dockerfile, build args and images are as recorded, and ${run.builderTag} is the recorded image)`,
   );
   return {
     builderId: builderTagged,
