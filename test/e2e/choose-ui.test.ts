@@ -116,6 +116,8 @@ describe('choose the engine, Get Started, and tasks in the real UI', { timeout: 
     // The docker CLI makes the contexts in the private config folder (never the real ~/.docker).
     docker('context', 'create', 'dc-nowhere', '--docker', `host=${unreachable}`);
     docker('context', 'create', 'dc-local', '--docker', `host=${SOCKET}`);
+    // A context with TLS (skip-tls-verify): the setting cannot carry that, so the pick explains instead.
+    docker('context', 'create', 'dc-tls', '--docker', 'host=tcp://127.0.0.1:2376,skip-tls-verify=true');
     writeFiles(workspace, {
       'ok/Dockerfile': 'FROM busybox:1.36\nRUN mkdir /out && echo "hello from ok" > /out/hello.txt\nCMD ["tar", "-cf", "-", "-C", "/out", "."]\n',
       'ok/Dockerfile.run': 'FROM busybox:1.36\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
@@ -162,7 +164,7 @@ describe('choose the engine, Get Started, and tasks in the real UI', { timeout: 
         .split('\n')
         .map((n) => n.trim())
         .filter(Boolean);
-      assert.deepEqual([...listed].sort(), ['dc-local', 'dc-nowhere', 'default']);
+      assert.deepEqual([...listed].sort(), ['dc-local', 'dc-nowhere', 'dc-tls', 'default']);
       const contextRows = texts.filter((t) => listed.some((name) => t.startsWith(`${name} `)));
       assert.equal(contextRows.length, listed.length, 'one row for each context the docker CLI lists');
       assert.ok(texts.some((t) => t.startsWith(`default ${SOCKET}`)));
@@ -248,8 +250,13 @@ describe('choose the engine, Get Started, and tasks in the real UI', { timeout: 
     });
   });
 
-  it("4. 'Use the docker CLI's choice' clears the setting", async () => {
+  it("4. a TLS context is explained, not written; 'Use the docker CLI's choice' clears the setting", async () => {
     await attempt('engine-cli-choice', async () => {
+      await clearNotifications();
+      await runCommand('Dockerception: Choose the Docker Engine');
+      await rows().filter({ hasText: 'dc-tls' }).first().click();
+      await toast("the docker context 'dc-tls' uses TLS").waitFor({ timeout: 15_000 });
+      assert.equal(settingIn('Machine'), SOCKET, 'a TLS context is not written as a bare address');
       await clearNotifications();
       await runCommand('Dockerception: Choose the Docker Engine');
       await rows().filter({ hasText: "Use the docker CLI's choice" }).first().click();

@@ -17,6 +17,8 @@ interface EngineItem extends vscode.QuickPickItem {
   /** The value to write: an address, or undefined to clear the setting. */
   write?: { host: string | undefined };
   enter?: true;
+  /** A context whose TLS material the setting cannot carry: picking it explains instead of writing. */
+  tlsContext?: string;
 }
 
 /** Why `written` is not an engine address, as the build would say it, or undefined when it is one. */
@@ -98,9 +100,11 @@ function items(env: NodeJS.ProcessEnv, setting: string | undefined): EngineItem[
       label: `$(server) ${context.name}`,
       description: `${url}${mark(url)}`,
       ...(context.tls
-        ? { detail: `Uses TLS: the setting cannot carry its certificates; run 'docker context use ${context.name}' and pick "Use the docker CLI's choice".` }
-        : {}),
-      write: { host: url },
+        ? {
+            detail: `Uses TLS: the setting cannot carry its certificates; run 'docker context use ${context.name}' and pick "Use the docker CLI's choice".`,
+            tlsContext: context.name,
+          }
+        : { write: { host: url } }),
     });
   }
   const fromEnv = env.DOCKER_HOST?.trim();
@@ -134,6 +138,12 @@ export async function chooseEngine(context: CommandContext, env: NodeJS.ProcessE
   });
   if (!picked) return;
   let host: string | undefined;
+  if (picked.tlsContext) {
+    void vscode.window.showWarningMessage(
+      `Dockerception: the docker context '${picked.tlsContext}' uses TLS, and dockerception.host cannot carry its certificates. Run 'docker context use ${picked.tlsContext}' in a terminal, then choose "Use the docker CLI's choice".`,
+    );
+    return;
+  }
   if (picked.enter) {
     const written = await vscode.window.showInputBox({
       title: 'Choose the Docker Engine: enter an address',
