@@ -5,6 +5,9 @@ import type { Builds } from './builds';
 import { renderReport, type PullSizeView } from './report-html';
 import { readSettings, runtimeTagFor } from './settings';
 
+/** How long a report waits for its pull-size estimate before it shows "estimating…" and renders again later. */
+const FIRST_RENDER_WAIT_MS = 1500;
+
 /** The size report of a pair, one webview panel per pair, refreshed after each of its builds. */
 export class ReportPanels implements vscode.Disposable {
   /** Open panels by pair folder. */
@@ -64,9 +67,16 @@ export class ReportPanels implements vscode.Disposable {
         show({ source: 'pushed', size: pushed.pullSize, canonical: pushed.canonical, pushedAt: pushed.pushedAt });
         return;
       }
-      const known = this.estimates.get(inspection.runtime.id);
-      if (!known) show({ source: 'estimating' });
-      show(await (known ?? this.estimate(engine, inspection.runtime.id)));
+      // A report shown twice flashes and loses its scroll: the first render waits a moment for the estimate
+      // (a small image's takes ~0.2 s), and says "estimating…" only when it takes longer.
+      const estimate = this.estimates.get(inspection.runtime.id) ?? this.estimate(engine, inspection.runtime.id);
+      const soon = await Promise.race([estimate, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), FIRST_RENDER_WAIT_MS))]);
+      if (soon) {
+        show(soon);
+        return;
+      }
+      show({ source: 'estimating' });
+      show(await estimate);
     } catch (error) {
       panel.webview.html = `<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy" content="default-src 'none';"></head><body><h1>${pair.name}</h1><p>${messageOf(error).replace(/</g, '&lt;')}</p></body></html>`;
     }

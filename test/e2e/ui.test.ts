@@ -251,7 +251,10 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       await goRow.locator('.action-label[aria-label="Show Report"]').click();
       const report = page.frameLocator('iframe.webview').frameLocator('#active-frame');
       await report.locator('h1', { hasText: 'hello-go: where the bytes are' }).waitFor({ timeout: 30_000 });
+      // The report renders again when its pull-size estimate comes later than its first render: read it after.
+      await report.locator('#pull-size', { hasText: /to pull|is unknown/ }).waitFor({ timeout: 60_000 });
       const text = await report.locator('body').innerText();
+      assert.match(text, /runtime 4\.46 MB, about \d+(\.\d+)? MB to pull \(estimated/);
       assert.match(text, /The runtime image is \d+× smaller than its builder/);
       assert.match(text, /846 MB dc-e2e-hello-go-builder:latest/);
       assert.match(text, /4\.46 MB dc-e2e-hello-go/);
@@ -287,6 +290,7 @@ describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
       await row.locator('.action-label[aria-label="Show Report"]').click();
       const report = page.frameLocator('iframe.webview').last().frameLocator('#active-frame');
       await report.locator('h1', { hasText: 'hello-doctor: where the bytes are' }).waitFor({ timeout: 30_000 });
+      await report.locator('#pull-size', { hasText: /to pull|is unknown/ }).waitFor({ timeout: 60_000 });
       const text = await report.locator('body').innerText();
       assert.match(
         text,
