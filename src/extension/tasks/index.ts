@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { builderTagFor, type Pair } from '../../core';
-import { readSettings, runtimeTagFor } from '../settings';
+import { readSettings, runtimeTagFor, runtimeTagsFor, type Settings } from '../settings';
 
 export const TASK_TYPE = 'dockerception';
 export const PROBLEM_MATCHER = '$dockerception';
@@ -60,7 +60,9 @@ export class PairTasks implements vscode.TaskProvider {
   ): vscode.Task {
     const settings = readSettings(vscode.Uri.file(dir));
     const args = [this.cli, 'build', dir];
-    if (pair) args.push('--tag', runtimeTagFor(pair, settings));
+    // Every tag of dockerception.runtimeTag, expanded as a build from the view expands them (the first is the
+    // image's own); a template that cannot be expanded leaves the primary one, and the CLI's build says why.
+    if (pair) for (const tag of tagsOrPrimary(pair, settings)) args.push('--tag', tag);
     if (definition.force) args.push('--force');
     if (settings.host) args.push('--host', settings.host);
     if (settings.builder !== 'auto') args.push('--builder', settings.builder);
@@ -78,5 +80,13 @@ export class PairTasks implements vscode.TaskProvider {
     task.detail = pair ? `builder ${builderTagFor(runtimeTagFor(pair, settings))} → runtime ${runtimeTagFor(pair, settings)}` : `${dir} (no pair there yet)`;
     task.presentationOptions = { reveal: vscode.TaskRevealKind.Always, clear: true };
     return task;
+  }
+}
+
+function tagsOrPrimary(pair: Pair, settings: Settings): string[] {
+  try {
+    return runtimeTagsFor(pair, settings);
+  } catch {
+    return [runtimeTagFor(pair, settings)];
   }
 }
