@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, launchChromium, startCodeServer, writeFiles, type CodeServer } from '../support/code-server';
+import { uiSteps } from '../support/ui-steps';
 
 const SHOTS = path.join(ARTIFACTS, 'choose-ui');
 const RUN = Math.random().toString(36).slice(2, 6);
@@ -28,36 +29,11 @@ describe('choose the engine, Get Started, and tasks in the real UI', { timeout: 
   let workspace: string;
   let dockerConfig: string;
   let unreachable: string;
-  let step = 0;
   const tags = () => ['ok', 'bad', 'hello-dockerception'].flatMap((name) => [`dc-choose${RUN}-${name}`, `dc-choose${RUN}-${name}-builder`]);
   const docker = (...args: string[]) =>
     execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CONFIG: dockerConfig } });
 
-  const shot = async (name: string) => {
-    const file = path.join(SHOTS, `${String(++step).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file });
-    return file;
-  };
-  async function attempt(name: string, body: () => Promise<void>): Promise<void> {
-    try {
-      await body();
-      await shot(name);
-    } catch (error) {
-      console.error(`\nStep '${name}' failed. Screenshot: ${await shot(`${name}-FAILED`).catch(() => '(none)')}`);
-      throw error;
-    }
-  }
-  async function palette(text: string): Promise<void> {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${text}`);
-  }
-  async function runCommand(title: string): Promise<void> {
-    await palette(title);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
-  }
+  const { shot, attempt, runCommand } = uiSteps(() => page, SHOTS);
   const rows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
   const read = (text: string) => text.replace(/[\s\u00a0]+/g, ' ').trim();
   /** Each entry as "label description": what a person reads on its first line (a separator's title apart). */

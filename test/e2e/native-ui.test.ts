@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, launchChromium, startCodeServer, type CodeServer } from '../support/code-server';
+import { uiSteps } from '../support/ui-steps';
 
 const SHOTS = path.join(ARTIFACTS, 'native-ui');
 /** The packaged extension (npm test packages it; DC_VSIX names another one). */
@@ -49,30 +50,7 @@ describe('native to VS Code: Problems, Quick Fix, CodeLens, tasks, up to date', 
   let browser: Browser;
   let page: Page;
   let workspace: string;
-  let step = 0;
-
-  const shot = async (name: string) => {
-    const file = path.join(SHOTS, `${String(++step).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file });
-    return file;
-  };
-  async function attempt(name: string, body: () => Promise<void>): Promise<void> {
-    try {
-      await body();
-      await shot(name);
-    } catch (error) {
-      console.error(`\nStep '${name}' failed. Screenshot: ${await shot(`${name}-FAILED`).catch(() => '(none)')}`);
-      throw error;
-    }
-  }
-  async function runCommand(title: string): Promise<void> {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
-  }
+  const { shot, attempt, runCommand } = uiSteps(() => page, SHOTS);
   async function openFile(relative: string): Promise<void> {
     await runCommand('Go to File...');
     await page.keyboard.type(relative);

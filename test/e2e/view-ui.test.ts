@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, openWorkbench, writeFiles, type CodeServer } from '../support/code-server';
+import { uiSteps } from '../support/ui-steps';
 import { PrivateEngine } from '../support/endpoints/dockerd';
 
 const SHOTS = path.join(ARTIFACTS, 'view-ui');
@@ -52,30 +53,7 @@ describe('the Pairs view at a glance, and while the engine is away', { timeout: 
   let browser: Browser;
   let page: Page;
   let workspace: string;
-  let step = 0;
-
-  const shot = async (name: string) => {
-    const file = path.join(SHOTS, `${String(++step).padStart(2, '0')}-${name}.png`);
-    await page.screenshot({ path: file });
-    return file;
-  };
-  async function attempt(name: string, body: () => Promise<void>): Promise<void> {
-    try {
-      await body();
-      await shot(name);
-    } catch (error) {
-      console.error(`\nStep '${name}' failed. Screenshot: ${await shot(`${name}-FAILED`).catch(() => '(none)')}`);
-      throw error;
-    }
-  }
-  async function runCommand(title: string): Promise<void> {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
-    const input = page.locator('.quick-input-widget input');
-    await input.waitFor();
-    await input.fill(`>${title}`);
-    await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
-  }
+  const { attempt, runCommand } = uiSteps(() => page, SHOTS);
   const sidebar = () => page.locator('.part.sidebar');
   const row = (name: string): Locator =>
     sidebar()
@@ -166,8 +144,7 @@ describe('the Pairs view at a glance, and while the engine is away', { timeout: 
         assert.ok(hasIcon(info, 'circle-large-outline'), `${name}: ${info.icon}`);
       }
       // The engine's address, read without hovering (the view's title bar is hidden while the view is alone).
-      const engineLine = sidebar().getByText(`Engine: ${engine.url}`);
-      assert.ok(await engineLine.isVisible(), 'the engine is in sight above the rows');
+      await sidebar().getByText(`Engine: ${engine.url}`, { exact: true }).waitFor({ timeout: 15_000 });
     });
 
     const width = (await sidebar().boundingBox())?.width ?? 0;
@@ -258,7 +235,8 @@ describe('the Pairs view at a glance, and while the engine is away', { timeout: 
       console.log(`away: '${info.description}' (whole description visible: ${info.wholeVisible})`);
       const engineRow = sidebar().locator('.monaco-list-row', { hasText: 'Docker engine unreachable' }).first();
       assert.match(await engineRow.innerText(), /Refresh, or choose another engine/);
-      assert.ok(await sidebar().getByText(`Engine: ${engine.url} (unreachable)`).isVisible());
+      // The view's message comes from the extension host apart from the rows: waited for, not read at once.
+      await sidebar().getByText(`Engine: ${engine.url} (unreachable)`, { exact: true }).waitFor({ timeout: 15_000 });
       // A build now fails for want of an engine: the status bar says so for this pair.
       await row('app').hover();
       await row('app').locator('.action-label[aria-label="Build Pair"]').click();
@@ -283,7 +261,7 @@ describe('the Pairs view at a glance, and while the engine is away', { timeout: 
         .first()
         .waitFor({ timeout: 15_000 });
       assert.equal(await sidebar().locator('.monaco-list-row', { hasText: 'Docker engine unreachable' }).count(), 0);
-      assert.ok(await sidebar().getByText(`Engine: ${engine.url}`, { exact: true }).isVisible());
+      await sidebar().getByText(`Engine: ${engine.url}`, { exact: true }).waitFor({ timeout: 15_000 });
       const box = await read('box');
       assert.match(box.description, / · cannot start$/);
     });
