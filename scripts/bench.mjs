@@ -61,15 +61,33 @@ const median = (xs) => {
 };
 const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 
-/** Runs a shell command, returns wall seconds and (with GNU time) the peak RSS of the top process in KiB. */
-function timed(command, { measureRss = false } = {}) {
+/** CPU seconds so far: the whole machine's busy time (/proc/stat), and dockerd's own (with its waited children). */
+function cpuNow() {
+  try {
+    const ticks = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const busy = ticks.reduce((a, b) => a + b, 0) - ticks[3] - (ticks[4] ?? 0);
+    const pid = spawnSync('pgrep', ['-o', '-x', 'dockerd'], { encoding: 'utf8' }).stdout.trim();
+    const f = pid ? readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ') : [];
+    const dockerd = f.length ? Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) : NaN;
+    return { machine: busy / 100, dockerd: dockerd / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a shell command, returns wall seconds, (with GNU time) the peak RSS of the top process in KiB and,
+ * with measureCpu, the CPU seconds the machine and dockerd spent meanwhile. */
+function timed(command, { measureRss = false, measureCpu = false } = {}) {
+  const cpuBefore = measureCpu ? cpuNow() : undefined;
   const args = measureRss ? ['-f', '%M', 'bash', '-o', 'pipefail', '-c', command] : ['-o', 'pipefail', '-c', command];
   const started = process.hrtime.bigint();
   const run = spawnSync(measureRss ? '/usr/bin/time' : 'bash', args, { env, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (run.status !== 0) throw new Error(`failed (${run.status}): ${command}\n${run.stderr.slice(-2000)}`);
   const rssKiB = measureRss ? Number(run.stderr.trim().split('\n').pop()) : undefined;
-  return { seconds, rssKiB };
+  const cpuAfter = cpuBefore ? cpuNow() : undefined;
+  const cpu = cpuBefore && cpuAfter ? { machine: cpuAfter.machine - cpuBefore.machine, dockerd: cpuAfter.dockerd - cpuBefore.dockerd } : undefined;
+  return { seconds, rssKiB, cpu };
 }
 
 function series(label, command, options = {}) {
@@ -84,8 +102,12 @@ function series(label, command, options = {}) {
     runs: seconds.map((s) => round(s, 3)),
   };
   if (options.measureRss) row.peakRssMiB = round(Math.max(...runs.map((r) => r.rssKiB)) / 1024, 1);
+  if (options.measureCpu && runs.every((r) => r.cpu)) {
+    row.cpuMachineS = round(median(runs.map((r) => r.cpu.machine)), 1);
+    row.cpuDockerdS = round(median(runs.map((r) => r.cpu.dockerd)), 1);
+  }
   console.log(
-    `  ${label.padEnd(44)} median ${row.median.toFixed(3)} s  (min ${row.min.toFixed(3)}, max ${row.max.toFixed(3)})${row.peakRssMiB ? `  peak RSS ${row.peakRssMiB} MiB` : ''}`,
+    `  ${label.padEnd(44)} median ${row.median.toFixed(3)} s  (min ${row.min.toFixed(3)}, max ${row.max.toFixed(3)})${row.peakRssMiB ? `  peak RSS ${row.peakRssMiB} MiB` : ''}${row.cpuMachineS !== undefined ? `  CPU: machine ${row.cpuMachineS} s, dockerd ${row.cpuDockerdS} s` : ''}`,
   );
   return row;
 }
@@ -617,15 +639,34 @@ function buildAllSection() {
       rmi(...ourTags);
       rmSync(state, { recursive: true, force: true });
     };
+    // Both of ours name the builder: the engine's default here is legacy (the docker CLI's too), and
+    // docker-compose 1.29 builds in parallel only with docker-py, which is legacy (with
+    // COMPOSE_DOCKER_CLI_BUILD=1 it ignores --parallel, and Debian's docker CLI has no buildx for BuildKit).
+    // The BuildKit rows are ours with --builder buildkit, the same pairs. CPU: every row is CPU-bound on
+    // this machine, so the machine's and dockerd's CPU seconds say where the time goes.
+    const cpuOpts = { reps, measureCpu: true };
     out.cold = {
-      buildAll: series('build --all, cold (--no-cache)', () => (cleanOurs(), `${all} --no-cache >/dev/null 2>&1`), { reps, measureRss: true }),
-      seedLoop: series('shell loop of the seed one-liner, cold', () => (rmi(...seedTags), seedCold), { reps }),
-      compose: haveCompose ? series('docker-compose build --parallel, cold', () => composeCmd(true), { reps }) : undefined,
+      buildAll: series('build --all, cold (--no-cache), legacy', () => (cleanOurs(), `${all} --builder legacy --no-cache >/dev/null 2>&1`), {
+        ...cpuOpts,
+        measureRss: true,
+      }),
+      buildAllBuildKit: series(
+        'build --all, cold (--no-cache), BuildKit',
+        () => (cleanOurs(), `${all} --builder buildkit --no-cache >/dev/null 2>&1`),
+        cpuOpts,
+      ),
+      seedLoop: series('shell loop of the seed one-liner, cold', () => (rmi(...seedTags), seedCold), cpuOpts),
+      compose: haveCompose ? series('docker-compose build --parallel, cold', () => composeCmd(true), cpuOpts) : undefined,
     };
+    // Nothing changed: BuildKit's rows first (its records were made by the last cold run above), then legacy's
+    // (built once more, untimed, so that its records are legacy's).
+    const bkNoChange = series('build --all, nothing changed, BuildKit', `${all} --builder buildkit >/dev/null 2>&1`, cpuOpts);
+    timed(`${all} --builder legacy >/dev/null 2>&1`);
     out.noChange = {
-      buildAll: series('build --all, nothing changed', `${all} >/dev/null 2>&1`, { reps, measureRss: true }),
-      seedLoop: series('shell loop of the seed one-liner, no change', seedWarm, { reps }),
-      compose: haveCompose ? series('docker-compose build --parallel, no change', composeCmd(false), { reps }) : undefined,
+      buildAll: series('build --all, nothing changed, legacy', `${all} --builder legacy >/dev/null 2>&1`, { ...cpuOpts, measureRss: true }),
+      buildAllBuildKit: bkNoChange,
+      seedLoop: series('shell loop of the seed one-liner, no change', seedWarm, cpuOpts),
+      compose: haveCompose ? series('docker-compose build --parallel, no change', composeCmd(false), cpuOpts) : undefined,
     };
     if (!haveCompose) console.log("  (docker-compose is not installed: 'apt-get install docker-compose' for its rows)");
     rmi(...seedTags, ...names.map((n) => TAG(`compose-${n}`)));
@@ -1050,11 +1091,17 @@ function markdown(r) {
     lines.push(
       `## Build All: ${ba.pairs} pairs (static C with gcc:12; one base used by ${ba.sharedBy})`,
       '',
-      '| method | cold (s) | × compose | nothing changed (s) | × compose |',
-      '|---|---:|---:|---:|---:|',
-      `| dockerception build --all | ${cell(ba.cold.buildAll)} | ${ratio(ba.cold.buildAll, ba.cold.compose)} | ${cell(ba.noChange.buildAll)} | ${ratio(ba.noChange.buildAll, ba.noChange.compose)} |`,
-      `| shell loop of the seed one-liner | ${cell(ba.cold.seedLoop)} | ${ratio(ba.cold.seedLoop, ba.cold.compose)} | ${cell(ba.noChange.seedLoop)} | ${ratio(ba.noChange.seedLoop, ba.noChange.compose)} |`,
-      `| docker-compose 1.29 build --parallel | ${cell(ba.cold.compose)} | 1.00× | ${cell(ba.noChange.compose)} | 1.00× |`,
+      '| method | cold (s) | × compose | CPU cold: machine / dockerd (s) | nothing changed (s) | × compose |',
+      '|---|---:|---:|---:|---:|---:|',
+      ...[
+        ['dockerception build --all (legacy)', 'buildAll'],
+        ['dockerception build --all (BuildKit)', 'buildAllBuildKit'],
+        ['shell loop of the seed one-liner (legacy)', 'seedLoop'],
+        ['docker-compose 1.29 build --parallel (legacy)', 'compose'],
+      ].map(
+        ([name, key]) =>
+          `| ${name} | ${cell(ba.cold[key])} | ${ratio(ba.cold[key], ba.cold.compose)} | ${ba.cold[key]?.cpuMachineS ?? '–'} / ${ba.cold[key]?.cpuDockerdS ?? '–'} | ${cell(ba.noChange[key])} | ${ratio(ba.noChange[key], ba.noChange.compose)} |`,
+      ),
       '',
       `${ba.many} pairs all up to date through the CLI: ${ba.upToDate200?.median.toFixed(2)} s. Peak RSS of the CLI: ${ba.noChange.buildAll?.peakRssMiB} MiB at ${ba.pairs} pairs, ${ba.upToDate200?.peakRssMiB} MiB at ${ba.many}.`,
       '',
