@@ -27,7 +27,8 @@ node --test --test-concurrency=1 \
   out/test/e2e/native-ui.test.js \
   out/test/e2e/bridge-ui.test.js \
   out/test/e2e/choose-ui.test.js \
-  out/test/e2e/view-ui.test.js 2>&1 | tee test-artifacts/test.log
+  out/test/e2e/view-ui.test.js \
+  out/test/e2e/prelaunch-ui.test.js 2>&1 | tee test-artifacts/test.log
 status=${PIPESTATUS[0]}
 after=$(docker ps -aq | wc -l)
 [ "$after" -gt "$before" ] && echo "warning: $((after - before)) container(s) more on the engine than before the tests"
