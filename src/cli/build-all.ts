@@ -2,7 +2,7 @@
 // or spread over several (--engines); with --tag templates each pair gets its own names, and with --push each
 // is pushed before it counts as done. A thin adapter over src/core/build-all and src/core/ship.
 import * as path from 'node:path';
-import { DockerceptionError, buildPair, closeEngine, connectEngine, findPairs, isShipError, pairFor, tagImage, type Engine } from '../core';
+import { DockerceptionError, buildPair, closeEngine, connectEngine, findPairs, isShipError, pairFor, pushableRefs, tagImage, type Engine } from '../core';
 import { buildAll, defaultJobs, outcomeTable, planBuildAll, selectPairs, shippedOutcomeJson, type NamedEngine, type OutcomePush } from '../core/build-all';
 import { refsFor, sayingShipErrors, shipper, tagTemplates, type CliParts } from './ship';
 
@@ -70,6 +70,8 @@ async function buildAllPairs(dir: string | undefined, values: Record<string, unk
   // Asked for every pair at once (a template's variables may ask git per pair).
   const refs = await Promise.all(pairs.map((pair) => refsFor(pair, templates, pair.name)));
   pairs.forEach((pair, i) => refsOf.set(pair.dir, refs[i]));
+  // With --push, a pair with no tag that names a registry is refused before anything builds.
+  if (values.push) pairs.forEach((pair, i) => pushableRefs(refs[i], pair.name));
   for (const pair of pairs) {
     for (const ref of refsOf.get(pair.dir) ?? []) {
       const other = owner.get(ref);

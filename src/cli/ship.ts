@@ -16,6 +16,7 @@ import {
   namingRoot,
   pairAt,
   pairKey,
+  pushableRefs,
   recordsDir,
   registryCredentials,
   shipPair,
@@ -96,16 +97,20 @@ export function pushPrinter(prefix = ''): (event: PushEvent) => void {
 function shippedLines(shipped: ShipPairResult): string[] {
   const byImage = new Map<string, ShipPairResult['pushed']>();
   for (const p of shipped.pushed) byImage.set(p.canonical, [...(byImage.get(p.canonical) ?? []), p]);
-  return [...byImage].map(([canonical, refs]) => {
-    const p = refs[0];
-    const pull = p.pullSize !== undefined ? `${formatBytes(p.pullSize)} to pull` : `pull size unknown: ${p.pullSizeUnknown}`;
-    const tags = refs.map((r) => r.ref.slice(r.ref.lastIndexOf(':') > r.ref.lastIndexOf('/') ? r.ref.lastIndexOf(':') : r.ref.length));
-    return `${canonical}  ${pull}${p.role === 'builder' ? ', the builder' : ''} (as ${tags.map((t) => t || ':latest').join(', ')})`;
-  });
+  const kept = shipped.notPushed.length > 0 ? [`not pushed: ${shipped.notPushed.join(', ')} (no registry in the name: it stays on the engine)`] : [];
+  return [...byImage]
+    .map(([canonical, refs]) => {
+      const p = refs[0];
+      const pull = p.pullSize !== undefined ? `${formatBytes(p.pullSize)} to pull` : `pull size unknown: ${p.pullSizeUnknown}`;
+      const tags = refs.map((r) => r.ref.slice(r.ref.lastIndexOf(':') > r.ref.lastIndexOf('/') ? r.ref.lastIndexOf(':') : r.ref.length));
+      return `${canonical}  ${pull}${p.role === 'builder' ? ', the builder' : ''} (as ${tags.map((t) => t || ':latest').join(', ')})`;
+    })
+    .concat(kept);
 }
 
 function shippedJson(shipped: ShipPairResult): Record<string, unknown> {
   return {
+    notPushed: shipped.notPushed,
     ref: shipped.main.ref,
     digest: shipped.main.digest,
     canonical: shipped.main.canonical,
@@ -150,6 +155,7 @@ export async function pushCommand(dir: string | undefined, values: Record<string
     const shipped = await parts.cancellable(abort, 'Cancelling the push: the registry gets no manifest, so no tag moves there...', () =>
       shipPair(engine, {
         pairDir: pair.dir,
+        pairName: pair.name,
         runtimeTag: source,
         refs,
         pushBuilder: Boolean(values['push-builder']),
@@ -171,6 +177,7 @@ export function shipper(engine: Engine, values: Record<string, unknown>) {
   return async (pair: Pair, runtimeTag: string, refs: readonly string[], signal: AbortSignal, prefix = ''): Promise<ShipPairResult> =>
     shipPair(engine, {
       pairDir: pair.dir,
+      pairName: pair.name,
       runtimeTag,
       refs,
       pushBuilder: Boolean(values['push-builder']),
@@ -194,6 +201,8 @@ export async function shipBuild(dir: string | undefined, values: Record<string, 
     const root = await namingRoot(dir ?? '.');
     const pair = await pairAt(dir ?? '.', { root: root.root });
     const refs = await refsFor(pair, tagTemplates(values), pair.name);
+    // With --push, refused before the build when no tag names a registry.
+    if (values.push) pushableRefs(refs, pair.name);
     await parts.refuseCollision(pair, refs[0], root);
     const engine = await connectEngine({ host: values.host as string | undefined });
     const push = shipper(engine, values);

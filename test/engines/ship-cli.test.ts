@@ -74,6 +74,23 @@ describe('ship CLI: push, build --push, build --all --push against docker-regist
       ],
     );
     assert.equal(registryDigest(open, `team/${PREFIX}-one`, 'also', undefined, false), digest);
+    // A tag that names no registry is Docker Hub's library/, where nobody can push: given on the engine, not pushed,
+    // and said; alone, the push is refused before anything is sent, saying what tag to give.
+    const plain = `${PREFIX}-one:plain`;
+    images.push(plain);
+    const withPlain = await runCli(['push', dir, '--tag', ref, '--tag', plain], { env });
+    assert.equal(withPlain.code, 0, withPlain.stderr);
+    assert.ok(withPlain.stdout.includes(`not pushed: ${plain} (no registry in the name: it stays on the engine)`), withPlain.stdout);
+    assert.ok(!/docker\.io|library\//.test(withPlain.stderr), withPlain.stderr);
+    assert.equal(
+      mustRun('docker', ['image', 'inspect', '--format', '{{.Id}}', plain]).trim(),
+      mustRun('docker', ['image', 'inspect', '--format', '{{.Id}}', ref]).trim(),
+    );
+    const onlyPlain = await runCli(['push', dir, '--tag', plain, '--json'], { env });
+    assert.equal(onlyPlain.code, 1, onlyPlain.stderr);
+    const refused = jsonOf(onlyPlain);
+    assert.equal(refused.error.code, 'NO_REGISTRY');
+    assert.match(refused.error.message, /names no registry, so there is nowhere to push it .*--tag registry\.example:5000\/team\/\$\{name\}:1/);
     // The builder stays home unless asked.
     assert.equal(mustRun('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `${open.url}/v2/team/${PREFIX}-one-builder/tags/list`]), '404');
 

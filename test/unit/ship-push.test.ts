@@ -1,6 +1,16 @@
 import * as assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLocalName, isLoopbackRegistry, parseChallenge, parseRegistryRef, pushEventOf, pushFailure, refsToPush } from '../../src/core/ship';
+import {
+  isLocalName,
+  isLoopbackRegistry,
+  isShipError,
+  parseChallenge,
+  parseRegistryRef,
+  pushableRefs,
+  pushEventOf,
+  pushFailure,
+  refsToPush,
+} from '../../src/core/ship';
 
 describe('ship: references, challenges, push events and failures', () => {
   it('cuts a reference into registry, repository and tag/digest (Docker Hub names get library/)', () => {
@@ -86,6 +96,18 @@ describe('ship: references, challenges, push events and failures', () => {
     // The same split as the registry API's: library/ for the first kind.
     assert.equal(parseRegistryRef('app:1').repository, 'library/app');
     assert.equal(parseRegistryRef('team/app:1').repository, 'team/app');
+  });
+
+  it('a list of tags: the plain names stay on the engine, the others are pushed; none to push is refused, saying what tag to give', () => {
+    assert.deepEqual(pushableRefs(['app:1', 'r.example/team/app:1', 'me/app:1'], 'app'), { push: ['r.example/team/app:1', 'me/app:1'], local: ['app:1'] });
+    assert.throws(
+      () => pushableRefs(['app', 'docker.io/app:1'], 'svc-a-api'),
+      (error: unknown) =>
+        isShipError(error) &&
+        error.code === 'NO_REGISTRY' &&
+        error.message.startsWith('svc-a-api: the tag app, docker.io/app:1 names no registry') &&
+        error.message.includes('--tag registry.example:5000/team/${name}:1'),
+    );
   });
 
   it('never pushes the builder image unless asked', () => {

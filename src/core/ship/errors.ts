@@ -15,6 +15,8 @@ export type ShipErrorCode =
   | 'PUSH_FAILED'
   /** The image to push is not in the engine. */
   | 'NO_IMAGE'
+  /** No tag names a registry (a plain 'app:1' is Docker Hub's library/, where nobody can push). */
+  | 'NO_REGISTRY'
   /** A tag template that cannot be expanded. */
   | 'BAD_TAG'
   | 'CANCELLED';

@@ -244,6 +244,22 @@ export function isLocalName(ref: string): boolean {
   return registryOf(ref) === 'docker.io' && !ref.replace(/^docker\.io\//, '').includes('/');
 }
 
+/**
+ * A pair's tags split into those a push sends and those that stay the engine's names (isLocalName). None to
+ * send is a ShipError that says what tag to give; `what` names the pair or image in it.
+ */
+export function pushableRefs(refs: readonly string[], what: string): { push: string[]; local: string[] } {
+  const push = refs.filter((ref) => !isLocalName(ref));
+  const local = refs.filter(isLocalName);
+  if (push.length === 0) {
+    throw new ShipError(
+      'NO_REGISTRY',
+      `${what}: the tag ${refs.join(', ')} names no registry, so there is nowhere to push it (a plain name is Docker Hub's library/…, where nobody can push). Give a tag that names one: --tag registry.example:5000/team/\${name}:1 (or myuser/\${name}:1 for Docker Hub), or in VS Code a dockerception.runtimeTag list such as ["\${name}", "registry.example:5000/team/\${name}:\${gitSha}"].`,
+    );
+  }
+  return { push, local };
+}
+
 /** Gives an image the extra tags it is shipped under (docker tag), e.g. from expandTags. */
 export async function tagImage(engine: Engine, image: string, refs: readonly string[]): Promise<void> {
   for (const ref of refs) {

@@ -6,12 +6,14 @@ import { addPairPush, pairKey } from '../history';
 import { registryOf, type RegistryCredentials } from '../registry-auth';
 import { engineIdOf, recordsDir as defaultRecordsDir } from '../up-to-date';
 import { ShipError } from './errors';
-import { pushImage, refsToPush, tagImage, type PushEvent, type PushResult } from './push';
+import { pushableRefs, pushImage, refsToPush, tagImage, type PushEvent, type PushResult } from './push';
 import { pushedManifest } from './registry-api';
 
 export interface ShipPairOptions {
   /** The pair's folder and the tag it was built under (its history is kept under that tag). */
   pairDir: string;
+  /** The pair's name, for messages (default: its folder). */
+  pairName?: string;
   runtimeTag: string;
   /** Every reference to ship the runtime image as (default: the runtime tag alone); those it lacks are tagged first. */
   refs?: readonly string[];
@@ -41,6 +43,8 @@ export interface ShipPairResult {
   main: ShippedRef;
   /** A recording that failed (the push itself succeeded). */
   recordProblem?: string;
+  /** Tags that name no registry: given to the image on the engine, not pushed (pushableRefs). */
+  notPushed: string[];
 }
 
 /**
@@ -49,7 +53,9 @@ export interface ShipPairResult {
  * each runtime push with the pair's builds. The first failure stops it, as a ShipError.
  */
 export async function shipPair(engine: Engine, options: ShipPairOptions): Promise<ShipPairResult> {
-  const runtimeRefs = options.refs && options.refs.length > 0 ? [...options.refs] : [options.runtimeTag];
+  const allRefs = options.refs && options.refs.length > 0 ? [...options.refs] : [options.runtimeTag];
+  // Refused before anything is asked of the engine when no tag names a registry.
+  const { push: runtimeRefs, local: notPushed } = pushableRefs(allRefs, options.pairName ?? options.pairDir);
   let runtimeId: string;
   try {
     runtimeId = (await engine.docker.getImage(options.runtimeTag).inspect()).Id;
@@ -62,7 +68,7 @@ export async function shipPair(engine: Engine, options: ShipPairOptions): Promis
   // The engine's id names the pair's history; asked now (GET /info, tens of ms), it is there when the pushes end.
   const engineId = engineIdOf(engine.docker);
   engineId.catch(() => undefined);
-  const extra = runtimeRefs.filter((ref) => ref !== options.runtimeTag);
+  const extra = allRefs.filter((ref) => ref !== options.runtimeTag);
   if (extra.length > 0) await tagImage(engine, options.runtimeTag, extra);
   const refs = refsToPush(runtimeRefs, { pushBuilder: options.pushBuilder });
   const builderRefs = new Set(refs.slice(runtimeRefs.length));
@@ -93,5 +99,5 @@ export async function shipPair(engine: Engine, options: ShipPairOptions): Promis
   } catch (error) {
     recordProblem = `The push was not recorded with the build (${messageOf(error)}); the image is in the registry all the same.`;
   }
-  return { runtimeId, pushed, main, recordProblem };
+  return { runtimeId, pushed, main, recordProblem, notPushed };
 }

@@ -3,7 +3,7 @@
 // credentials; a cancellable notification, a line per layer in the output channel, and afterwards the
 // pull size on the pair's row and the digest in its tooltip (and Copy Digest).
 import * as vscode from 'vscode';
-import { DockerceptionError, formatBytes, isLocalName, isShipError, messageOf, registryCredentials, shipPair, type ShipPairResult } from '../../core';
+import { DockerceptionError, formatBytes, isShipError, pushableRefs, messageOf, registryCredentials, shipPair, type ShipPairResult } from '../../core';
 import { setPushedImage } from '../tree/nodes';
 import { readSettings, runtimeTagsFor } from '../settings';
 import { pairOf, requireTrust, type CommandContext, type Target } from './context';
@@ -22,12 +22,12 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
   }
   const runtime = refs[0];
   // A plain name ('app:1') is Docker Hub's library/…, where nobody can push: it stays the engine's name.
-  const local = refs.filter(isLocalName);
-  const toPush = refs.filter((ref) => !isLocalName(ref));
-  if (toPush.length === 0) {
-    void vscode.window.showErrorMessage(
-      `Dockerception: ${pair.name}'s runtime tag ${refs.join(', ')} names no registry, so there is nowhere to push it. Add a tag that names one to dockerception.runtimeTag, e.g. ["\${name}", "registry.example:5000/team/\${name}:\${gitSha}"].`,
-    );
+  let toPush: string[];
+  let local: string[];
+  try {
+    ({ push: toPush, local } = pushableRefs(refs, pair.name));
+  } catch (error) {
+    void vscode.window.showErrorMessage(`Dockerception: ${messageOf(error)}`);
     return undefined;
   }
   let engine;
@@ -65,6 +65,7 @@ export async function pushRuntimeImage(context: CommandContext, target: Target):
         token.onCancellationRequested(() => abort.abort());
         return shipPair(engine, {
           pairDir: pair.dir,
+          pairName: pair.name,
           runtimeTag: runtime,
           refs: toPush,
           credentials,
