@@ -88,7 +88,7 @@ describe('dockerception.runtimeTag as a list, built and pushed in the real UI', 
     if (home) rmSync(home, { recursive: true, force: true });
   });
 
-  it('Build Pair tags every expanded tag; the report estimates the pull size; Push pushes every tag; the report then shows the pushed figure', async () => {
+  it('Build Pair tags every expanded tag; the report estimates the pull size; Push pushes every tag; the report then shows the pushed figure; Remove Images removes every tag', async () => {
     const shot = (name: string) => page.screenshot({ path: path.join(SHOTS, `${name}.png`) });
     const clickMenu = async (rowLocator: ReturnType<Page['locator']>, label: string) => {
       await rowLocator.click({ button: 'right' });
@@ -176,6 +176,29 @@ describe('dockerception.runtimeTag as a list, built and pushed in the real UI', 
       assert.ok(Math.abs(cli.estimate.pullSize - pushedSize) / pushedSize <= 0.02, `estimate ${cli.estimate.pullSize} B, pushed ${pushedSize} B`);
       console.log(`# tags ${expected.join(', ')}; estimate ${cli.estimate.pullSize} B, pushed ${pushedSize} B; ${afterText}`);
       await shot('report-pushed');
+
+      // Remove Images from the row: the modal names every tag and the builder's; Remove takes them all off the
+      // engine (the registry keeps what was pushed).
+      await clickMenu(appRow(), 'Remove Images');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      const asked = (await dialog.innerText()).replace(/\u00a0/g, ' ');
+      for (const tag of [...expected, `${PREFIX}-app-builder`]) assert.ok(asked.includes(tag), `the question names ${tag}: ${asked}`);
+      await shot('remove-images-asked');
+      await dialog.locator('.monaco-button', { hasText: 'Remove' }).first().click();
+      const removedToast = page.locator('.notifications-toasts .notification-toast', { hasText: 'Dockerception: removed' }).first();
+      await removedToast.waitFor({ timeout: 30_000 });
+      const removedText = (await removedToast.innerText()).replace(/\u00a0/g, ' ');
+      for (const tag of [...expected, `${PREFIX}-app-builder`]) {
+        assert.equal(imageId(tag), undefined, `${tag} was removed from the engine`);
+        assert.ok(removedText.includes(tag), `the toast names ${tag}: ${removedText}`);
+      }
+      assert.equal(
+        registryDigest(registry, repo, expected[1].slice(expected[1].lastIndexOf(':') + 1), undefined, false),
+        digests[0],
+        'the registry keeps the push',
+      );
+      await shot('remove-images-done');
     } catch (error) {
       await shot('FAILED').catch(() => undefined);
       throw error;
