@@ -154,7 +154,7 @@ ${marked.length > 0 ? `<p class="warning">Runtime size regressions (more than ${
 <style nonce="${nonce}">
 body { font-family: var(--vscode-font-family); color: var(--vscode-foreground); padding: 0 20px 20px; }
 h1 { font-size: 1.4em; font-weight: 600; } h2 { font-size: 1.1em; margin-top: 1.6em; }
-.saving { font-size: 1.2em; } .saving strong { color: var(--vscode-charts-green); } .saving.muted strong { color: inherit; }
+.saving { font-size: 1.2em; } .saving strong { color: var(--vscode-charts-green); } .saving.muted strong { color: inherit; } /* green only for a runtime smaller than its builder that can start */
 .cannot-start { font-size: 1.2em; padding: 8px 12px; border-left: 4px solid var(--vscode-editorError-foreground); background: var(--vscode-inputValidation-errorBackground); }
 .bar-row { display: flex; align-items: center; gap: 10px; margin: 6px 0; }
 .bar-label { width: 64px; flex: none; } .track { flex: none; }
@@ -169,7 +169,7 @@ th { text-align: left; padding: 2px 12px 2px 0; } .grew { color: var(--vscode-ch
 </style></head>
 <body>
 <h1>${escape(model.pairName)}: where the bytes are</h1>
-${cannotStart(model.inspection.doctor)}<p class="saving${model.inspection.doctor.some((f) => f.severity === 'error') ? ' muted' : ''}">The runtime image is <strong>${comparedWithBuilder(builderSize, runtime.size).replace(/^(.*?) (than|as) its builder$/, '$1</strong> $2 its builder')}.</p>
+${cannotStart(model.inspection.doctor)}<p class="saving${model.inspection.doctor.some((f) => f.severity === 'error') || runtime.size >= builderSize ? ' muted' : ''}">The runtime image is <strong>${comparedWithBuilder(builderSize, runtime.size).replace(/^(.*?) (than|as) its builder$/, '$1</strong> $2 its builder')}.</p>
 ${builder ? bar('builder', builder.tag, builder.size, 'builder') : '<p>No builder image is tagged.</p>'}
 ${bar('runtime', runtime.tag, runtime.size, 'runtime')}
 ${pullHtml(runtime.size, model.pull)}

@@ -102,4 +102,13 @@ describe('size report', () => {
     assert.match(html, /<p class="ok">Nothing found/);
     assert.match(html, /No earlier build of this pair is recorded/);
   });
+
+  it('colours the comparison green only for a runtime smaller than its builder that can start', () => {
+    const render = (runtimeSize: number, doctor: typeof inspection.doctor) =>
+      renderReport({ pairName: 'app', inspection: { ...inspection, runtime: { ...inspection.runtime, size: runtimeSize }, doctor }, history: [] }, 'N', 'r:');
+    assert.match(render(4_464_640, []), /<p class="saving">The runtime image is <strong>189× smaller<\/strong> than its builder\.<\/p>/);
+    assert.match(render(4_464_640, inspection.doctor), /<p class="saving muted">The runtime image is <strong>189× smaller<\/strong>/);
+    assert.match(render(900_000_000, []), /<p class="saving muted">The runtime image is <strong>6\.4% larger<\/strong> than its builder\.<\/p>/);
+    assert.match(render(846_000_000, []), /<p class="saving muted">The runtime image is <strong>the same size<\/strong> as its builder\.<\/p>/);
+  });
 });
