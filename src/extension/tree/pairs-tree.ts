@@ -13,8 +13,13 @@ interface Images {
   runtime: ImageSize | undefined;
 }
 
-/** How often an unreachable engine is asked again. */
+/**
+ * How often an unreachable engine is asked again: every 5 s while the Pairs view is visible (someone is
+ * looking); while it is hidden, twice as long each time up to a minute (an ssh:// engine is a new ssh login
+ * per look), and at once when the view is shown again.
+ */
 const RETRY_MS = 5000;
+const RETRY_HIDDEN_MAX_MS = 60_000;
 
 const tagsOf = (pair: Pair) => {
   const runtime = runtimeTagFor(pair, readSettings(vscode.Uri.file(pair.dir)));
@@ -36,6 +41,8 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
   private engineSwitched = false;
   /** While the engine is unreachable: the next look-up, so that rows and status bar come back without a click. */
   private retry: NodeJS.Timeout | undefined;
+  /** The wait before the next look while the view is hidden (RETRY_MS, doubled each time). */
+  private retryHiddenMs = RETRY_MS;
   private view: vscode.TreeView<PairsTreeNode> | undefined;
 
   constructor(
@@ -53,6 +60,16 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
 
   attach(view: vscode.TreeView<PairsTreeNode>): void {
     this.view = view;
+    this.disposables.push(
+      view.onDidChangeVisibility(({ visible }) => {
+        // Shown while the engine is away: look now, not when the hidden view's longer wait ends.
+        if (!visible || this.engineError === undefined || !this.retry) return;
+        clearTimeout(this.retry);
+        this.retry = undefined;
+        this.retryHiddenMs = RETRY_MS;
+        this.lookAgain();
+      }),
+    );
   }
 
   /**
@@ -178,6 +195,7 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
       this.lastSeen = Date.now();
       clearTimeout(this.retry);
       this.retry = undefined;
+      this.retryHiddenMs = RETRY_MS;
       setEngineState({ reachable: true, lastSeen: this.lastSeen }, this.images);
     } catch (error) {
       // The images last seen stay: the rows show them as of lastSeen until the engine answers again.
@@ -189,16 +207,23 @@ export class PairsTree implements vscode.TreeDataProvider<PairsTreeNode>, vscode
     }
   }
 
-  /** While the engine is away, looks again every few seconds; when it answers, the whole view (and the status bar) come back. */
+  /** While the engine is away, looks again (RETRY_MS); when it answers, the whole view (and the status bar) come back. */
   private scheduleRetry(): void {
     if (this.retry) return;
+    const hidden = this.view !== undefined && !this.view.visible;
+    const wait = hidden ? this.retryHiddenMs : RETRY_MS;
+    this.retryHiddenMs = hidden ? Math.min(this.retryHiddenMs * 2, RETRY_HIDDEN_MAX_MS) : RETRY_MS;
     this.retry = setTimeout(() => {
       this.retry = undefined;
-      void this.pairs().then(async (pairs) => {
-        await this.loadImages(pairs);
-        if (this.engineError === undefined) this.changed.fire(undefined);
-      });
-    }, RETRY_MS);
+      this.lookAgain();
+    }, wait);
+  }
+
+  private lookAgain(): void {
+    void this.pairs().then(async (pairs) => {
+      await this.loadImages(pairs);
+      if (this.engineError === undefined) this.changed.fire(undefined);
+    });
   }
 
   /** One pair's images again, then its node alone. */
