@@ -25,6 +25,7 @@ node --test --test-concurrency=1 \
   out/test/e2e/ship-ui.test.js \
   out/test/e2e/ship-tags-ui.test.js \
   out/test/e2e/native-ui.test.js \
+  out/test/e2e/quickfix-ui.test.js \
   out/test/e2e/bridge-ui.test.js \
   out/test/e2e/choose-ui.test.js \
   out/test/e2e/view-ui.test.js \

@@ -1,0 +1,274 @@
+// The other Quick Fix of the Problems panel, as a person meets it in code-server + Chromium on the real engine:
+// a busybox pair whose builder's tar has no Dockerfile loses its Dockerfile.run (deleted in the Explorer while
+// the builder Dockerfile is open); the Build of the CodeLens still on that editor fails with NO_PAIR, shown in
+// the Problems panel on the builder Dockerfile; the Quick Fix "Create Dockerfile.run for qf" writes the
+// template; the next build has no NO_PAIR, only the doctor's finding about the template's missing ENTRYPOINT,
+// which `docker run` confirms. One code-server start. Screenshots under test-artifacts/quickfix-ui/.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { ARTIFACTS, ROOT, launchChromium, startCodeServer, writeFiles, type CodeServer } from '../support/code-server';
+import { uiSteps } from '../support/ui-steps';
+
+const SHOTS = path.join(ARTIFACTS, 'quickfix-ui');
+/** The packaged extension (npm test packages it; DC_VSIX names another one). */
+const VSIX = process.env.DC_VSIX ?? path.join(ROOT, 'dockerception.vsix');
+/** This run's own names (dc-*: the suite's cleanup removes whatever a failed run leaves). */
+const PREFIX = `dc-e2e-qf-${randomBytes(3).toString('hex')}`;
+const RUNTIME_TAG = PREFIX;
+const BUILDER_TAG = `${PREFIX}-builder`;
+/** Containers this test makes itself, to see what `docker run` says of the image and what it holds. */
+const RUN_CONTAINER = `${PREFIX}-run`;
+const LOOK_CONTAINER = `${PREFIX}-look`;
+
+/** The Quick Fix's file, as src/extension/diagnostics/index.ts (RUNTIME_DOCKERFILE_TEMPLATE) writes it. */
+const TEMPLATE =
+  '# The runtime image: its build context is the tar the builder\'s CMD writes to stdout.\nFROM scratch\nCOPY . /\n# Name the program the tar carries:\n# ENTRYPOINT ["/app"]\n';
+
+const FILES: Record<string, string> = {
+  // Its tar holds hello.txt and no Dockerfile: the runtime build needs the pair's Dockerfile.run.
+  'qf/Dockerfile': 'FROM busybox:1.36\nRUN mkdir /out && echo hello > /out/hello.txt\nCMD ["tar", "-cf", "-", "-C", "/out", "."]\n',
+  'qf/Dockerfile.run': 'FROM busybox:1.36\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
+  '.vscode/settings.json': JSON.stringify({ 'dockerception.runtimeTag': RUNTIME_TAG }),
+};
+
+function docker(...args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+const imageId = (ref: string) => {
+  try {
+    return docker('image', 'inspect', '-f', '{{.Id}}', ref).trim();
+  } catch {
+    return undefined;
+  }
+};
+const removeContainer = (name: string) => spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
+
+describe('the Quick Fix that creates a missing Dockerfile.run', { timeout: 10 * 60_000 }, () => {
+  let server: CodeServer;
+  let browser: Browser;
+  let page: Page;
+  let workspace: string;
+  const { shot, attempt, runCommand } = uiSteps(() => page, SHOTS);
+  const editorPart = () => page.locator('#workbench\\.parts\\.editor');
+  const read = (text: string) => text.replace(/[\s\u00a0]+/g, ' ').trim();
+
+  async function openFile(relative: string): Promise<void> {
+    await runCommand('Go to File...');
+    await page.keyboard.type(relative);
+    const row = page
+      .locator('.quick-input-list .monaco-list-row')
+      .filter({ hasText: path.basename(relative) })
+      .filter({ hasText: path.dirname(relative) });
+    await row.first().click();
+    await page
+      .locator('.breadcrumbs-control', { hasText: path.dirname(relative) })
+      .filter({ hasText: path.basename(relative) })
+      .first()
+      .waitFor();
+  }
+  const toast = (text: string | RegExp) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).last();
+  /** A context menu's item: VS Code ignores a click that lands right as the menu opens, so hover, then Enter. */
+  async function choose(label: RegExp): Promise<void> {
+    const item = page.locator('.context-view .action-label', { hasText: label }).first();
+    await item.waitFor();
+    await item.hover();
+    await page.waitForTimeout(300);
+    await page.keyboard.press('Enter');
+  }
+  /** The CodeLens above line 1 of the active editor ("Build | not built yet | Report"), once it says `want`. */
+  async function codeLens(want: RegExp): Promise<string> {
+    let text = '';
+    for (let i = 0; i < 120 && !want.test(text); i++) {
+      if (i > 0) await page.waitForTimeout(250);
+      const lens = editorPart().locator('.codelens-decoration').first();
+      text = (await lens.count()) > 0 ? read(await lens.innerText()) : '';
+    }
+    assert.match(text, want, 'the CodeLens');
+    return text;
+  }
+  /**
+   * The Problems panel as a person reads it: each problem row (message, source, code, [Ln, Col]; the parentheses
+   * around the code are drawn by CSS) under the file row it is grouped in, "Dockerfile qf" (the file's name,
+   * its folder; the count left off).
+   */
+  async function problems(): Promise<Array<{ file: string; problem: string }>> {
+    await runCommand('View: Focus Problems (Errors, Warnings, Infos)');
+    const panel = page.locator('.markers-panel');
+    await panel.waitFor();
+    await page.waitForTimeout(500);
+    const drawn = await panel.locator('.monaco-list-row').evaluateAll((rows: any[]) =>
+      rows.map((row): { text: string; name: string; folder: string } => ({
+        text: row.innerText,
+        name: row.querySelector('.label-name')?.innerText ?? '',
+        folder: row.querySelector('.label-description')?.innerText ?? '',
+      })),
+    );
+    let file = '';
+    const rows: Array<{ file: string; problem: string }> = [];
+    for (const row of drawn) {
+      const text = read(row.text);
+      if (/\[Ln \d+, Col \d+\]$/.test(text)) rows.push({ file, problem: text });
+      else file = read(`${row.name} ${row.folder}`);
+    }
+    return rows;
+  }
+  /** The text of the file in the editor, line by line as the editor draws it (its view lines, top to bottom). */
+  async function editorText(): Promise<string> {
+    const lines = editorPart().locator('.monaco-editor .view-lines .view-line');
+    const drawn = await lines.evaluateAll((nodes: any[]) =>
+      nodes.map((n): { top: number; text: string } => ({ top: parseFloat(n.style.top), text: n.innerText })),
+    );
+    return drawn
+      .sort((a, b) => a.top - b.top)
+      .map((l) => l.text.replace(/\u00a0/g, ' '))
+      .join('\n');
+  }
+
+  before(async () => {
+    assert.ok(existsSync(VSIX), `${VSIX} is built by 'npm run package' before this test`);
+    rmSync(SHOTS, { recursive: true, force: true });
+    mkdirSync(SHOTS, { recursive: true });
+    workspace = mkdtempSync(path.join(os.tmpdir(), 'dc-e2e-qf-'));
+    writeFiles(workspace, FILES);
+    server = await startCodeServer({
+      name: 'quickfix-ui',
+      trusted: true,
+      settings: { 'workbench.colorTheme': 'Default Dark Modern', 'files.autoSave': 'off' },
+    });
+    await server.install(VSIX);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
+    await page.goto(server.url(workspace));
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+    await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    // Builder containers of this run's builder image (other runs share the engine): none may be left.
+    const left = imageId(BUILDER_TAG) ? docker('ps', '-aq', '--filter', `ancestor=${BUILDER_TAG}`).trim().split('\n').filter(Boolean) : [];
+    for (const name of [RUN_CONTAINER, LOOK_CONTAINER]) removeContainer(name);
+    for (const tag of [RUNTIME_TAG, BUILDER_TAG]) if (imageId(tag)) docker('rmi', tag);
+    if (workspace) rmSync(workspace, { recursive: true, force: true });
+    assert.deepEqual(left, [], 'no builder container left');
+  });
+
+  it('1. Dockerfile.run deleted in the Explorer, the Build of the CodeLens fails NO_PAIR, shown on line 1 of the builder Dockerfile', async () => {
+    await attempt('no-pair-in-problems', async () => {
+      await openFile('qf/Dockerfile');
+      assert.equal(await codeLens(/^Build \| not built yet \| Report$/), 'Build | not built yet | Report');
+      await shot('pair-found');
+      // The Explorer, on the active file's folder: right-click its Dockerfile.run → Delete Permanently (a remote
+      // folder has no trash in code-server), and confirm.
+      await runCommand('File: Reveal Active File in Explorer View');
+      const runtimeRow = page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { hasText: /^Dockerfile\.run$/ }).first();
+      await runtimeRow.waitFor();
+      await runtimeRow.click({ button: 'right' });
+      await choose(/^Delete( Permanently)?$/);
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      console.log(`delete dialog: ${read(await dialog.innerText())}`);
+      await dialog.locator('.dialog-buttons .monaco-button', { hasText: /^Delete$/ }).click();
+      const runtimeFile = path.join(workspace, 'qf', 'Dockerfile.run');
+      for (let i = 0; i < 40 && existsSync(runtimeFile); i++) await page.waitForTimeout(250);
+      assert.ok(!existsSync(runtimeFile), 'Dockerfile.run is deleted');
+      await page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { hasText: /^Dockerfile\.run$/ }).waitFor({ state: 'detached' });
+      await shot('runtime-dockerfile-deleted');
+      // The builder Dockerfile's editor still shows the CodeLens it had, its Build: VS Code asks for lenses again
+      // when the editor is edited or has the focus back, and the lens's provider is not told of the deletion.
+      // (Build from the palette or a right-click on the lone Dockerfile says "not a pair" instead: no NO_PAIR.)
+      await codeLens(/^Build \| not built yet \| Report$/);
+      await editorPart()
+        .locator('.codelens-decoration a', { hasText: /^Build$/ })
+        .first()
+        .click();
+      const failed = toast(/qf failed \(NO_PAIR\)/);
+      await failed.waitFor({ timeout: 120_000 });
+      const said = read(await failed.innerText());
+      console.log(`notification: ${said}`);
+      const message = `${runtimeFile} could not be read (ENOENT: no such file or directory, open '${runtimeFile}'); the runtime build needs it when the builder's tar has no Dockerfile. Restore it, then build again.`;
+      assert.ok(said.includes(`Dockerception: qf failed (NO_PAIR). ${message}`), said);
+      const rows = await problems();
+      console.log(`problems:\n  ${rows.map((r) => `${r.file} › ${r.problem}`).join('\n  ')}`);
+      // One problem, on the builder Dockerfile (file row "Dockerfile qf"), line 1: its builder writes no Dockerfile line to point at.
+      assert.deepEqual(rows, [{ file: 'Dockerfile qf', problem: `${message} dockerception NO_PAIR [Ln 1, Col 1]` }]);
+    });
+  });
+
+  it('2. the Quick Fix on that line offers "Create Dockerfile.run for qf" and writes the template', async () => {
+    await attempt('quick-fix-creates-dockerfile-run', async () => {
+      // Double-click the problem: the builder Dockerfile, focused, with the cursor on the problem's line.
+      await page.locator('.markers-panel .monaco-list-row', { hasText: 'NO_PAIR' }).first().dblclick();
+      await page.locator('.tabs-container .tab.active', { hasText: /^Dockerfile$/ }).waitFor();
+      await editorPart().locator('.monaco-editor.focused').waitFor();
+      await page.keyboard.press('Control+.');
+      const widget = page.locator('.action-widget');
+      await widget.waitFor({ timeout: 15_000 });
+      const offered = (await widget.locator('.monaco-list-row.action').allInnerTexts()).map(read);
+      console.log(`Quick Fix offers: ${offered.join(' | ')}`);
+      assert.deepEqual(offered, ['Create Dockerfile.run for qf']);
+      const fix = widget.locator('.monaco-list-row.action', { hasText: 'Create Dockerfile.run for qf' }).first();
+      // The widget is keyboard-driven (a click lands on its pointer block): the fix is the focused row.
+      assert.match((await fix.getAttribute('class')) ?? '', /focused/);
+      await shot('quick-fix-offered');
+      await page.keyboard.press('Enter');
+      await widget.waitFor({ state: 'hidden' });
+      const file = path.join(workspace, 'qf', 'Dockerfile.run');
+      for (let i = 0; i < 40 && !existsSync(file); i++) await page.waitForTimeout(250);
+      assert.equal(readFileSync(file, 'utf8'), TEMPLATE, 'Dockerfile.run on disk is the template');
+      await openFile('qf/Dockerfile.run');
+      // Drawn a moment after the tab opens; its last line is the empty one after the final newline.
+      let shown = '';
+      for (let i = 0; i < 40 && shown !== TEMPLATE; i++) {
+        if (i > 0) await page.waitForTimeout(250);
+        shown = await editorText();
+      }
+      assert.equal(shown, TEMPLATE, 'the editor shows the template');
+      assert.equal(await page.locator('.tabs-container .tab.dirty').count(), 0, 'nothing is left unsaved');
+    });
+  });
+
+  it('3. built again: no NO_PAIR; the doctor says the template cannot start, as docker run does', async () => {
+    await attempt('rebuilt-doctor-finding', async () => {
+      // Its CodeLens: the pair is found again, its last build the failure.
+      await codeLens(/^Build \| last build failed: NO_PAIR \| Report$/);
+      await editorPart()
+        .locator('.codelens-decoration a', { hasText: /^Build$/ })
+        .first()
+        .click();
+      const built = toast(/but the doctor found a problem/);
+      await built.waitFor({ timeout: 120_000 });
+      const finding =
+        'The runtime image has no ENTRYPOINT and no CMD, so docker run fails with "No command specified". Add ENTRYPOINT ["/your-program"] to the runtime Dockerfile.';
+      const said = read(await built.innerText());
+      console.log(`notification: ${said}`);
+      assert.ok(said.includes(`Dockerception: ${RUNTIME_TAG} built, but the doctor found a problem: ${finding}`), said);
+      // The CodeLens first, while the editor has the focus the click left there: VS Code drops a lens refresh
+      // that is pending when its editor loses the focus (until it has it again).
+      await codeLens(/^Build \| builder [\d.]+ MB → runtime [\d.]+ B · doctor: cannot start \| Report$/);
+      const rows = await problems();
+      console.log(`problems:\n  ${rows.map((r) => `${r.file} › ${r.problem}`).join('\n  ')}`);
+      // The NO_PAIR on the builder Dockerfile is gone; the finding is on Dockerfile.run, whose line 1 is as near an
+      // ENTRYPOINT as it has (the template's is a comment).
+      assert.deepEqual(rows, [{ file: 'Dockerfile.run qf', problem: `${finding} dockerception MISSING_ENTRYPOINT [Ln 1, Col 1]` }]);
+
+      // The finding is right: docker run cannot start the image, for the reason it gives.
+      assert.ok(imageId(RUNTIME_TAG), `${RUNTIME_TAG} is tagged`);
+      const run = spawnSync('docker', ['run', '--name', RUN_CONTAINER, RUNTIME_TAG], { encoding: 'utf8' });
+      console.log(`docker run ${RUNTIME_TAG}: exit ${run.status}: ${run.stderr.trim()}`);
+      assert.notEqual(run.status, 0, 'docker run fails');
+      assert.match(run.stderr, /no command specified/i);
+      // And the template's COPY . / took the builder's tar: hello.txt is in the image.
+      docker('create', '--name', LOOK_CONTAINER, RUNTIME_TAG, '/none');
+      const copied = execFileSync('docker', ['cp', `${LOOK_CONTAINER}:/hello.txt`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString('latin1');
+      assert.match(copied, /hello\n/);
+    });
+  });
+});
