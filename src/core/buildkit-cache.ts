@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type Docker from 'dockerode';
 import { engineVersion, transportOf } from './engine/connect';
 
-interface CacheRecord {
+export interface CacheRecord {
   ID: string;
   Parent?: string;
   Type?: string;
@@ -166,37 +166,58 @@ function timestamp(reader: { pos: number; len: number; uint32(): number; int64()
   return new Date(seconds * 1000 + Math.floor(nanos / 1e6)).toISOString();
 }
 
+/** The records listed before a build: by id, with each one's last use (a copy the build reused has a new one). */
+export type RecordsBefore = ReadonlySet<string> | ReadonlyMap<string, string | undefined>;
+
+/** What a listing says before a build, for removeContextRecords. */
+export function recordsBefore(records: readonly CacheRecord[]): Map<string, string | undefined> {
+  return new Map(records.map((r) => [r.ID, r.LastUsedAt]));
+}
+
+/** A record that may be a streamed context's copy: a parentless `fileop target` no image shares. */
+const mayBeCopy = (r: CacheRecord) => r.Description === 'fileop target' && !r.Parent && !r.Shared;
+
 /**
- * The records among `records` that hold a streamed build context, created since `before` was listed: each
- * download (`http url http://build-context-…`) and its copy. The copy (a parentless, unshared `fileop target`)
- * is made when the download has ended, which for a runtime build is the end of the builder's whole run: any
- * time after the download record was created (measured: 11.6 s for a context that took 12 s to stream). It is
- * used until the build ends and released with the download, so its last use is the download's (measured: 2 ms
- * apart), while another build's copy is released when that build ends. So: among the copies made between the
- * download's creation and its last use, the one last used closest to it; while either is still held (no last
- * use yet), the earliest made after the download.
+ * The records among `records` that hold a streamed build context of a build that started after `before`
+ * was listed: each download (`http url http://build-context-…`) and its copy. The copy (a parentless,
+ * unshared `fileop target`) is made when the download has ended, which for a runtime build is the end of the
+ * builder's whole run: any time after the download record was created (measured: 11.6 s for a context that
+ * took 12 s to stream). It is used until the build ends and released with the download, so its last use is
+ * the download's (measured: 2 ms apart), while another build's copy is released when that build ends. So:
+ * among the copies made between the download's creation and its last use, the one last used closest to it;
+ * while either is still held (no last use yet), the earliest made after the download.
+ *
+ * A copy is keyed by its content: a later build of the same context reuses it instead of making one (then it
+ * was listed before, with an older last use). Such a reused copy is this build's too, so a copy a clean-up
+ * once missed goes with the next build that uses it.
  */
-export function contextRecords(records: CacheRecord[], before: ReadonlySet<string>): CacheRecord[] {
+export function contextRecords(records: readonly CacheRecord[], before: RecordsBefore): CacheRecord[] {
+  const pairs = contextPairs(records, before);
+  return [...pairs.map((p) => p.download), ...pairs.flatMap((p) => (p.copy ? [p.copy] : []))];
+}
+
+/** Each download made since `before`, with its copy when one is listed (see contextRecords). */
+function contextPairs(records: readonly CacheRecord[], before: RecordsBefore): Array<{ download: CacheRecord; copy?: CacheRecord }> {
   const fresh = records.filter((r) => !before.has(r.ID));
   const downloads = fresh.filter((r) => CONTEXT_URL.test(r.Description ?? ''));
-  const candidates = fresh.filter((r) => r.Description === 'fileop target' && !r.Parent && !r.Shared);
+  const reused = (r: CacheRecord) => before instanceof Map && before.has(r.ID) && !!r.LastUsedAt && before.get(r.ID) !== r.LastUsedAt;
+  const candidates = records.filter((r) => mayBeCopy(r) && (!before.has(r.ID) || reused(r)));
   const taken = new Set<string>();
-  const copies = downloads.flatMap((download) => {
+  return downloads.map((download) => {
     const created = time(download.CreatedAt);
     const lastUsed = time(download.LastUsedAt);
     const ranked = candidates
       .filter((r) => !taken.has(r.ID))
       .map((r) => ({ r, made: time(r.CreatedAt) - created, used: time(r.LastUsedAt) }))
-      .filter(({ made, r }) => made >= -SAME_MOMENT_MS && (Number.isNaN(lastUsed) || time(r.CreatedAt) <= lastUsed + SAME_MOMENT_MS))
+      // Made after the download (a reused copy was made by an earlier build: only its last use counts).
+      .filter(({ made, r }) => reused(r) || (made >= -SAME_MOMENT_MS && (Number.isNaN(lastUsed) || time(r.CreatedAt) <= lastUsed + SAME_MOMENT_MS)))
       .map((c) => ({ ...c, distance: Number.isNaN(lastUsed) || Number.isNaN(c.used) ? Infinity : Math.abs(c.used - lastUsed) }))
-      .filter(({ distance }) => distance === Infinity || distance <= SAME_MOMENT_MS)
+      .filter(({ distance, r }) => (distance === Infinity && !reused(r)) || distance <= SAME_MOMENT_MS)
       .sort((a, b) => a.distance - b.distance || a.made - b.made);
-    const copy = ranked[0];
-    if (!copy) return [];
-    taken.add(copy.r.ID);
-    return [copy.r];
+    const copy = ranked[0]?.r;
+    if (copy) taken.add(copy.ID);
+    return { download, ...(copy ? { copy } : {}) };
   });
-  return [...downloads, ...copies];
 }
 
 function time(value: string | undefined): number {
@@ -204,33 +225,59 @@ function time(value: string | undefined): number {
 }
 
 /**
- * Removes the context records a build made since `before`. A cancelled build may still hold them for a
- * moment, and the engine does not prune records in use: wait for them, up to `waitMs`. A build that
+ * Removes the context records a build made since `before` (and a copy it reused). Records are paired once
+ * the build has let go of them: while it holds one, BuildKit may still list a transient record in place of
+ * the copy it is committing (measured: a held `fileop target` listed, the copy itself listed only 0.3 s
+ * later, and the held one then gone), and the engine does not prune records in use. So: pair among the
+ * records the build has let go of, and wait (up to `waitMs`) while a download is held, or while one has no
+ * copy and a possible copy is held. A build that
  * failed early may have its context recorded just after it answered: look once more after `settleMs`.
  */
-export async function removeContextRecords(docker: Docker, before: ReadonlySet<string>, options: { waitMs?: number; settleMs?: number } = {}): Promise<number> {
+export async function removeContextRecords(
+  docker: Docker,
+  before: RecordsBefore,
+  options: { waitMs?: number; settleMs?: number; list?: () => Promise<CacheRecord[]>; prune?: (id: string) => Promise<number> } = {},
+): Promise<number> {
+  // The engine's listing and prune, unless a test replays a listing.
+  const list = options.list ?? (() => buildCacheRecords(docker));
+  const prune = options.prune ?? ((id: string) => pruneRecord(docker, id));
   const deadline = Date.now() + (options.waitMs ?? 10_000);
   let removed = 0;
   let settled = !options.settleMs;
-  // Each look lists the build cache: wait longer each time a record is still held (250 ms, 500 ms, then
-  // every second, for up to 10 s: a record left held would be reused by the next identical build and never
-  // removed).
-  let pause = 250;
-  // A download removed on the first look no longer pairs its copy on the next: what was matched is kept.
-  const matched = new Set<string>();
+  // Each look lists the build cache: a build lets go of its records within milliseconds of answering, so
+  // look again soon, then less often (25 ms doubling to every second), for up to 10 s.
+  let pause = 25;
+  // Downloads seen, as last listed: one removed on an earlier look still pairs a copy listed later.
+  const downloads = new Map<string, CacheRecord>();
+  /** Downloads whose copy was found (and removed). */
+  const paired = new Set<string>();
   for (;;) {
-    const records = await buildCacheRecords(docker);
-    for (const record of contextRecords(records, before)) matched.add(record.ID);
-    const targets = records.filter((r) => matched.has(r.ID));
-    for (const record of targets.filter((r) => !r.InUse)) {
-      await pruneRecord(docker, record.ID);
-      removed++;
+    const records = await list();
+    const fresh = records.filter((r) => !before.has(r.ID));
+    for (const r of fresh) if (CONTEXT_URL.test(r.Description ?? '')) downloads.set(r.ID, r);
+    const listed = new Map(records.map((r) => [r.ID, r]));
+    const unpaired = [...downloads.values()].filter((d) => !paired.has(d.ID));
+    // Paired among what the build has let go of; removed downloads take part as last seen.
+    const pairs = contextPairs([...unpaired, ...records.filter((r) => !downloads.has(r.ID) && !r.InUse)], before);
+    const downloadHeld = fresh.some((r) => r.InUse && downloads.has(r.ID));
+    // A download without a copy (a build that never read its context has none) while a possible copy is held.
+    const copyHeld = pairs.some((p) => !p.copy) && fresh.some((r) => r.InUse && mayBeCopy(r));
+    if ((downloadHeld || copyHeld) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 1000);
+      continue;
     }
-    const waiting = targets.some((r) => r.InUse) && Date.now() < deadline;
-    if (!waiting && settled) return removed;
-    if (!waiting) settled = true;
-    await new Promise((resolve) => setTimeout(resolve, waiting ? pause : options.settleMs));
-    if (waiting) pause = Math.min(pause * 2, 1000);
+    for (const { download, copy } of pairs) {
+      if (copy) paired.add(download.ID);
+      for (const record of copy ? [download, copy] : [download]) {
+        const now = listed.get(record.ID);
+        if (!now || now.InUse) continue;
+        removed += (await prune(record.ID)) > 0 ? 1 : 0;
+      }
+    }
+    if (settled) return removed;
+    settled = true;
+    await new Promise((resolve) => setTimeout(resolve, options.settleMs));
   }
 }
 

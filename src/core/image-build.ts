@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import type { EngineBuilder } from './builder-choice';
-import { buildCacheRecords, removeContextRecords } from './buildkit-cache';
+import { buildCacheRecords, recordsBefore, removeContextRecords } from './buildkit-cache';
 import { openAuthSession } from './buildkit-session';
 import { removeContainer } from './cleanup';
 import { LineSplitter } from './demux';
@@ -90,7 +90,7 @@ export function pullHint(message: string, credentials: RegistryCredentials | und
 export async function buildImage(docker: Docker, body: Readable, options: ImageBuildOptions): Promise<string> {
   const builder = options.builder ?? 'legacy';
   if (builder === 'legacy') return runBuild(docker, body, options, builder);
-  const before = new Set((await buildCacheRecords(docker).catch(() => [])).map((r) => r.ID));
+  const before = recordsBefore(await buildCacheRecords(docker).catch(() => []));
   const credentials = options.credentials;
   // BuildKit asks for credentials through the session when it pulls, per registry; nothing is asked before.
   // No session when config.json names no credentials, or when the engine is plain tcp:// (see below).
