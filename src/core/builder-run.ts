@@ -35,7 +35,10 @@ export function networkHint(network: string, stderrTail: readonly string[]): str
 
 export interface BuilderRunOptions {
   builder: EngineBuilder;
-  fallbackDockerfile: Buffer;
+  /** The pair's Dockerfile.run; undefined when it is missing (the builder's tar must then hold a Dockerfile). */
+  fallbackDockerfile: Buffer | undefined;
+  /** Dockerfile.run as people name it (for the message when it is missing). */
+  fallbackName?: string;
   network: string;
   abort: AbortController;
   timeoutMs?: number;
@@ -200,7 +203,13 @@ export async function runBuilderIntoRuntimeBuild(docker: Docker, builderId: stri
       options.onPhase('runtime-build', `Builder exited ${status} after ${(builderRunMs / 1000).toFixed(1)} s; building the runtime image`);
     });
 
-    const gate = new TarGate({ fallbackDockerfile: options.fallbackDockerfile, exitVerdict, beforeEnd: options.beforeRuntimeBuildEnds, listFiles: true });
+    const gate = new TarGate({
+      fallbackDockerfile: options.fallbackDockerfile,
+      fallbackName: options.fallbackName,
+      exitVerdict,
+      beforeEnd: options.beforeRuntimeBuildEnds,
+      listFiles: true,
+    });
     let gateError: DockerceptionError | undefined;
     const failRun = (error: DockerceptionError) => {
       gateError ??= error;

@@ -26,10 +26,14 @@ export class DockerceptionError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly phase: Phase,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; runtimeDockerfile?: string },
   ) {
     super(message, options);
+    this.runtimeDockerfile = options?.runtimeDockerfile;
   }
+
+  /** For a missing Dockerfile.run: one written for the tar the builder wrote (what a Quick Fix creates). */
+  readonly runtimeDockerfile: string | undefined;
 
   toJSON(): { code: ErrorCode; message: string; phase: Phase } {
     return { code: this.code, message: this.message, phase: this.phase };

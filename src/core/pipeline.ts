@@ -71,10 +71,12 @@ function namesFor(pair: Pair, options: BuildOptions): { runtimeTag: string; buil
   return { runtimeTag, builderTag: builderTagFor(runtimeTag), builderNetwork };
 }
 
-async function readRuntimeDockerfile(pair: Pair): Promise<Buffer> {
+/** Dockerfile.run's content; undefined when it is missing (a builder that writes its own Dockerfile needs none). */
+async function readRuntimeDockerfile(pair: Pair): Promise<Buffer | undefined> {
   try {
     return await fs.readFile(pair.runtimeDockerfile);
   } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new DockerceptionError(
       'NO_PAIR',
       `${pair.runtimeDockerfile} could not be read (${messageOf(error)}); the runtime build needs it when the builder's tar has no Dockerfile. Restore it, then build again.`,
@@ -84,7 +86,13 @@ async function readRuntimeDockerfile(pair: Pair): Promise<Buffer> {
   }
 }
 
-const relative = (file: string) => path.relative(process.cwd(), file) || file;
+/** A pair's file for people: relative to the working folder when it is inside it (the CLI run in a repository),
+ * else absolute (an editor's extension host, whose working folder is not the workspace). */
+const relative = (file: string) => {
+  const cwd = process.cwd();
+  const inside = path.relative(cwd, file);
+  return inside && !inside.startsWith('..') && !path.isAbsolute(inside) && path.dirname(cwd) !== cwd ? inside : file;
+};
 
 /** Bump when the doctor's rules change: findings a record holds from older rules are made again. */
 export const DOCTOR_RULES = 2;
@@ -381,7 +389,7 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     builderImageId: builderId,
     builder,
     buildArgs,
-    runtimeDockerfileSha256: sha256(fallbackDockerfile),
+    runtimeDockerfileSha256: fallbackDockerfile ? sha256(fallbackDockerfile) : 'missing',
     builderNetwork: run.builderNetwork,
   };
   // BuildKit's automatic platform ARGs come from the engine's version: asked beside the up-to-date check.
@@ -417,7 +425,7 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
     imageReferences(text, buildArgs, automatic)
       .filter((ref) => builder === 'buildkit' || ref.kind !== 'syntax') // the legacy builder ignores # syntax=
       .map((ref) => ref.ref);
-  const pairImages = imageIds(docker, refsOf(fallbackDockerfile.toString('utf8')));
+  const pairImages = imageIds(docker, refsOf(fallbackDockerfile?.toString('utf8') ?? ''));
   pairImages.catch(() => undefined);
   let runtimeImages: Record<string, string> | undefined;
   let unknownBecause = 'the Dockerfile the builder wrote was not kept (a link, or over 1 MiB)';
@@ -434,6 +442,7 @@ async function reuseOrRun(run: Run, builder: EngineBuilder, builderId: string, c
   const result = await runBuilderIntoRuntimeBuild(docker, builderId, {
     builder,
     fallbackDockerfile,
+    fallbackName: relative(pair.runtimeDockerfile),
     network: run.builderNetwork,
     abort: run.abort,
     timeoutMs: options.builderTimeoutMs,

@@ -7,6 +7,7 @@ import { EndHold } from './tar/end-hold';
 import { contextPath, isRootDockerfile, unsafeReason, type TarEntry } from './tar/entry-rules';
 import { TarReader } from './tar/reader';
 import { ContentSniffer, type ImageFile } from './doctor/image-files';
+import { runtimeDockerfileFor } from './runtime-dockerfile';
 import { builderOutputVerdict, type OutputFacts, type OutputProblem } from './tar/verdict';
 
 export { normaliseEntryName, unsafeReason } from './tar/entry-rules';
@@ -43,8 +44,11 @@ export function describeContext(context: TarSummary): string {
 export type ExitVerdict = () => Promise<DockerceptionError | undefined>;
 
 export interface TarGateOptions {
-  /** Content of the pair's Dockerfile.run, added as `Dockerfile` when the tar has no root Dockerfile. */
-  fallbackDockerfile: Buffer;
+  /** Content of the pair's Dockerfile.run, added as `Dockerfile` when the tar has no root Dockerfile;
+   * undefined when the pair has none (the builder must then write one into its tar). */
+  fallbackDockerfile: Buffer | undefined;
+  /** The pair's Dockerfile.run as people name it, for the message when it is missing and needed. */
+  fallbackName?: string;
   exitVerdict: ExitVerdict;
   /**
    * Called once the tar is whole and the builder exited 0, before the engine is handed the end of the tar
@@ -257,6 +261,7 @@ export class TarGate extends Duplex {
     if (this.reader.problem) return this.fail(this.reader.problem);
     void this.exit().then(async (exitError) => {
       if (exitError) return callback(exitError);
+      if (!this.hasDockerfile && !this.options.fallbackDockerfile) return callback(this.noRuntimeDockerfile());
       try {
         await this.options.beforeEnd?.({ dockerfileSource: this.hasDockerfile ? 'builder-output' : 'pair', dockerfile: this.keptDockerfile() });
       } catch (error) {
@@ -299,15 +304,39 @@ export class TarGate extends Duplex {
     }
   }
 
+  /** Neither the tar nor the pair has a runtime Dockerfile: say so, with one written for this tar. */
+  private noRuntimeDockerfile(): DockerceptionError {
+    const name = this.options.fallbackName ?? 'Dockerfile.run';
+    const files = [...(this.listing?.files.values() ?? [])];
+    const suggested = runtimeDockerfileFor(files);
+    const shown =
+      files
+        .slice(0, 5)
+        .map((f) => f.path.slice(1))
+        .join(', ') + (files.length > 5 ? ', …' : '');
+    return new DockerceptionError(
+      'NO_PAIR',
+      `${name} is missing and the builder's tar has no Dockerfile, so the runtime image has nothing to build from. ` +
+        `The tar holds ${files.length} entr${files.length === 1 ? 'y' : 'ies'}${files.length ? ` (${shown})` : ''}. ` +
+        `Create ${name} (for this tar: ${suggested
+          .split('\n')
+          .filter((l) => l && !l.startsWith('#'))
+          .join('; ')}), or have the builder write a Dockerfile into its tar; then build again.`,
+      'builder-run',
+      { runtimeDockerfile: suggested },
+    );
+  }
+
   /** The end of the tar, held until now: as the builder wrote it, or with Dockerfile.run added before it. */
   private async pushEnd(): Promise<void> {
     if (this.hasDockerfile) this.pushZeros(this.hold.held(this.reader.offset));
     else {
-      this.pushBytes(await tarOfOneFile('Dockerfile', this.options.fallbackDockerfile, this.reader.metadataPending));
+      const fallback = this.options.fallbackDockerfile ?? Buffer.alloc(0); // never empty here: conclude() refused that
+      this.pushBytes(await tarOfOneFile('Dockerfile', fallback, this.reader.metadataPending));
       if (this.listing) {
-        const file: ImageFile = { path: '/Dockerfile', type: 'file', size: this.options.fallbackDockerfile.length, mode: 0o644 };
+        const file: ImageFile = { path: '/Dockerfile', type: 'file', size: fallback.length, mode: 0o644 };
         const sniffer = new ContentSniffer(file);
-        if (file.size > 0) sniffer.push(this.options.fallbackDockerfile);
+        if (file.size > 0) sniffer.push(fallback);
         sniffer.end();
         this.listing.files.set('Dockerfile', file);
       }

@@ -29,7 +29,8 @@ export interface LastBuild {
   /** Nothing had changed: the image was already up to date. */
   upToDate?: boolean;
   /** Why it failed; code SKIPPED: Build All did not build it (the message says why). */
-  error?: { code: string; message: string; phase?: string };
+  /** runtimeDockerfile: for a missing Dockerfile.run, one written for the builder's tar (the Quick Fix's content). */
+  error?: { code: string; message: string; phase?: string; runtimeDockerfile?: string };
   builder?: ImageSize;
   runtime?: ImageSize;
   dockerfileSource?: 'builder-output' | 'pair';
@@ -248,7 +249,12 @@ export class Builds implements vscode.Disposable {
         at: started,
         ms: Date.now() - started,
         ok: false,
-        error: { code: known.code, message: known.message, phase: known.phase },
+        error: {
+          code: known.code,
+          message: known.message,
+          phase: known.phase,
+          ...(known.runtimeDockerfile ? { runtimeDockerfile: known.runtimeDockerfile } : {}),
+        },
         ...(findings.length > 0 ? { doctor: findings } : {}),
       };
       onFailure?.(known);

@@ -1,9 +1,11 @@
 // The other Quick Fix of the Problems panel, as a person meets it in code-server + Chromium on the real engine:
 // a busybox pair whose builder's tar has no Dockerfile loses its Dockerfile.run (deleted in the Explorer while
-// the builder Dockerfile is open); the Build of the CodeLens still on that editor fails with NO_PAIR, shown in
-// the Problems panel on the builder Dockerfile; the Quick Fix "Create Dockerfile.run for qf" writes the
-// template; the next build has no NO_PAIR, only the doctor's finding about the template's missing ENTRYPOINT,
-// which `docker run` confirms. One code-server start. Screenshots under test-artifacts/quickfix-ui/.
+// the builder Dockerfile is open); the Build of the CodeLens still on that editor runs the builder and fails with
+// NO_PAIR once its tar has no Dockerfile, shown in the Problems panel on the builder's CMD line; the Quick Fix
+// "Create Dockerfile.run for qf" writes one for that tar (its one executable as the ENTRYPOINT); the next build
+// succeeds with no problems, and `docker run` runs it. Then, Dockerfile.run deleted again, a right-click Build on
+// the lone Dockerfile says it is not a pair and offers to create one. One code-server start. Screenshots under
+// test-artifacts/quickfix-ui/.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -22,17 +24,18 @@ const VSIX = process.env.DC_VSIX ?? path.join(ROOT, 'dockerception.vsix');
 const PREFIX = `dc-e2e-qf-${randomBytes(3).toString('hex')}`;
 const RUNTIME_TAG = PREFIX;
 const BUILDER_TAG = `${PREFIX}-builder`;
-/** Containers this test makes itself, to see what `docker run` says of the image and what it holds. */
+/** The container this test makes itself, to see what `docker run` says of the image. */
 const RUN_CONTAINER = `${PREFIX}-run`;
-const LOOK_CONTAINER = `${PREFIX}-look`;
 
-/** The Quick Fix's file, as src/extension/diagnostics/index.ts (RUNTIME_DOCKERFILE_TEMPLATE) writes it. */
+/** The Quick Fix's file for this builder's tar (src/core/runtime-dockerfile.ts): its one executable runs. */
+const FOR_THE_TAR = '# The runtime image: its build context is the tar the builder\'s CMD writes to stdout.\nFROM scratch\nCOPY . /\nENTRYPOINT ["/cat"]\n';
+/** The file the "not a pair" button writes, before any tar is known. */
 const TEMPLATE =
   '# The runtime image: its build context is the tar the builder\'s CMD writes to stdout.\nFROM scratch\nCOPY . /\n# Name the program the tar carries:\n# ENTRYPOINT ["/app"]\n';
 
 const FILES: Record<string, string> = {
-  // Its tar holds hello.txt and no Dockerfile: the runtime build needs the pair's Dockerfile.run.
-  'qf/Dockerfile': 'FROM busybox:1.36\nRUN mkdir /out && echo hello > /out/hello.txt\nCMD ["tar", "-cf", "-", "-C", "/out", "."]\n',
+  // Its tar holds hello.txt and busybox (static) as cat, and no Dockerfile: the runtime build needs the pair's Dockerfile.run.
+  'qf/Dockerfile': 'FROM busybox:1.36\nRUN mkdir /out && echo hello > /out/hello.txt && cp /bin/busybox /out/cat\nCMD ["tar", "-cf", "-", "-C", "/out", "."]\n',
   'qf/Dockerfile.run': 'FROM busybox:1.36\nCOPY hello.txt /hello.txt\nCMD ["cat", "/hello.txt"]\n',
   '.vscode/settings.json': JSON.stringify({ 'dockerception.runtimeTag': RUNTIME_TAG }),
 };
@@ -154,13 +157,13 @@ describe('the Quick Fix that creates a missing Dockerfile.run', { timeout: 10 * 
     await server?.stop();
     // Builder containers of this run's builder image (other runs share the engine): none may be left.
     const left = imageId(BUILDER_TAG) ? docker('ps', '-aq', '--filter', `ancestor=${BUILDER_TAG}`).trim().split('\n').filter(Boolean) : [];
-    for (const name of [RUN_CONTAINER, LOOK_CONTAINER]) removeContainer(name);
+    removeContainer(RUN_CONTAINER);
     for (const tag of [RUNTIME_TAG, BUILDER_TAG]) if (imageId(tag)) docker('rmi', tag);
     if (workspace) rmSync(workspace, { recursive: true, force: true });
     assert.deepEqual(left, [], 'no builder container left');
   });
 
-  it('1. Dockerfile.run deleted in the Explorer, the Build of the CodeLens fails NO_PAIR, shown on line 1 of the builder Dockerfile', async () => {
+  it("1. Dockerfile.run deleted in the Explorer, the Build of the CodeLens runs the builder and fails NO_PAIR, shown on the builder's CMD line", async () => {
     await attempt('no-pair-in-problems', async () => {
       await openFile('qf/Dockerfile');
       assert.equal(await codeLens(/^Build \| not built yet \| Report$/), 'Build | not built yet | Report');
@@ -193,16 +196,26 @@ describe('the Quick Fix that creates a missing Dockerfile.run', { timeout: 10 * 
       await failed.waitFor({ timeout: 120_000 });
       const said = read(await failed.innerText());
       console.log(`notification: ${said}`);
-      const message = `${runtimeFile} could not be read (ENOENT: no such file or directory, open '${runtimeFile}'); the runtime build needs it when the builder's tar has no Dockerfile. Restore it, then build again.`;
-      assert.ok(said.includes(`Dockerception: qf failed (NO_PAIR). ${message}`), said);
+      // The pair's Dockerfile.run is named relative to the extension host's working folder: \S* before qf/.
+      const message = new RegExp(
+        String.raw`\S*qf/Dockerfile\.run is missing and the builder's tar has no Dockerfile, so the runtime image has nothing to build from\. ` +
+          String.raw`The tar holds \d+ entries \([^)]*\bcat\b[^)]*\)\. Create \S*qf/Dockerfile\.run \(for this tar: FROM scratch; COPY \. /; ENTRYPOINT \["/cat"\]\), ` +
+          String.raw`or have the builder write a Dockerfile into its tar; then build again\.`,
+      );
+      assert.match(said, new RegExp(`Dockerception: qf failed \\(NO_PAIR\\)\\. ${message.source}`));
       const rows = await problems();
       console.log(`problems:\n  ${rows.map((r) => `${r.file} › ${r.problem}`).join('\n  ')}`);
-      // One problem, on the builder Dockerfile (file row "Dockerfile qf"), line 1: its builder writes no Dockerfile line to point at.
-      assert.deepEqual(rows, [{ file: 'Dockerfile qf', problem: `${message} dockerception NO_PAIR [Ln 1, Col 1]` }]);
+      // One problem, on the builder Dockerfile (file row "Dockerfile qf"), line 3: the CMD that writes the tar.
+      assert.equal(rows.length, 1, JSON.stringify(rows));
+      assert.equal(rows[0].file, 'Dockerfile qf');
+      assert.match(rows[0].problem, new RegExp(`^${message.source} dockerception NO_PAIR \\[Ln 3, Col 1\\]$`));
+      // The builder ran (its image is tagged); nothing was tagged for the runtime.
+      assert.ok(imageId(BUILDER_TAG), `${BUILDER_TAG} is tagged`);
+      assert.equal(imageId(RUNTIME_TAG), undefined, `${RUNTIME_TAG} is not tagged`);
     });
   });
 
-  it('2. the Quick Fix on that line offers "Create Dockerfile.run for qf" and writes the template', async () => {
+  it('2. the Quick Fix on that line offers "Create Dockerfile.run for qf" and writes one for the tar', async () => {
     await attempt('quick-fix-creates-dockerfile-run', async () => {
       // Double-click the problem: the builder Dockerfile, focused, with the cursor on the problem's line.
       await page.locator('.markers-panel .monaco-list-row', { hasText: 'NO_PAIR' }).first().dblclick();
@@ -222,53 +235,70 @@ describe('the Quick Fix that creates a missing Dockerfile.run', { timeout: 10 * 
       await widget.waitFor({ state: 'hidden' });
       const file = path.join(workspace, 'qf', 'Dockerfile.run');
       for (let i = 0; i < 40 && !existsSync(file); i++) await page.waitForTimeout(250);
-      assert.equal(readFileSync(file, 'utf8'), TEMPLATE, 'Dockerfile.run on disk is the template');
+      assert.equal(readFileSync(file, 'utf8'), FOR_THE_TAR, 'Dockerfile.run on disk is the one for the tar');
       await openFile('qf/Dockerfile.run');
       // Drawn a moment after the tab opens; its last line is the empty one after the final newline.
       let shown = '';
-      for (let i = 0; i < 40 && shown !== TEMPLATE; i++) {
+      for (let i = 0; i < 40 && shown !== FOR_THE_TAR; i++) {
         if (i > 0) await page.waitForTimeout(250);
         shown = await editorText();
       }
-      assert.equal(shown, TEMPLATE, 'the editor shows the template');
+      assert.equal(shown, FOR_THE_TAR, 'the editor shows it');
       assert.equal(await page.locator('.tabs-container .tab.dirty').count(), 0, 'nothing is left unsaved');
     });
   });
 
-  it('3. built again: no NO_PAIR; the doctor says the template cannot start, as docker run does', async () => {
-    await attempt('rebuilt-doctor-finding', async () => {
+  it('3. built again: no problems, and docker run runs the ENTRYPOINT the fix named', async () => {
+    await attempt('rebuilt', async () => {
       // Its CodeLens: the pair is found again, its last build the failure.
       await codeLens(/^Build \| last build failed: NO_PAIR \| Report$/);
       await editorPart()
         .locator('.codelens-decoration a', { hasText: /^Build$/ })
         .first()
         .click();
-      const built = toast(/but the doctor found a problem/);
-      await built.waitFor({ timeout: 120_000 });
-      const finding =
-        'The runtime image has no ENTRYPOINT and no CMD, so docker run fails with "No command specified". Add ENTRYPOINT ["/your-program"] to the runtime Dockerfile.';
-      const said = read(await built.innerText());
-      console.log(`notification: ${said}`);
-      assert.ok(said.includes(`Dockerception: ${RUNTIME_TAG} built, but the doctor found a problem: ${finding}`), said);
       // The CodeLens first, while the editor has the focus the click left there: VS Code drops a lens refresh
       // that is pending when its editor loses the focus (until it has it again).
-      await codeLens(/^Build \| builder [\d.]+ MB → runtime [\d.]+ B · doctor: cannot start \| Report$/);
+      const lens = await codeLens(/^Build \| builder [\d.]+ MB → runtime [\d.]+ MB \| Report$/);
+      console.log(`CodeLens: ${lens}`);
+      await shot('rebuilt');
       const rows = await problems();
-      console.log(`problems:\n  ${rows.map((r) => `${r.file} › ${r.problem}`).join('\n  ')}`);
-      // The NO_PAIR on the builder Dockerfile is gone; the finding is on Dockerfile.run, whose line 1 is as near an
-      // ENTRYPOINT as it has (the template's is a comment).
-      assert.deepEqual(rows, [{ file: 'Dockerfile.run qf', problem: `${finding} dockerception MISSING_ENTRYPOINT [Ln 1, Col 1]` }]);
-
-      // The finding is right: docker run cannot start the image, for the reason it gives.
+      console.log(`problems: ${JSON.stringify(rows)}`);
+      // The NO_PAIR on the builder Dockerfile is gone, and the doctor found nothing.
+      assert.deepEqual(rows, []);
+      // The image runs: cat (busybox) prints the file the tar carried.
       assert.ok(imageId(RUNTIME_TAG), `${RUNTIME_TAG} is tagged`);
-      const run = spawnSync('docker', ['run', '--name', RUN_CONTAINER, RUNTIME_TAG], { encoding: 'utf8' });
-      console.log(`docker run ${RUNTIME_TAG}: exit ${run.status}: ${run.stderr.trim()}`);
-      assert.notEqual(run.status, 0, 'docker run fails');
-      assert.match(run.stderr, /no command specified/i);
-      // And the template's COPY . / took the builder's tar: hello.txt is in the image.
-      docker('create', '--name', LOOK_CONTAINER, RUNTIME_TAG, '/none');
-      const copied = execFileSync('docker', ['cp', `${LOOK_CONTAINER}:/hello.txt`, '-'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString('latin1');
-      assert.match(copied, /hello\n/);
+      const run = spawnSync('docker', ['run', '--name', RUN_CONTAINER, RUNTIME_TAG, '/hello.txt'], { encoding: 'utf8' });
+      console.log(`docker run ${RUNTIME_TAG} /hello.txt: exit ${run.status}: ${run.stdout.trim()}`);
+      assert.equal(run.status, 0, run.stderr);
+      assert.equal(run.stdout, 'hello\n');
+    });
+  });
+
+  it('4. Dockerfile.run deleted again: a right-click Build on the lone Dockerfile says it is not a pair and creates one', async () => {
+    await attempt('not-a-pair-creates', async () => {
+      const runtimeFile = path.join(workspace, 'qf', 'Dockerfile.run');
+      rmSync(runtimeFile);
+      await openFile('qf/Dockerfile');
+      await runCommand('File: Reveal Active File in Explorer View');
+      const builderRow = page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { hasText: /^Dockerfile$/ }).first();
+      await page.locator('.explorer-folders-view .monaco-list-row[aria-level="2"]', { hasText: /^Dockerfile\.run$/ }).waitFor({ state: 'detached' });
+      await builderRow.click({ button: 'right' });
+      await choose(/^Build Pair$/);
+      const warning = toast(/is not a pair/);
+      await warning.waitFor({ timeout: 30_000 });
+      const said = read(await warning.innerText());
+      console.log(`notification: ${said}`);
+      assert.match(
+        said,
+        /Dockerception: qf is not a pair: it has a builder Dockerfile but no Dockerfile\.run, the runtime image's Dockerfile \(its context is the tar the builder writes\)\. Create one to make it a pair\./,
+      );
+      await shot('not-a-pair');
+      await warning.locator('.monaco-button', { hasText: /^Create Dockerfile\.run$/ }).click();
+      for (let i = 0; i < 40 && !existsSync(runtimeFile); i++) await page.waitForTimeout(250);
+      assert.equal(readFileSync(runtimeFile, 'utf8'), TEMPLATE, 'Dockerfile.run on disk is the template');
+      // It opens in the editor.
+      await page.locator('.tabs-container .tab.active', { hasText: /^Dockerfile\.run$/ }).waitFor();
+      await shot('created');
     });
   });
 });

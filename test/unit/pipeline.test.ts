@@ -475,8 +475,15 @@ describe('rebuilding: up to date only when nothing changed', () => {
 });
 
 describe('local failures are not engine failures', () => {
-  it('Dockerfile.run removed after the pair was found: NO_PAIR naming it, not ENGINE_UNREACHABLE', async () => {
-    const dir = makeBuilderPair('cat /payload/good.tar\n', { payload: { 'good.tar': await makeTar([{ name: 'hello.txt', content: 'hi\n' }]) } });
+  it('Dockerfile.run removed after the pair was found: the builder runs; NO_PAIR naming it and what fits the tar, not ENGINE_UNREACHABLE', async () => {
+    const dir = makeBuilderPair('cat /payload/good.tar\n', {
+      payload: {
+        'good.tar': await makeTar([
+          { name: 'hello.txt', content: 'hi\n' },
+          { name: 'bin/hi', content: '#!/bin/sh\n', mode: 0o755 },
+        ]),
+      },
+    });
     try {
       const pair = await pairAt(dir);
       rmSync(pair.runtimeDockerfile);
@@ -485,11 +492,31 @@ describe('local failures are not engine failures', () => {
         (e: unknown) => e as DockerceptionError,
       );
       assert.equal(error.code, 'NO_PAIR', error.message);
-      assert.match(error.message, /Dockerfile\.run could not be read \(ENOENT[\s\S]*Restore it/);
+      assert.equal(error.phase, 'builder-run');
+      assert.match(
+        error.message,
+        /Dockerfile\.run is missing and the builder's tar has no Dockerfile, so the runtime image has nothing to build from\. The tar holds \d+ entries \(/,
+      );
+      assert.match(error.message, /for this tar: FROM scratch; COPY \. \/; ENTRYPOINT \["\/bin\/hi"\]/);
+      assert.match(error.runtimeDockerfile ?? '', /\nFROM scratch\nCOPY \. \/\nENTRYPOINT \["\/bin\/hi"\]\n$/);
       assert.deepEqual(await leftovers(), []);
     } finally {
       removeDir(path.dirname(dir));
       await removeImages('dc-t-local', 'dc-t-local-builder');
+    }
+  });
+
+  it('Dockerfile.run removed, and the builder writes its own Dockerfile: it builds', async () => {
+    const dir = makeBuilderPair('mkdir -p /o && echo own > /o/own.txt && printf "FROM scratch\\nCOPY own.txt /\\n" > /o/Dockerfile && tar -cf - -C /o .\n');
+    try {
+      const pair = await pairAt(dir);
+      rmSync(pair.runtimeDockerfile);
+      const result = await buildPair(await testEngine(), pair, { tag: 'dc-t-own', force: true });
+      assert.equal(result.context.dockerfileSource, 'builder-output');
+      assert.deepEqual(await leftovers(), []);
+    } finally {
+      removeDir(path.dirname(dir));
+      await removeImages('dc-t-own', 'dc-t-own-builder');
     }
   });
 });

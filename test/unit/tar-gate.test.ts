@@ -15,12 +15,14 @@ interface GateRun {
 }
 
 /** Streams `input` through a TarGate in chunks of `chunkSize`, collecting what it lets through. */
-export async function throughGate(input: Buffer, options: { exitCode?: number; chunkSize?: number } = {}): Promise<GateRun> {
+export async function throughGate(input: Buffer, options: { exitCode?: number; chunkSize?: number; noFallback?: boolean } = {}): Promise<GateRun> {
   const chunkSize = options.chunkSize ?? 4096;
   const chunks: Buffer[] = [];
   for (let at = 0; at < input.length; at += chunkSize) chunks.push(input.subarray(at, at + chunkSize));
   const gate = new TarGate({
-    fallbackDockerfile: Buffer.from('FROM scratch\n'),
+    fallbackDockerfile: options.noFallback ? undefined : Buffer.from('FROM scratch\n'),
+    fallbackName: 'app/Dockerfile.run',
+    listFiles: true,
     exitVerdict: async () => (options.exitCode ? new DockerceptionError('BUILDER_EXIT', `exited ${options.exitCode}`, 'builder-run') : undefined),
   });
   const out: Buffer[] = [];
@@ -67,6 +69,44 @@ describe('TarGate', () => {
     assert.deepEqual(await tarNames(run.output), ['app', 'Dockerfile']);
     assert.equal(run.gate.summary?.dockerfileSource, 'pair');
     assert.equal(run.gate.summary?.entries, 2);
+  });
+
+  it('with no Dockerfile.run and no Dockerfile in the tar: refuses before the end, and writes a Dockerfile.run for that tar', async () => {
+    // One executable: it is the ENTRYPOINT.
+    const one = await throughGate(
+      await makeTar([
+        { ...app, mode: 0o755 },
+        { name: 'etc/motd', content: 'hi\n' },
+      ]),
+      { noFallback: true },
+    );
+    assert.equal(one.error?.code, 'NO_PAIR');
+    assert.equal(
+      one.error?.message,
+      "app/Dockerfile.run is missing and the builder's tar has no Dockerfile, so the runtime image has nothing to build from. The tar holds 2 entries (app, etc/motd). " +
+        'Create app/Dockerfile.run (for this tar: FROM scratch; COPY . /; ENTRYPOINT ["/app"]), or have the builder write a Dockerfile into its tar; then build again.',
+    );
+    assert.equal(
+      one.error?.runtimeDockerfile,
+      '# The runtime image: its build context is the tar the builder\'s CMD writes to stdout.\nFROM scratch\nCOPY . /\nENTRYPOINT ["/app"]\n',
+    );
+    // The end of the archive never went out: the engine sees a broken body and builds nothing.
+    assert.ok(!(await tarNames(one.output).catch((): string[] => [])).includes('Dockerfile'));
+    // Two executables, or none: the candidates are named and the ENTRYPOINT left to the user.
+    const two = await throughGate(
+      await makeTar([
+        { ...app, mode: 0o755 },
+        { name: 'tool', content: 'x', mode: 0o700 },
+      ]),
+      { noFallback: true },
+    );
+    assert.match(two.error?.runtimeDockerfile ?? '', /\n# Name the program the tar carries \(executables in it: \/app, \/tool\):\n# ENTRYPOINT \["\/app"\]\n$/);
+    const none = await throughGate(await makeTar([app]), { noFallback: true });
+    assert.match(none.error?.runtimeDockerfile ?? '', /\n# Name the program the tar carries:\n# ENTRYPOINT \["\/app"\]\n$/);
+    // A tar that brings its own Dockerfile needs no Dockerfile.run.
+    const own = await throughGate(await makeTar([dockerfile, app]), { noFallback: true });
+    assert.equal(own.error, undefined);
+    assert.equal(own.gate.summary?.dockerfileSource, 'builder-output');
   });
 
   it('accepts ./-prefixed names (busybox tar) and extra zero padding after the end', async () => {

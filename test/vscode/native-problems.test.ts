@@ -71,6 +71,24 @@ describe('problems on the line they are about', { timeout: 5 * 60_000 }, () => {
     );
   });
 
+  it("pure: a missing Dockerfile.run goes on the builder's CMD line, with the Dockerfile.run written for its tar as the fix", () => {
+    const written = 'FROM scratch\nCOPY . /\nENTRYPOINT ["/app"]\n';
+    const problems = locateProblems({
+      pair: { name: 'p', dir: '/p', builderDockerfile: '/p/Dockerfile', runtimeDockerfile: '/p/Dockerfile.run' },
+      error: {
+        code: 'NO_PAIR',
+        message: "p/Dockerfile.run is missing and the builder's tar has no Dockerfile …",
+        phase: 'builder-run',
+        runtimeDockerfile: written,
+      },
+      read: (file) => (file === '/p/Dockerfile' ? 'FROM golang:1.19\nRUN go build -o /out/app .\n\nCMD ["tar","-cf","-","-C","/out","."]\n' : undefined),
+    });
+    assert.deepEqual(
+      problems.map((p) => [p.file, p.line, p.code, p.fix, p.content]),
+      [['/p/Dockerfile', 3, 'NO_PAIR', 'create-runtime-dockerfile', written]],
+    );
+  });
+
   for (const builder of BUILDERS) {
     it(`${builder}: a failing RUN step and an unreachable base, as the task's problem matcher reads the CLI`, async () => {
       const name = `dc-native-fail-${builder}`;

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { builderTagFor, BUILDER_DOCKERFILE, RUNTIME_DOCKERFILE, type Pair } from '../../core';
 import type { Builds } from '../builds';
+import { RUNTIME_DOCKERFILE_TEMPLATE } from '../diagnostics';
 import type { BuildOutput } from '../output';
 import type { ReportPanels } from '../report';
 import { readSettings, runtimeTagFor } from '../settings';
@@ -32,9 +33,7 @@ export async function pairOf(context: CommandContext, target: Target, purpose: s
   if (target instanceof vscode.Uri) {
     const pair = fromFile(target);
     if (pair) return pair;
-    void vscode.window.showWarningMessage(
-      `Dockerception: ${vscode.workspace.asRelativePath(path.dirname(target.fsPath))} is not a pair: it needs both ${BUILDER_DOCKERFILE} and ${RUNTIME_DOCKERFILE}.`,
-    );
+    void notAPair(path.dirname(target.fsPath));
     return undefined;
   }
   const active = vscode.window.activeTextEditor?.document.uri;
@@ -48,6 +47,32 @@ export async function pairOf(context: CommandContext, target: Target, purpose: s
     return undefined;
   }
   return pickPair(pairs, purpose);
+}
+
+/** Says why a folder is not a pair; when only its Dockerfile.run is missing, offers to create one. */
+async function notAPair(dir: string): Promise<void> {
+  const where = vscode.workspace.asRelativePath(dir);
+  const runtime = vscode.Uri.file(path.join(dir, RUNTIME_DOCKERFILE));
+  const has = async (uri: vscode.Uri) =>
+    vscode.workspace.fs.stat(uri).then(
+      () => true,
+      () => false,
+    );
+  const [builder, runtimeThere] = await Promise.all([has(vscode.Uri.file(path.join(dir, BUILDER_DOCKERFILE))), has(runtime)]);
+  const needs = `it needs both ${BUILDER_DOCKERFILE} and ${RUNTIME_DOCKERFILE}`;
+  if (!builder || runtimeThere) {
+    void vscode.window.showWarningMessage(`Dockerception: ${where} is not a pair: ${needs}.`);
+    return;
+  }
+  const create = `Create ${RUNTIME_DOCKERFILE}`;
+  const choice = await vscode.window.showWarningMessage(
+    `Dockerception: ${where} is not a pair: it has a builder ${BUILDER_DOCKERFILE} but no ${RUNTIME_DOCKERFILE}, the runtime image's Dockerfile (its context is the tar the builder writes). Create one to make it a pair.`,
+    create,
+  );
+  if (choice !== create) return;
+  const edit = new vscode.WorkspaceEdit();
+  edit.createFile(runtime, { ignoreIfExists: true, contents: new TextEncoder().encode(RUNTIME_DOCKERFILE_TEMPLATE) });
+  if (await vscode.workspace.applyEdit(edit)) await vscode.window.showTextDocument(runtime);
 }
 
 export async function pickPair(pairs: readonly Pair[], purpose: string): Promise<Pair | undefined> {

@@ -4,13 +4,13 @@
 import { readFileSync } from 'node:fs';
 import * as vscode from 'vscode';
 import type { Pair } from '../../core';
+import { runtimeDockerfileFor } from '../../core/runtime-dockerfile';
 import { locateProblems, type Problem, type ProblemInput } from './locate';
 
 export const DIAGNOSTIC_SOURCE = 'dockerception';
 
-/** A Dockerfile.run for a pair that has none: the builder's tar is its context. */
-export const RUNTIME_DOCKERFILE_TEMPLATE =
-  '# The runtime image: its build context is the tar the builder\'s CMD writes to stdout.\nFROM scratch\nCOPY . /\n# Name the program the tar carries:\n# ENTRYPOINT ["/app"]\n';
+/** Dockerfile.run for a pair whose builder's tar is not known yet (the core's, for no entries). */
+export const RUNTIME_DOCKERFILE_TEMPLATE = runtimeDockerfileFor();
 
 export class PairDiagnostics implements vscode.Disposable, vscode.CodeActionProvider {
   static readonly providedCodeActionKinds = [vscode.CodeActionKind.QuickFix];
@@ -98,7 +98,10 @@ function quickFix(problem: Problem, pair: Pair): vscode.CodeAction | undefined {
   if (problem.fix === 'create-runtime-dockerfile') {
     const action = new vscode.CodeAction(`Create ${pair.runtimeDockerfile.split(/[\\/]/).pop()} for ${pair.name}`, vscode.CodeActionKind.QuickFix);
     action.edit = new vscode.WorkspaceEdit();
-    action.edit.createFile(vscode.Uri.file(pair.runtimeDockerfile), { ignoreIfExists: true, contents: new TextEncoder().encode(RUNTIME_DOCKERFILE_TEMPLATE) });
+    action.edit.createFile(vscode.Uri.file(pair.runtimeDockerfile), {
+      ignoreIfExists: true,
+      contents: new TextEncoder().encode(problem.content ?? RUNTIME_DOCKERFILE_TEMPLATE),
+    });
     return action;
   }
   return undefined;

@@ -17,12 +17,16 @@ export interface Problem {
   message: string;
   /** What a Quick Fix can do about it, when one is mechanical. */
   fix?: 'cgo-disabled' | 'create-runtime-dockerfile';
+  /** For create-runtime-dockerfile: the content, written for the builder's tar when the build saw it. */
+  content?: string;
 }
 
 export interface BuildFailure {
   code: string;
   message: string;
   phase?: string;
+  /** A missing Dockerfile.run, written for the builder's tar. */
+  runtimeDockerfile?: string;
 }
 
 export interface ProblemInput {
@@ -187,12 +191,14 @@ export function locateProblems(input: ProblemInput): Problem[] {
     } else if (error.code === 'RUNTIME_BUILD_FAILED' && error.phase === 'runtime-build') {
       problems.push({ ...base, ...inRuntime((content) => (step ? lineOfStep(content, step) : lineOfBase(content, error.message))) });
     } else if (error.code === 'NO_PAIR' && runtime === undefined) {
-      // The builder's tar had no Dockerfile, and the pair's Dockerfile.run is gone.
+      // The builder's tar had no Dockerfile, and the pair's Dockerfile.run is gone: on the line that writes
+      // a Dockerfile, else on the CMD/ENTRYPOINT that writes the tar.
       problems.push({
         ...base,
         file: pair.builderDockerfile,
-        line: (builder !== undefined ? lineWritingDockerfile(builder) : undefined) ?? 0,
+        line: (builder !== undefined ? (lineWritingDockerfile(builder) ?? lineOfEntrypoint(builder)) : undefined) ?? 0,
         fix: 'create-runtime-dockerfile',
+        ...(error.runtimeDockerfile ? { content: error.runtimeDockerfile } : {}),
       });
     } else if (['BUILDER_START', 'BUILDER_EXIT', 'NOT_A_TAR', 'TRUNCATED_TAR', 'UNSAFE_PATH', 'TRAILING_DATA', 'TIMEOUT'].includes(error.code)) {
       // The builder's run: its CMD/ENTRYPOINT makes the tar.
