@@ -33,7 +33,7 @@ describe('choose the engine, Get Started, and tasks in the real UI', { timeout: 
   const docker = (...args: string[]) =>
     execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOCKER_CONFIG: dockerConfig } });
 
-  const { shot, attempt, runCommand } = uiSteps(() => page, SHOTS);
+  const { shot, attempt, runCommand, waitFor } = uiSteps(() => page, SHOTS);
   const rows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
   const read = (text: string) => text.replace(/[\s\u00a0]+/g, ' ').trim();
   /** Each entry as "label description": what a person reads on its first line (a separator's title apart). */
@@ -53,16 +53,6 @@ describe('choose the engine, Get Started, and tasks in the real UI', { timeout: 
   /** The Pairs view's description: the engine's URL, as the title bar shows it. */
   async function viewEngine(): Promise<string> {
     return read(await page.locator('.pane-header', { hasText: 'Pairs' }).first().locator('.description').innerText());
-  }
-  async function waitFor<T>(what: string, get: () => Promise<T>, ok: (value: T) => boolean, ms = 30_000): Promise<T> {
-    const end = Date.now() + ms;
-    let value = await get();
-    while (!ok(value)) {
-      if (Date.now() > end) assert.fail(`${what}: still ${JSON.stringify(value)} after ${ms} ms`);
-      await page.waitForTimeout(250);
-      value = await get();
-    }
-    return value;
   }
   const settingsFile = (tab: 'User' | 'Machine') => path.join(server.userDataDir, tab, 'settings.json');
   const settingIn = (tab: 'User' | 'Machine'): unknown => {

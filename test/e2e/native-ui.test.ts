@@ -4,13 +4,13 @@
 // CGO_ENABLED=0 Quick Fix; the CodeLens; Run Task lists the pairs' tasks; an up-to-date build says so.
 // One code-server start. Screenshots under test-artifacts/native-ui/.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, launchChromium, startCodeServer, type CodeServer } from '../support/code-server';
+import { docker, imageId } from '../support/docker-cli';
 import { uiSteps } from '../support/ui-steps';
 
 const SHOTS = path.join(ARTIFACTS, 'native-ui');
@@ -18,16 +18,6 @@ const SHOTS = path.join(ARTIFACTS, 'native-ui');
 const VSIX = process.env.DC_VSIX ?? path.join(ROOT, 'dockerception.vsix');
 const TAGS = ['dc-native-ui-box', 'dc-native-ui-box-builder', 'dc-native-ui-gonet', 'dc-native-ui-gonet-builder'];
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-const imageId = (ref: string) => {
-  try {
-    return docker('image', 'inspect', '-f', '{{.Id}}', ref).trim();
-  } catch {
-    return undefined;
-  }
-};
 const removeTags = () => {
   for (const tag of TAGS) if (imageId(tag)) docker('rmi', tag);
 };
@@ -50,21 +40,7 @@ describe('native to VS Code: Problems, Quick Fix, CodeLens, tasks, up to date', 
   let browser: Browser;
   let page: Page;
   let workspace: string;
-  const { shot, attempt, runCommand } = uiSteps(() => page, SHOTS);
-  async function openFile(relative: string): Promise<void> {
-    await runCommand('Go to File...');
-    await page.keyboard.type(relative);
-    const row = page
-      .locator('.quick-input-list .monaco-list-row')
-      .filter({ hasText: path.basename(relative) })
-      .filter({ hasText: path.dirname(relative) });
-    await row.first().click();
-    await page
-      .locator('.breadcrumbs-control', { hasText: path.dirname(relative) })
-      .filter({ hasText: path.basename(relative) })
-      .first()
-      .waitFor();
-  }
+  const { shot, attempt, runCommand, openFile } = uiSteps(() => page, SHOTS);
   const toast = (text: string | RegExp) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).last();
   async function clearNotifications(): Promise<void> {
     await runCommand('Notifications: Clear All Notifications');

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, launchChromium, startCodeServer, writeFiles, type CodeServer } from '../support/code-server';
+import { docker, imageId } from '../support/docker-cli';
 import { uiSteps } from '../support/ui-steps';
 
 const SHOTS = path.join(ARTIFACTS, 'prelaunch-ui');
@@ -24,17 +25,6 @@ const RUN = Math.random().toString(36).slice(2, 6);
 const PREFIX = `dc-e2e-prelaunch-${RUN}`;
 const TAGS = ['ok', 'bad'].flatMap((name) => [`${PREFIX}-${name}`, `${PREFIX}-${name}-builder`]);
 const OK = `${PREFIX}-ok`;
-
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-const imageId = (ref: string) => {
-  try {
-    return docker('image', 'inspect', '-f', '{{.Id}}', ref).trim();
-  } catch {
-    return undefined;
-  }
-};
 
 // The program the launch configurations run: it asks the engine for the runtime image as it starts, so
 // what it writes says whether the preLaunchTask had tagged the image before the program ran.
@@ -109,21 +99,11 @@ describe('a dockerception task as a preLaunchTask in the real UI', { timeout: 5 
   let page: Page;
   let home: string;
   let workspace: string;
-  const { attempt, runCommand } = uiSteps(() => page, SHOTS);
+  const { attempt, runCommand, waitFor } = uiSteps(() => page, SHOTS);
   const read = (text: string) => text.replace(/[\s\u00a0]+/g, ' ').trim();
   const marker = (name: string) => path.join(workspace, 'markers', `${name}.json`);
   const rows = () => page.locator('.quick-input-widget .quick-input-list .monaco-list-row');
 
-  async function waitFor<T>(what: string, get: () => Promise<T>, ok: (value: T) => boolean, ms = 30_000): Promise<T> {
-    const end = Date.now() + ms;
-    let value = await get();
-    while (!ok(value)) {
-      if (Date.now() > end) assert.fail(`${what}: still ${JSON.stringify(value)} after ${ms} ms`);
-      await page.waitForTimeout(250);
-      value = await get();
-    }
-    return value;
-  }
   /** The task's terminal, in front: its rows in view, as the DOM renderer draws them (gpuAcceleration off). */
   async function terminalText(): Promise<string> {
     await runCommand('Terminal: Focus Terminal');

@@ -7,7 +7,7 @@
 // the lone Dockerfile says it is not a pair and offers to create one. One code-server start. Screenshots under
 // test-artifacts/quickfix-ui/.
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, launchChromium, startCodeServer, writeFiles, type CodeServer } from '../support/code-server';
+import { docker, imageId } from '../support/docker-cli';
 import { uiSteps } from '../support/ui-steps';
 
 const SHOTS = path.join(ARTIFACTS, 'quickfix-ui');
@@ -40,16 +41,6 @@ const FILES: Record<string, string> = {
   '.vscode/settings.json': JSON.stringify({ 'dockerception.runtimeTag': RUNTIME_TAG }),
 };
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-const imageId = (ref: string) => {
-  try {
-    return docker('image', 'inspect', '-f', '{{.Id}}', ref).trim();
-  } catch {
-    return undefined;
-  }
-};
 const removeContainer = (name: string) => spawnSync('docker', ['rm', '-f', name], { stdio: 'ignore' });
 
 describe('the Quick Fix that creates a missing Dockerfile.run', { timeout: 10 * 60_000 }, () => {
@@ -57,24 +48,10 @@ describe('the Quick Fix that creates a missing Dockerfile.run', { timeout: 10 * 
   let browser: Browser;
   let page: Page;
   let workspace: string;
-  const { shot, attempt, runCommand } = uiSteps(() => page, SHOTS);
+  const { shot, attempt, runCommand, openFile } = uiSteps(() => page, SHOTS);
   const editorPart = () => page.locator('#workbench\\.parts\\.editor');
   const read = (text: string) => text.replace(/[\s\u00a0]+/g, ' ').trim();
 
-  async function openFile(relative: string): Promise<void> {
-    await runCommand('Go to File...');
-    await page.keyboard.type(relative);
-    const row = page
-      .locator('.quick-input-list .monaco-list-row')
-      .filter({ hasText: path.basename(relative) })
-      .filter({ hasText: path.dirname(relative) });
-    await row.first().click();
-    await page
-      .locator('.breadcrumbs-control', { hasText: path.dirname(relative) })
-      .filter({ hasText: path.basename(relative) })
-      .first()
-      .waitFor();
-  }
   const toast = (text: string | RegExp) => page.locator('.notifications-toasts .notification-toast', { hasText: text }).last();
   /** A context menu's item: VS Code ignores a click that lands right as the menu opens, so hover, then Enter. */
   async function choose(label: RegExp): Promise<void> {

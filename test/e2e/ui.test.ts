@@ -2,21 +2,18 @@
 // Debian's Chromium driven by playwright-core, the real engine. Each step saves a screenshot under
 // test-artifacts/e2e/; on a failure the test prints that path and the output channel's last lines.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { ARTIFACTS, ROOT, launchChromium, startCodeServer, type CodeServer } from '../support/code-server';
+import { docker, imageId } from '../support/docker-cli';
 
 const SHOTS = path.join(ARTIFACTS, 'e2e');
 const VSIX = path.join(ROOT, 'dockerception.vsix');
 const TAG = (name: string) => `dc-e2e-${name}`;
 
-function docker(...args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
 const removeTag = (ref: string) => {
   if (imageId(ref)) docker('rmi', ref);
 };
@@ -31,13 +28,6 @@ const allContainers = () => docker('ps', '-aq', '--no-trunc').trim().split('\n')
 /** Containers that were there before this test: not ours to count. */
 let baseline = new Set<string>();
 const leftovers = () => allContainers().filter((id) => !baseline.has(id));
-const imageId = (ref: string) => {
-  try {
-    return docker('image', 'inspect', '-f', '{{.Id}}', ref).trim();
-  } catch {
-    return undefined;
-  }
-};
 
 describe('the extension in the real UI', { timeout: 15 * 60_000 }, () => {
   let server: CodeServer;

@@ -1,5 +1,6 @@
 // The steps every code-server UI test takes: a numbered screenshot after each step (and of a failed one), and
 // a command run from the palette as a person runs it (F1, type, click the entry).
+import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 
@@ -12,6 +13,10 @@ export interface UiSteps {
   palette(text: string): Promise<void>;
   /** Runs a command by its title from the palette. */
   runCommand(title: string): Promise<void>;
+  /** Opens a workspace file by its relative path through Go to File, once its breadcrumbs show it. */
+  openFile(relative: string): Promise<void>;
+  /** Asks `get` every 250 ms until `ok` holds for its value (then that value); fails after `ms` saying what it still was. */
+  waitFor<T>(what: string, get: () => Promise<T>, ok: (value: T) => boolean, ms?: number): Promise<T>;
 }
 
 /** The steps on the page `page()` returns (set in the suite's before()), screenshots into `shots`. */
@@ -42,6 +47,30 @@ export function uiSteps(page: () => Page, shots: string): UiSteps {
     async runCommand(title) {
       await steps.palette(title);
       await page().locator('.quick-input-list .monaco-list-row', { hasText: title }).first().click();
+    },
+    async openFile(relative) {
+      await steps.runCommand('Go to File...');
+      await page().keyboard.type(relative);
+      const row = page()
+        .locator('.quick-input-list .monaco-list-row')
+        .filter({ hasText: path.basename(relative) })
+        .filter({ hasText: path.dirname(relative) });
+      await row.first().click();
+      await page()
+        .locator('.breadcrumbs-control', { hasText: path.dirname(relative) })
+        .filter({ hasText: path.basename(relative) })
+        .first()
+        .waitFor();
+    },
+    async waitFor(what, get, ok, ms = 30_000) {
+      const end = Date.now() + ms;
+      let value = await get();
+      while (!ok(value)) {
+        if (Date.now() > end) assert.fail(`${what}: still ${JSON.stringify(value)} after ${ms} ms`);
+        await page().waitForTimeout(250);
+        value = await get();
+      }
+      return value;
     },
   };
   return steps;
