@@ -78,7 +78,10 @@ async function notAPair(dir: string): Promise<void> {
 export async function pickPair(pairs: readonly Pair[], purpose: string): Promise<Pair | undefined> {
   const picked = await vscode.window.showQuickPick(
     pairs.map((pair) => ({ label: pair.name, description: whereIs(pair), pair })),
-    { title: `Dockerception: ${purpose}`, placeHolder: 'Which pair?' },
+    // Kept open when the focus moves: a walkthrough step's button opens it, and the walkthrough then redraws
+    // the step as done, which took the focus and closed the pick before it could be answered (the report
+    // never opened). Escape still closes it.
+    { title: `Dockerception: ${purpose}`, placeHolder: 'Which pair?', ignoreFocusOut: true },
   );
   return picked?.pair;
 }
