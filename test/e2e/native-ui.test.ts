@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, ROOT, launchChromium, startCodeServer, type CodeServer } from '../support/code-server';
+import { ARTIFACTS, ROOT, openWorkbench, writeFiles, type CodeServer } from '../support/code-server';
 import { docker, imageId } from '../support/docker-cli';
 import { uiSteps } from '../support/ui-steps';
 
@@ -63,17 +63,14 @@ describe('native to VS Code: Problems, Quick Fix, CodeLens, tasks, up to date', 
     mkdirSync(SHOTS, { recursive: true });
     removeTags();
     workspace = mkdtempSync(path.join(os.tmpdir(), 'dc-native-ui-'));
-    for (const [name, text] of Object.entries(FILES)) {
-      mkdirSync(path.dirname(path.join(workspace, name)), { recursive: true });
-      writeFileSync(path.join(workspace, name), text);
-    }
-    server = await startCodeServer({ name: 'native-ui', trusted: true, settings: { 'workbench.colorTheme': 'Default Dark Modern', 'files.autoSave': 'off' } });
-    await server.install(VSIX);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    await page.goto(server.url(workspace));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+    writeFiles(workspace, FILES);
+    ({ server, browser, page } = await openWorkbench({
+      name: 'native-ui',
+      workspace,
+      vsix: VSIX,
+      width: 1400,
+      settings: { 'workbench.colorTheme': 'Default Dark Modern', 'files.autoSave': 'off' },
+    }));
   });
 
   after(async () => {

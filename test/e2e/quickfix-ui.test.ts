@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { ARTIFACTS, ROOT, launchChromium, startCodeServer, writeFiles, type CodeServer } from '../support/code-server';
+import { ARTIFACTS, ROOT, openWorkbench, writeFiles, type CodeServer } from '../support/code-server';
 import { docker, imageId } from '../support/docker-cli';
 import { uiSteps } from '../support/ui-steps';
 
@@ -116,17 +116,13 @@ describe('the Quick Fix that creates a missing Dockerfile.run', { timeout: 10 * 
     mkdirSync(SHOTS, { recursive: true });
     workspace = mkdtempSync(path.join(os.tmpdir(), 'dc-e2e-qf-'));
     writeFiles(workspace, FILES);
-    server = await startCodeServer({
+    ({ server, browser, page } = await openWorkbench({
       name: 'quickfix-ui',
-      trusted: true,
+      workspace,
+      vsix: VSIX,
+      width: 1400,
       settings: { 'workbench.colorTheme': 'Default Dark Modern', 'files.autoSave': 'off' },
-    });
-    await server.install(VSIX);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 860 } });
-    await page.goto(server.url(workspace));
-    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
-    await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
+    }));
   });
 
   after(async () => {

@@ -169,19 +169,23 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
 }
 
 /**
- * code-server (trusted, this checkout's extension from dist/ as the extension under development) with
- * Chromium on `workspace`, once the workbench shows and the extension's status-bar item is there.
+ * code-server (trusted) with Chromium on `workspace`, once the workbench shows and the extension's status-bar
+ * item is there. The extension: this checkout's dist/ as the extension under development, or with `vsix`
+ * that package installed as a user installs it.
  */
 export async function openWorkbench(options: {
   name: string;
   workspace: string;
   env?: NodeJS.ProcessEnv;
   width?: number;
+  vsix?: string;
+  settings?: Record<string, unknown>;
 }): Promise<{ server: CodeServer; browser: Browser; page: Page }> {
-  const server = await startCodeServer({ name: options.name, trusted: true, env: options.env, settings: { 'window.zoomLevel': 0 } });
+  const server = await startCodeServer({ name: options.name, trusted: true, env: options.env, settings: options.settings ?? { 'window.zoomLevel': 0 } });
+  if (options.vsix) await server.install(options.vsix);
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: options.width ?? 1600, height: 860 } });
-  await page.goto(server.url(options.workspace, [['extensionDevelopmentPath', server.remote(ROOT)]]));
+  await page.goto(options.vsix ? server.url(options.workspace) : server.url(options.workspace, [['extensionDevelopmentPath', server.remote(ROOT)]]));
   await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
   await page.locator('#workbench\\.parts\\.statusbar .statusbar-item', { hasText: 'Dockerception' }).first().waitFor({ timeout: 60_000 });
   return { server, browser, page };
