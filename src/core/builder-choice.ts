@@ -3,6 +3,7 @@
 // only BuildKit understands.
 import type Docker from 'dockerode';
 import { DockerfileParser } from 'dockerfile-ast';
+import { freshPing } from './engine/connect';
 
 export type BuilderSetting = 'auto' | 'buildkit' | 'legacy';
 export type EngineBuilder = 'buildkit' | 'legacy';
@@ -47,14 +48,9 @@ export function buildKitSyntax(dockerfile: string): string[] {
 /** The engine's default builder: BuildKit when /_ping answers `Builder-Version: 2`, Buildah when it
  * carries Podman's `Libpod-Buildah-Version`. */
 export async function engineDefaultBuilder(docker: Docker): Promise<EngineDefault> {
-  const response = await new Promise<{ headers: Record<string, string | string[] | undefined>; resume(): void }>((resolve, reject) => {
-    docker.modem.dial({ path: '/_ping', method: 'GET', isStream: true, statusCodes: { 200: true, 500: 'server error' } }, (error: unknown, res: unknown) =>
-      error ? reject(error) : resolve(res as { headers: Record<string, string | string[] | undefined>; resume(): void }),
-    );
-  });
-  response.resume();
-  if (response.headers['libpod-buildah-version']) return 'buildah';
-  return response.headers['builder-version'] === '2' ? 'buildkit' : 'legacy';
+  const headers = await freshPing(docker);
+  if (headers['libpod-buildah-version']) return 'buildah';
+  return headers['builder-version'] === '2' ? 'buildkit' : 'legacy';
 }
 
 /** The builder for a pair, from the setting, the engine's default and what its Dockerfiles use. */

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import { chooseBuilder, engineDefaultBuilder, type BuilderChoice, type EngineBuilder } from './builder-choice';
 import type { BuildOptions, BuildResult, ProgressEvent, Strictness } from './build-types';
-import { builderFacts, builderInputsDigest, ContextDigest, contextDigest, type BuilderFactsOrNot } from './builder-inputs';
+import { builderFacts, builderInputsDigest, ContextDigest, contextDigest, type BuilderFacts } from './builder-inputs';
 import { DEFAULT_BUILDER_NETWORK, isValidNetworkMode, runBuilderIntoRuntimeBuild } from './builder-run';
 import { removeUntaggedImage, sweepLeftoverContainers } from './cleanup';
 import { packContext } from './context';
@@ -18,7 +18,7 @@ import type { Pair } from './pairs';
 import { registriesToAskFor, registryCredentials, type RegistryCredentials } from './registry-auth';
 import { formatBytes, imageSize, type ImageSize } from './sizes';
 import type { ContextListing, TarSummary } from './tar-gate';
-import { engineIdOf, freshness, imageIds, readRecord, recordsDir, sha256, writeRecord, type BuildInputs, type BuildRecord } from './up-to-date';
+import { engineIdOf, freshness, taggedRecord, imageIds, readRecord, recordsDir, sha256, writeRecord, type BuildInputs, type BuildRecord } from './up-to-date';
 
 export type { BuildOptions, BuildResult, ProgressEvent, Strictness } from './build-types';
 
@@ -110,6 +110,8 @@ interface Run {
   readonly builderTag: string;
   readonly builderNetwork: string;
   readonly records: string;
+  /** The engine's id (GET /info and /version, 20-60 ms here), asked on first use: not before the builder
+   * build is sent, so that the engine answers the requests the build waits for first. */
   readonly engineId: Promise<string>;
   phase: Phase;
   enter(phase: Phase, message: string): void;
@@ -177,9 +179,10 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
     })();
     credentials.catch(() => undefined);
     const choice = await chooseEngineBuilder(run);
-    const known = await builderInputs(run, choice.builder);
+    const known = builderInputs(run, choice.builder); // never rejects: an error is a reason to build
     const fast = await upToDateWithoutBuilderBuild(run, choice.builder, known);
-    const { builderId, builderBuildMs, produced } = typeof fast === 'string' ? await buildAndRun(run, choice.builder, await credentials, known, fast) : fast;
+    const { builderId, builderBuildMs, produced } =
+      typeof fast === 'string' ? await buildAndRun(run, choice.builder, await credentials, await known, fast) : fast;
     removal = produced.removed;
     const checked = await check(run, builderId, produced);
     await tag(run, produced);
@@ -208,8 +211,7 @@ export async function buildPair(engine: Engine, pair: Pair, options: BuildOption
 function startRun(docker: Docker, pair: Pair, options: BuildOptions): Run {
   const { runtimeTag, builderTag, builderNetwork } = namesFor(pair, options);
   const emit = options.onEvent ?? (() => undefined);
-  const engineId = engineIdOf(docker); // asked now, needed after the builder build
-  engineId.catch(() => undefined);
+  let engineId: Promise<string> | undefined;
   const run: Run = {
     docker,
     pair,
@@ -221,7 +223,13 @@ function startRun(docker: Docker, pair: Pair, options: BuildOptions): Run {
     builderTag,
     builderNetwork,
     records: options.recordsDir ?? recordsDir(),
-    engineId,
+    get engineId() {
+      if (!engineId) {
+        engineId = engineIdOf(docker);
+        engineId.catch(() => undefined);
+      }
+      return engineId;
+    },
     phase: 'builder-build',
     enter(phase, message) {
       run.phase = phase;
@@ -246,25 +254,34 @@ async function chooseEngineBuilder(run: Run): Promise<BuilderChoice> {
   return choice;
 }
 
-/** What the builder build reads besides its context (src/core/builder-inputs.ts), or why the engine decides
- * its result at build time. */
-async function builderInputs(run: Run, builder: EngineBuilder): Promise<BuilderFactsOrNot> {
+/** What the builder build reads besides its context (src/core/builder-inputs.ts) but the engine's id, which
+ * is asked apart (GET /info, 20-60 ms here) and added where a digest is made (onEngine); or why the engine
+ * decides the builder build's result at build time. */
+type KnownInputs = { facts: Omit<BuilderFacts, 'engineId'> } | { never: string };
+
+async function builderInputs(run: Run, builder: EngineBuilder): Promise<KnownInputs> {
   try {
-    const [text, engineId, version] = await Promise.all([
+    const [text, version] = await Promise.all([
       fs.readFile(run.pair.builderDockerfile, 'utf8'),
-      run.engineId,
       builder === 'buildkit' ? engineVersion(run.docker) : undefined,
     ]);
-    return await builderFacts(run.docker, text, {
-      engineId,
+    const known = await builderFacts(run.docker, text, {
+      engineId: '', // replaced by onEngine before any digest
       builder,
       buildArgs: run.options.buildArgs ?? {},
       network: run.builderNetwork,
       automatic: version ? platformArgs(version.Os ?? 'linux', version.Arch ?? '') : undefined,
     });
+    if ('never' in known) return known;
+    const { engineId: _, ...facts } = known.facts;
+    return { facts };
   } catch (error) {
     return { never: `what the builder build reads could not be known (${messageOf(error)})` };
   }
+}
+
+function onEngine(facts: Omit<BuilderFacts, 'engineId'>, engineId: string): BuilderFacts {
+  return { ...facts, engineId };
 }
 
 /** The images to tag and check, and how long the builder build took (0: none). */
@@ -280,34 +297,47 @@ interface Made {
  * (runtime tag, Dockerfile.run, build args, builder, network, engine, runtime images) holds. Else why not,
  * said for the normal path's message.
  */
-async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, known: BuilderFactsOrNot): Promise<Made | string> {
+const BUILDER_INPUTS_CHANGED = "the builder's context, Dockerfile, build args or images differ from the recorded build's";
+
+async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, knownAsked: Promise<KnownInputs>): Promise<Made | string> {
   const { docker, pair, options } = run;
   if (options.force) return '--force builds everything';
   if (options.noCache) return '--no-cache builds everything';
-  if ('never' in known) return known.never;
-  const [context, builderImage, runtimeDockerfile] = await Promise.all([
+  // Everything below is asked at once, beside the builder's inputs; the answers are then taken in order.
+  const [known, context, builderImage, runtimeDockerfile, read] = await Promise.all([
+    knownAsked,
     contextDigest(pair.dir).catch((error: unknown) => new Error(messageOf(error))),
     imageSize(docker, run.builderTag).catch(() => undefined),
     fs.readFile(pair.runtimeDockerfile).catch(() => undefined),
+    taggedRecord(docker, run.records, run.runtimeTag),
   ]);
+  if ('never' in known) return known.never;
   if (context instanceof Error) return `the builder's context could not be read (${context.message})`;
   if (!builderImage) return `no image is tagged ${run.builderTag}`;
   const builderTagged = builderImage.id;
   if (!runtimeDockerfile) return `${relative(pair.runtimeDockerfile)} could not be read`;
-  const digest = builderInputsDigest(context, known.facts);
+  // Decided without the engine's id when it can be: nothing tagged, no record, or builder inputs other than
+  // the record's even on the record's own engine (another engine is a change too), so the build starts
+  // while GET /info is still out. The answer is the one the full comparison below gives.
+  if ('reason' in read) return read.reason;
+  if (read.record.builderInputs && read.record.builderInputs !== builderInputsDigest(context, onEngine(known.facts, read.record.inputs.engineId))) {
+    return BUILDER_INPUTS_CHANGED;
+  }
+  const engineId = await run.engineId;
+  const digest = builderInputsDigest(context, onEngine(known.facts, engineId));
   const inputs: BuildInputs = {
-    engineId: known.facts.engineId,
+    engineId,
     builderImageId: builderTagged,
     builder,
     buildArgs: options.buildArgs ?? {},
     runtimeDockerfileSha256: sha256(runtimeDockerfile),
     builderNetwork: run.builderNetwork,
   };
-  const fresh = await freshness(docker, run.records, run.runtimeTag, inputs);
+  const fresh = await freshness(docker, run.records, run.runtimeTag, inputs, read);
   if (!fresh.upToDate) return fresh.reason;
   const { record, tagged } = fresh;
   if (!record.builderInputs) return "the record of the tagged image has no digest of the builder's inputs (made by an older Dockerception)";
-  if (record.builderInputs !== digest) return "the builder's context, Dockerfile, build args or images differ from the recorded build's";
+  if (record.builderInputs !== digest) return BUILDER_INPUTS_CHANGED;
   run.enter(
     'tag',
     `Up to date: ${run.runtimeTag} was built from the same builder image, Dockerfile.run, build args, builder, network and base images; nothing to run (--force runs it anyway) ` +
@@ -336,16 +366,18 @@ async function upToDateWithoutBuilderBuild(run: Run, builder: EngineBuilder, kno
  * found up to date or made from the builder's output. The digest of what was sent is kept for the record
  * when the builder's images did not move during the build.
  */
-async function buildAndRun(run: Run, builder: EngineBuilder, credentials: RegistryCredentials, known: BuilderFactsOrNot, why: string): Promise<Made> {
+async function buildAndRun(run: Run, builder: EngineBuilder, credentials: RegistryCredentials, known: KnownInputs, why: string): Promise<Made> {
   const sent = new ContextDigest();
-  const builderId = await buildBuilderImage(run, builder, credentials, sent);
+  const building = buildBuilderImage(run, builder, credentials, sent);
+  void run.engineId; // asked beside the builder build: needed once it ends
+  const builderId = await building;
   const builderBuildMs = Date.now() - run.started;
   const produced = await reuseOrRun(run, builder, builderId, credentials, why);
   const context = sent.digest();
   if (context && 'facts' in known) {
-    const again = await builderInputs(run, builder);
-    const before = builderInputsDigest(context, known.facts);
-    if ('facts' in again && builderInputsDigest(context, again.facts) === before) produced.builderInputs = before;
+    const [again, engineId] = await Promise.all([builderInputs(run, builder), run.engineId]);
+    const before = builderInputsDigest(context, onEngine(known.facts, engineId));
+    if ('facts' in again && builderInputsDigest(context, onEngine(again.facts, engineId)) === before) produced.builderInputs = before;
   }
   return { builderId, builderBuildMs, produced };
 }

@@ -183,17 +183,36 @@ export interface TaggedImage {
 
 export type Freshness = { upToDate: true; record: BuildRecord; tagged: TaggedImage } | { upToDate: false; reason: string };
 
-/** Whether the image tagged `runtimeTag` was built from `inputs`, and if not, why the pair is built again. */
-export async function freshness(docker: Docker, dir: string, runtimeTag: string, inputs: BuildInputs): Promise<Freshness> {
+/** The image tagged `runtimeTag` and its record, or why there is nothing to compare (the first of freshness's reasons). */
+export async function taggedRecord(
+  docker: Docker,
+  dir: string,
+  runtimeTag: string,
+): Promise<{ tagged: TaggedImage; record: BuildRecord } | { reason: string }> {
   let tagged: TaggedImage;
   try {
     const info = await docker.getImage(runtimeTag).inspect();
     tagged = { id: info.Id, size: info.Size, created: info.Created };
   } catch {
-    return { upToDate: false, reason: `no image is tagged ${runtimeTag}` };
+    return { reason: `no image is tagged ${runtimeTag}` };
   }
   const record = await readRecord(dir, tagged.id);
-  if (!record || record.runtimeId !== tagged.id) return { upToDate: false, reason: `${runtimeTag} has no record of a Dockerception build here` };
+  if (!record || record.runtimeId !== tagged.id) return { reason: `${runtimeTag} has no record of a Dockerception build here` };
+  return { tagged, record };
+}
+
+/** Whether the image tagged `runtimeTag` was built from `inputs`, and if not, why the pair is built again;
+ * `read`: taggedRecord's answer when the caller has it. */
+export async function freshness(
+  docker: Docker,
+  dir: string,
+  runtimeTag: string,
+  inputs: BuildInputs,
+  read?: Awaited<ReturnType<typeof taggedRecord>>,
+): Promise<Freshness> {
+  const found = read ?? (await taggedRecord(docker, dir, runtimeTag));
+  if ('reason' in found) return { upToDate: false, reason: found.reason };
+  const { tagged, record } = found;
   const changes = changedInputs(record, inputs);
   if (changes.length === 0) {
     if (!record.runtimeImages) {

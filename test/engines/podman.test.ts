@@ -1,4 +1,5 @@
 import * as assert from 'node:assert/strict';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PodmanService } from '../support/endpoints/podman';
@@ -32,6 +33,17 @@ describe('Podman (podman system service), through its Docker-compatible API', { 
     const result = await runCli(['engine', '--json', '--host', podman.url]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(jsonOf(result).version.api, /^1\.\d+$/);
+    // The version comes from Podman's /_ping (Server: Libpod/X): it must be what its /version says.
+    const answer = await new Promise<{ Version: string; ApiVersion: string }>((resolve, reject) => {
+      http
+        .get({ socketPath: podman.url.replace(/^unix:\/\//, ''), path: '/version' }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(JSON.parse(body)));
+        })
+        .on('error', reject);
+    });
+    assert.deepEqual(jsonOf(result).version, { engine: answer.Version, api: answer.ApiVersion });
   });
 
   it('builds a pair with Buildah, reports both sizes, and the second build is up to date', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DockerceptionError, connectEngine, findPairs, imageNameFor, pairAt } from '../../src/core';
+import { DockerceptionError, closeEngine, connectEngine, findPairs, imageNameFor, pairAt, versionFromPing } from '../../src/core';
 import { makeDir, removeDir } from './helpers';
 
 describe('pairs', () => {
@@ -71,9 +71,22 @@ describe('engine address', () => {
     });
   });
 
-  it('connects to the real engine on this machine', async () => {
+  it('connects to the real engine on this machine, with the version its /version gives (read from /_ping)', async () => {
     const engine = await connectEngine();
     assert.match(engine.version.api, /^1\.\d+$/);
+    // connectEngine reads the engine's version and API version from the ping's Server and Api-Version
+    // headers: they must be what the engine's own GET /version says.
+    const version = await engine.docker.version();
+    assert.deepEqual(engine.version, { engine: version.Version, api: version.ApiVersion });
+    closeEngine(engine);
+  });
+
+  it('takes the version from /_ping headers, and asks /version when one is missing', () => {
+    assert.deepEqual(versionFromPing({ 'api-version': '1.41', server: 'Docker/20.10.24+dfsg1 (linux)' }), { engine: '20.10.24+dfsg1', api: '1.41' });
+    assert.deepEqual(versionFromPing({ 'api-version': '1.41', server: 'Libpod/4.3.1 (linux)' }), { engine: '4.3.1', api: '1.41' });
+    assert.equal(versionFromPing({ 'api-version': '1.41' }), undefined, 'no Server header (a proxy may drop it)');
+    assert.equal(versionFromPing({ server: 'Docker/24.0.7 (linux)' }), undefined, 'no Api-Version');
+    assert.equal(versionFromPing({ 'api-version': '1.41', server: 'nginx' }), undefined, 'a Server without a version');
   });
 });
 

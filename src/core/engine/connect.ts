@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { DockerceptionError, messageOf } from '../errors';
-import { parseEngineUrl, dockerOptions, type ClientOptions } from './options';
+import { parseEngineUrl, dockerOptions, PlainAgent, type ClientOptions } from './options';
 import { SshDialAgent } from './ssh-dial';
 import { resolveEngine, type EngineAddress, type ResolveOptions } from './address';
 
@@ -71,7 +71,7 @@ export function unreachableHint(address: EngineAddress, cause: string, surface: 
 export interface Engine {
   docker: Docker;
   address: EngineAddress;
-  /** The engine's version and API version, from the ping at connect time. */
+  /** The engine's version and API version, from the ping at connect time (its headers, else /version). */
   version: { engine: string; api: string };
 }
 
@@ -91,13 +91,68 @@ export function createClient(DockerClient: typeof Docker, options: ClientOptions
   }
 }
 
-const versions = new WeakMap<Docker, Docker.DockerVersion>();
+const versions = new WeakMap<Docker, Promise<Docker.DockerVersion>>();
 
-/** The engine's /version as connectEngine read it; asked again only for a client made elsewhere (over
- * ssh:// every request may cost a login). */
+/** The engine's /version, asked once per client (over ssh:// every request may cost a login); a failed
+ * answer is asked again next time. connectEngine does not ask it: its /_ping says what it needs. */
 export function engineVersion(docker: Docker): Promise<Docker.DockerVersion> {
-  const known = versions.get(docker);
-  return known ? Promise.resolve(known) : docker.version();
+  let known = versions.get(docker);
+  if (!known) {
+    known = docker.version();
+    versions.set(docker, known);
+    known.catch(() => versions.get(docker) === known && versions.delete(docker));
+  }
+  return known;
+}
+
+/** The headers of an engine's GET /_ping: Api-Version, Server, Builder-Version, Libpod-Buildah-Version, … */
+export type PingHeaders = Record<string, string | string[] | undefined>;
+
+/** GET /_ping, the request the docker CLI starts with: its headers, or the transport's or the engine's error. */
+export function pingEngine(docker: Docker, abortSignal?: AbortSignal): Promise<PingHeaders> {
+  return new Promise((resolve, reject) => {
+    docker.modem.dial(
+      { path: '/_ping', method: 'GET', isStream: true, statusCodes: { 200: true, 500: 'server error' }, abortSignal } as Parameters<Docker['modem']['dial']>[0],
+      (error: unknown, res: unknown) => {
+        if (error) return reject(error);
+        const response = res as { headers: PingHeaders; resume(): void };
+        response.resume();
+        resolve(response.headers);
+      },
+    );
+  });
+}
+
+/** How long connectEngine's ping stands for "now" (a build's choice of builder reads it instead of asking again). */
+const PING_FRESH_MS = 5000;
+const connectPings = new WeakMap<Docker, { headers: PingHeaders; at: number }>();
+
+/**
+ * The engine's ping headers now: connectEngine's own when no one has used them yet and they are at most 5 s
+ * old (the CLI's build right after connecting), else a new GET /_ping (a long-lived client, as VS Code's).
+ */
+export function freshPing(docker: Docker): Promise<PingHeaders> {
+  const kept = connectPings.get(docker);
+  connectPings.delete(docker);
+  if (kept && Date.now() - kept.at <= PING_FRESH_MS) return Promise.resolve(kept.headers);
+  return pingEngine(docker);
+}
+
+function header(headers: PingHeaders, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * The engine's version and API version from its ping: Api-Version, and the version in Server
+ * ("Docker/20.10.24+dfsg1 (linux)", Podman's "Libpod/4.3.1 (linux)"), which is what /version's Version
+ * says (test/unit/pairs-engine.test.ts and test/engines/podman.test.ts compare them). Undefined when a
+ * header is missing (a proxy in between may drop Server): then /version is asked.
+ */
+export function versionFromPing(headers: PingHeaders): { engine: string; api: string } | undefined {
+  const api = header(headers, 'api-version');
+  const engine = /^[^/\s]+\/(\S+)/.exec(header(headers, 'server') ?? '')?.[1];
+  return api && engine ? { engine, api } : undefined;
 }
 
 /** Connects and checks the engine answers within timeoutMs, or throws ENGINE_UNREACHABLE saying where and how to fix it. */
@@ -112,11 +167,18 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
   const limit = parseEngineUrl(address.url).scheme === 'ssh' ? Math.max(timeoutMs, 30_000) : timeoutMs;
   const timer = setTimeout(() => abort.abort(), limit);
   try {
-    // dockerode honours abortSignal here though its types do not declare the argument.
-    const versionWithSignal = docker.version as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
-    const version = await versionWithSignal.call(docker, { abortSignal: abort.signal });
-    versions.set(docker, version);
-    return { docker, address, version: { engine: version.Version, api: version.ApiVersion } };
+    // GET /_ping as the docker CLI starts: 1 ms on the engine here, where /version takes 20-40 ms (it asks
+    // containerd and the kernel); its headers also give the build its builder (freshPing).
+    const headers = await pingEngine(docker, abort.signal);
+    connectPings.set(docker, { headers, at: Date.now() });
+    let version = versionFromPing(headers);
+    if (!version) {
+      const versionWithSignal = docker.version as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
+      const answer = await versionWithSignal.call(docker, { abortSignal: abort.signal });
+      versions.set(docker, Promise.resolve(answer));
+      version = { engine: answer.Version, api: answer.ApiVersion };
+    }
+    return { docker, address, version };
   } catch (error) {
     closeClient(docker); // nobody will use it: its ssh processes (or TLS sockets) end now
     const cause = abort.signal.aborted ? `no answer within ${limit / 1000} s` : messageOf(error);
@@ -140,7 +202,7 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
  */
 export function closeClient(docker: Docker): void {
   const agent = (docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
-  agent?.destroy?.();
+  if (!(agent instanceof PlainAgent)) agent?.destroy?.();
 }
 
 /** closeClient for an Engine. */
