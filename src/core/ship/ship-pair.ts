@@ -65,9 +65,20 @@ export async function shipPair(engine: Engine, options: ShipPairOptions): Promis
     }
     throw new ShipError('PUSH_FAILED', `The engine could not be asked for ${options.runtimeTag} (${messageOf(error)}).`, { cause: error });
   }
-  // The engine's id names the pair's history; asked now (GET /info, tens of ms), it is there when the pushes end.
-  const engineId = engineIdOf(engine.docker);
-  engineId.catch(() => undefined);
+  // The engine's id names the pair's history. GET /info (and /version) take 20-60 ms and hold up the requests
+  // sent beside them, so they are asked once the first push has started, and are there when the pushes end.
+  let engineId: Promise<string> | undefined;
+  const askEngineId = () => {
+    if (!engineId) {
+      engineId = engineIdOf(engine.docker);
+      engineId.catch(() => undefined);
+    }
+    return engineId;
+  };
+  const onEvent: typeof options.onEvent = (event) => {
+    if (event.kind === 'start') askEngineId();
+    options.onEvent?.(event);
+  };
   const extra = allRefs.filter((ref) => ref !== options.runtimeTag);
   if (extra.length > 0) await tagImage(engine, options.runtimeTag, extra);
   const refs = refsToPush(runtimeRefs, { pushBuilder: options.pushBuilder });
@@ -75,7 +86,7 @@ export async function shipPair(engine: Engine, options: ShipPairOptions): Promis
   const pushed: ShippedRef[] = [];
   for (const ref of refs) {
     const role = builderRefs.has(ref) ? 'builder' : 'runtime';
-    const result = await pushImage(engine, ref, { signal: options.signal, onEvent: options.onEvent, credentials: options.credentials });
+    const result = await pushImage(engine, ref, { signal: options.signal, onEvent, credentials: options.credentials });
     let pullSize: number | undefined;
     let pullSizeUnknown: string | undefined;
     try {
@@ -90,7 +101,7 @@ export async function shipPair(engine: Engine, options: ShipPairOptions): Promis
   const main = pushed[0];
   let recordProblem: string | undefined;
   try {
-    const key = pairKey(await engineId, options.pairDir, options.runtimeTag);
+    const key = pairKey(await askEngineId(), options.pairDir, options.runtimeTag);
     const records = options.recordsDir ?? defaultRecordsDir();
     const pushedAt = new Date().toISOString();
     for (const p of pushed.filter((x) => x.role === 'runtime')) {
