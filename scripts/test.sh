@@ -12,6 +12,8 @@ bash scripts/setup.sh all || { echo "setup failed: see the lines above"; echo "0
 mkdir -p test-artifacts
 # The tests' build records (what makes a rebuild "up to date") stay with the run, not in the user's cache.
 export DOCKERCEPTION_STATE_DIR="$PWD/test-artifacts/build-records"
+# The CLI's code cache (src/cli/code-cache.ts) too: the tests' runs leave nothing in the user's cache folder.
+export DOCKERCEPTION_CODE_CACHE_DIR="$PWD/test-artifacts/code-cache"
 before=$(docker ps -aq | wc -l)
 started=$(date +%s)
 node --test --test-concurrency=1 \
