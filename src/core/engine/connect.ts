@@ -1,6 +1,6 @@
 import type Docker from 'dockerode';
 import { DockerceptionError, messageOf } from '../errors';
-import { parseEngineUrl, dockerOptions, PlainAgent, type ClientOptions } from './options';
+import { parseEngineUrl, dockerOptions, type ClientOptions } from './options';
 import { SshDialAgent } from './ssh-dial';
 import { resolveEngine, type EngineAddress, type ResolveOptions } from './address';
 
@@ -202,7 +202,7 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
  */
 export function closeClient(docker: Docker): void {
   const agent = (docker.modem as unknown as { agent?: { destroy?: () => void } }).agent;
-  if (!(agent instanceof PlainAgent)) agent?.destroy?.();
+  agent?.destroy?.();
 }
 
 /** closeClient for an Engine. */

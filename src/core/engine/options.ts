@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import * as http from 'node:http';
+import type * as http from 'node:http';
 import * as https from 'node:https';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
@@ -36,9 +36,9 @@ export function dockerOptions(address: EngineAddress): ClientOptions {
     case 'unix':
       if (rest.includes('://')) throw badAddress(address, 'has a second scheme inside it.');
       // The rest is the path as written: unix://docker.sock is a socket in the current folder, as for the CLI.
-      return { ...blank, ...version, socketPath: rest || DEFAULT_SOCKET, agent: plainAgent() };
+      return { ...blank, ...version, socketPath: rest || DEFAULT_SOCKET };
     case 'npipe':
-      return { ...blank, ...version, socketPath: rest || DEFAULT_PIPE, agent: plainAgent() };
+      return { ...blank, ...version, socketPath: rest || DEFAULT_PIPE };
     case 'ssh':
       return { ...blank, ...version, protocol: 'http', host: 'docker', port: 80, agent: new SshDialAgent(sshTarget(address)) };
     case 'tcp': {
@@ -55,7 +55,7 @@ export function dockerOptions(address: EngineAddress): ClientOptions {
         protocol: tls ? 'https' : 'http',
         host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
         port: url.port || 2375,
-        agent: tls ?? plainAgent(),
+        ...(tls ? { agent: tls } : {}),
       };
     }
     default:
@@ -112,23 +112,6 @@ export function sshTarget(address: EngineAddress): SshTarget {
 
 /** An https.Agent carrying the TLS material, so that verification can be turned off for a context that
  * says SkipTLSVerify (docker-modem passes no rejectUnauthorized of its own). */
-/**
- * The agent of a client without TLS or ssh: Node's global agent's settings (keep-alive, lifo, 5 s idle), with
- * no TLS server name to work out. Node derives one for every request all the same, testing the Host header
- * with its IPv6 pattern, whose first use costs 10 ms of compiling here: a CLI run paid it before its first
- * request. Like the global agent it was, closeClient leaves it alone: a build still streaming on a dropped
- * client (VS Code's Refresh) goes on, and idle connections close by themselves.
- */
-export class PlainAgent extends http.Agent {
-  constructor() {
-    super({ keepAlive: true, scheduling: 'lifo', timeout: 5000, servername: '' } as http.AgentOptions);
-  }
-}
-
-function plainAgent(): http.Agent {
-  return new PlainAgent();
-}
-
 function tlsAgent(address: EngineAddress, tls: EngineTls): https.Agent {
   const file = (name: string) => path.join(tls.dir, name);
   const read = (name: string) => readFileSync(file(name));
