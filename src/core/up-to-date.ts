@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { EngineBuilder } from './builder-choice';
-import { engineVersion } from './engine/connect';
+import { engineVersion, isPodmanByPing } from './engine/connect';
 import type { Finding } from './doctor/checks';
 import type { FileEntry } from './doctor/growth';
 import type { TarSummary } from './tar-gate';
@@ -72,12 +72,12 @@ const engineIds = new WeakMap<Docker, Promise<string>>();
 export function engineIdOf(docker: Docker): Promise<string> {
   let id = engineIds.get(docker);
   if (!id) {
-    id = Promise.all([docker.info(), engineVersion(docker)]).then(
-      ([info, version]: [{ ID?: string; Name?: string; DockerRootDir?: string }, Docker.DockerVersion]) =>
-        // Podman's compat API makes up a new ID for every /info: its host and storage are what stay.
-        version.Components?.some((c) => /podman/i.test(c.Name))
-          ? `podman/${info.Name ?? ''}/${info.DockerRootDir ?? ''}`
-          : `${info.ID ?? ''}/${info.Name ?? ''}`,
+    // Podman or not: from connectEngine's ping when it made the client, else from /version's components.
+    const known = isPodmanByPing(docker);
+    const podman = known ?? engineVersion(docker).then((version) => Boolean(version.Components?.some((c) => /podman/i.test(c.Name))));
+    id = Promise.all([docker.info(), podman]).then(([info, isPodman]: [{ ID?: string; Name?: string; DockerRootDir?: string }, boolean]) =>
+      // Podman's compat API makes up a new ID for every /info: its host and storage are what stay.
+      isPodman ? `podman/${info.Name ?? ''}/${info.DockerRootDir ?? ''}` : `${info.ID ?? ''}/${info.Name ?? ''}`,
     );
     engineIds.set(docker, id);
   }

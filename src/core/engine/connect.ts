@@ -126,6 +126,18 @@ export function pingEngine(docker: Docker, abortSignal?: AbortSignal): Promise<P
 /** How long connectEngine's ping stands for "now" (a build's choice of builder reads it instead of asking again). */
 const PING_FRESH_MS = 5000;
 const connectPings = new WeakMap<Docker, { headers: PingHeaders; at: number }>();
+/** connectEngine's ping, kept for what never changes while a client lives (which kind of engine it is). */
+const firstPings = new WeakMap<Docker, PingHeaders>();
+
+/**
+ * Whether the engine is Podman's Docker-compatible API: its /_ping carries Libpod-Api-Version (Docker's
+ * never does), as its /version lists a "Podman Engine" component. Undefined for a client connectEngine did
+ * not make (then /version says).
+ */
+export function isPodmanByPing(docker: Docker): boolean | undefined {
+  const headers = firstPings.get(docker);
+  return headers ? Boolean(header(headers, 'libpod-api-version')) : undefined;
+}
 
 /**
  * The engine's ping headers now: connectEngine's own when no one has used them yet and they are at most 5 s
@@ -171,6 +183,7 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
     // containerd and the kernel); its headers also give the build its builder (freshPing).
     const headers = await pingEngine(docker, abort.signal);
     connectPings.set(docker, { headers, at: Date.now() });
+    firstPings.set(docker, headers);
     let version = versionFromPing(headers);
     if (!version) {
       const versionWithSignal = docker.version as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
