@@ -4,7 +4,7 @@
 // only the functions V8 compiled eagerly, the bundle's top level; every function a build calls (the engine
 // client, the tar gate, the Dockerfile parser, the doctor) is compiled again on each start. A cache made when
 // the process exits (vm.Script#createCachedData) holds every function compiled during the run, so the next run
-// of that command skips those compilations: 45 ms of CPU less on a small rebuild here (README, Performance).
+// of that command skips those compilations: 30-45 ms of CPU less on a small rebuild here (README, Performance).
 //
 // The cache is one file per bundle and command, in the user's cache folder (never a shared temp folder, where
 // another user could plant code); it is made when missing or when V8 rejects it (another Node or V8 flags),

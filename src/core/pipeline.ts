@@ -110,8 +110,9 @@ interface Run {
   readonly builderTag: string;
   readonly builderNetwork: string;
   readonly records: string;
-  /** The engine's id (GET /info and /version, 20-60 ms here), asked on first use: not before the builder
-   * build is sent, so that the engine answers the requests the build waits for first. */
+  /** The engine's id (GET /info, 20-60 ms here, and /version for a client connectEngine did not make), asked
+   * on first use: not before the builder build is sent, so that the engine answers the requests the build
+   * waits for first. */
   readonly engineId: Promise<string>;
   phase: Phase;
   enter(phase: Phase, message: string): void;

@@ -2,6 +2,7 @@ import * as assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { closeEngine, connectEngine, isPodmanByPing } from '../../src/core';
 import { PodmanService } from '../support/endpoints/podman';
 import { BUSYBOX, jsonOf, makeBuilderPair, makeTar, removeDir, runCli } from '../unit/helpers';
 
@@ -34,7 +35,7 @@ describe('Podman (podman system service), through its Docker-compatible API', { 
     assert.equal(result.code, 0, result.stderr);
     assert.match(jsonOf(result).version.api, /^1\.\d+$/);
     // The version comes from Podman's /_ping (Server: Libpod/X): it must be what its /version says.
-    const answer = await new Promise<{ Version: string; ApiVersion: string }>((resolve, reject) => {
+    const answer = await new Promise<{ Version: string; ApiVersion: string; Components?: Array<{ Name: string }> }>((resolve, reject) => {
       http
         .get({ socketPath: podman.url.replace(/^unix:\/\//, ''), path: '/version' }, (res) => {
           let body = '';
@@ -44,6 +45,17 @@ describe('Podman (podman system service), through its Docker-compatible API', { 
         .on('error', reject);
     });
     assert.deepEqual(jsonOf(result).version, { engine: answer.Version, api: answer.ApiVersion });
+    // Podman or not, from the ping (the engine's id depends on it), as its /version's components say.
+    const engine = await connectEngine({ host: podman.url });
+    try {
+      assert.equal(isPodmanByPing(engine.docker), true);
+      assert.ok(
+        answer.Components?.some((c) => /podman/i.test(c.Name)),
+        JSON.stringify(answer.Components),
+      );
+    } finally {
+      closeEngine(engine);
+    }
   });
 
   it('builds a pair with Buildah, reports both sizes, and the second build is up to date', async () => {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { DockerceptionError, closeEngine, connectEngine, findPairs, imageNameFor, pairAt, versionFromPing } from '../../src/core';
+import { DockerceptionError, closeEngine, connectEngine, findPairs, imageNameFor, isPodmanByPing, pairAt, versionFromPing } from '../../src/core';
 import { makeDir, removeDir } from './helpers';
 
 describe('pairs', () => {
@@ -78,6 +78,9 @@ describe('engine address', () => {
     // headers: they must be what the engine's own GET /version says.
     const version = await engine.docker.version();
     assert.deepEqual(engine.version, { engine: version.Version, api: version.ApiVersion });
+    // Podman or not, from the ping (the engine's id depends on it): dockerd's /version lists no Podman.
+    assert.equal(isPodmanByPing(engine.docker), Boolean(version.Components?.some((c) => /podman/i.test(c.Name))));
+    assert.equal(isPodmanByPing(engine.docker), false);
     closeEngine(engine);
   });
 

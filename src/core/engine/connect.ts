@@ -125,18 +125,18 @@ export function pingEngine(docker: Docker, abortSignal?: AbortSignal): Promise<P
 
 /** How long connectEngine's ping stands for "now" (a build's choice of builder reads it instead of asking again). */
 const PING_FRESH_MS = 5000;
-const connectPings = new WeakMap<Docker, { headers: PingHeaders; at: number }>();
-/** connectEngine's ping, kept for what never changes while a client lives (which kind of engine it is). */
-const firstPings = new WeakMap<Docker, PingHeaders>();
+/** connectEngine's ping per client: what never changes while a client lives (which kind of engine it is), and
+ * once, while fresh, the engine's answer "now". */
+const connectPings = new WeakMap<Docker, { headers: PingHeaders; at: number; used: boolean }>();
 
 /**
  * Whether the engine is Podman's Docker-compatible API: its /_ping carries Libpod-Api-Version (Docker's
- * never does), as its /version lists a "Podman Engine" component. Undefined for a client connectEngine did
- * not make (then /version says).
+ * never does), as its /version lists a "Podman Engine" component (test/engines/podman.test.ts and
+ * test/unit/pairs-engine.test.ts compare both). Undefined for a client connectEngine did not make.
  */
 export function isPodmanByPing(docker: Docker): boolean | undefined {
-  const headers = firstPings.get(docker);
-  return headers ? Boolean(header(headers, 'libpod-api-version')) : undefined;
+  const kept = connectPings.get(docker);
+  return kept ? Boolean(header(kept.headers, 'libpod-api-version')) : undefined;
 }
 
 /**
@@ -145,8 +145,10 @@ export function isPodmanByPing(docker: Docker): boolean | undefined {
  */
 export function freshPing(docker: Docker): Promise<PingHeaders> {
   const kept = connectPings.get(docker);
-  connectPings.delete(docker);
-  if (kept && Date.now() - kept.at <= PING_FRESH_MS) return Promise.resolve(kept.headers);
+  if (kept && !kept.used && Date.now() - kept.at <= PING_FRESH_MS) {
+    kept.used = true;
+    return Promise.resolve(kept.headers);
+  }
   return pingEngine(docker);
 }
 
@@ -182,8 +184,7 @@ export async function connectEngine(options: ResolveOptions = {}, timeoutMs = 50
     // GET /_ping as the docker CLI starts: 1 ms on the engine here, where /version takes 20-40 ms (it asks
     // containerd and the kernel); its headers also give the build its builder (freshPing).
     const headers = await pingEngine(docker, abort.signal);
-    connectPings.set(docker, { headers, at: Date.now() });
-    firstPings.set(docker, headers);
+    connectPings.set(docker, { headers, at: Date.now(), used: false });
     let version = versionFromPing(headers);
     if (!version) {
       const versionWithSignal = docker.version as unknown as (opts: { abortSignal: AbortSignal }) => Promise<Docker.DockerVersion>;
