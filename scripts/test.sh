@@ -15,6 +15,8 @@ export DOCKERCEPTION_STATE_DIR="$PWD/test-artifacts/build-records"
 # The CLI's code cache (src/cli/code-cache.ts) too: the tests' runs leave nothing in the user's cache folder.
 export DOCKERCEPTION_CODE_CACHE_DIR="$PWD/test-artifacts/code-cache"
 before=$(docker ps -aq | wc -l)
+# Images already dangling are not this run's; one that becomes dangling during it lost a dc-* tag to a rebuild.
+dangling_before=" $(docker images --filter dangling=true -q --no-trunc | tr '\n' ' ')"
 started=$(date +%s)
 node --test --test-concurrency=1 \
   out/test/unit/*.test.js \
@@ -38,12 +40,13 @@ after=$(docker ps -aq | wc -l)
 
 # The suites tag their images dc-* (their namespace: every such tag is removed, whenever it was made; a
 # cached build can re-tag an image older than this run). Rebuilding a tag leaves the image it pointed to
-# dangling: those are removed when this run made them. Repeated runs then do not fill the engine's disk.
+# dangling: those are removed when they were not dangling before this run. Repeated runs then do not fill the engine's disk.
 made=$(
   docker images --filter 'reference=dc-*' --format '{{.Repository}}:{{.Tag}}'
-  docker images --filter dangling=true --format '{{.ID}} {{.CreatedAt}}' |
-    while read -r id created; do
-      [ "$(date -d "${created% UTC}" +%s 2>/dev/null || echo 0)" -ge "$started" ] && echo "$id"
+  # By set, not by date: a cached build can remake an image with its old creation time.
+  docker images --filter dangling=true -q --no-trunc | sort -u |
+    while read -r id; do
+      case "$dangling_before" in *" $id "*) ;; *) echo "$id" ;; esac
     done
 )
 [ -n "$made" ] && docker rmi $made >/dev/null 2>&1; echo "removed $(echo "$made" | grep -c .) image(s) the tests made"
