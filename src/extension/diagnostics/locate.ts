@@ -94,7 +94,7 @@ export function lineOfStep(content: string, step: { index: number; instruction: 
   const same = (i: Line) =>
     keyword === 'FROM' && i.keyword === 'FROM'
       ? imageName(i.text.split(' ')[1] ?? '') === imageName(wanted.split(' ')[1] ?? '')
-      : i.text === wanted || (wanted.length > 20 && i.text.startsWith(wanted.replace(/(\.\.\.|…)$/, '')));
+      : i.text === wanted || (wanted.length > 20 && i.text.startsWith(wanted.replace(/(\.\.\.|\u2026)$/, '')));
   const matches = steps.map((i, at) => ({ i, at })).filter(({ i }) => same(i));
   if (matches.length > 0) return matches.sort((a, b) => Math.abs(a.at + 1 - step.index) - Math.abs(b.at + 1 - step.index))[0].i.line;
   return steps[step.index - 1]?.line;
