@@ -867,11 +867,12 @@ async function shipSection() {
   const node = (body) =>
     `node -e ${q(`const s=require(${JSON.stringify(ship)});const g=require(${JSON.stringify(engineJs)});(async()=>{const e=await g.connectEngine();${body};g.closeEngine(e)})().catch(x=>{console.error(x.message);process.exit(1)})`)}`;
   // A fresh registry per push: every layer is sent, none 'already exists' or is mounted.
-  const pushes = { ours: [], core: [], docker: [] };
+  const floorJs = path.join(root, 'bench', 'ship-floor.cjs');
+  const pushes = { ours: [], core: [], docker: [], floor: [] };
   const refs = [];
   try {
     for (let i = 0; i < reps; i++) {
-      for (const who of ['ours', 'core', 'docker']) {
+      for (const who of ['ours', 'core', 'docker', 'floor']) {
         const registry = new PrivateRegistry(await freePort(), 'unused', 'unused', { auth: false });
         await registry.start();
         try {
@@ -895,10 +896,13 @@ async function shipSection() {
             pushes.core.push(Number(ms.trim()) / 1000);
             continue;
           }
+          // 'floor': a bare node process sending the engine's push and reading it to the end (bench/ship-floor.cjs).
           const command =
             who === 'ours'
               ? `DOCKERCEPTION_STATE_DIR=${q(path.join(os.tmpdir(), 'dc-bench-ship-state'))} node ${q(cli)} push ${q(path.join(root, 'examples', 'hello-go'))} --tag ${q(ref)} >/dev/null 2>&1`
-              : `docker push ${q(ref)} >/dev/null`;
+              : who === 'floor'
+                ? `node ${q(floorJs)} push ${q(ref)} >/dev/null`
+                : `docker push ${q(ref)} >/dev/null`;
           pushes[who].push(timed(command).seconds);
         } finally {
           await registry.remove();
@@ -916,20 +920,31 @@ async function shipSection() {
     ours: row('dockerception push (CLI)', pushes.ours),
     core: row('pushImage + pushedManifest (in process)', pushes.core),
     docker: row('docker push', pushes.docker),
+    floor: row('bare node: the engine push alone (floor)', pushes.floor),
   };
   push.ratio = round(push.ours.median / push.docker.median, 2);
   push.coreRatio = round(push.core.median / push.docker.median, 2);
+  push.floorRatio = round(push.floor.median / push.docker.median, 2);
   console.log(
-    `  push    ours ${push.ours.median.toFixed(3)} s (in process ${push.core.median.toFixed(3)} s) | docker push ${push.docker.median.toFixed(3)} s | ${push.ratio}× (in process ${push.coreRatio}×)`,
+    `  push    ours ${push.ours.median.toFixed(3)} s (in process ${push.core.median.toFixed(3)} s) | docker push ${push.docker.median.toFixed(3)} s | ${push.ratio}× (in process ${push.coreRatio}×) | floor, a bare node push ${push.floor.median.toFixed(3)} s: ${push.floorRatio}×`,
   );
+  // Interleaved, one run of each in turn: the CLI, the floor (a bare node process: the export's GET and the same
+  // block compression, no bundle and no tar parsing; bench/ship-floor.cjs) and the docker CLI with gzip.
+  const estimateRuns = { ours: [], floor: [], gzip: [] };
+  for (let i = 0; i < reps; i++) {
+    estimateRuns.ours.push(
+      timed(`node ${q(cli)} inspect ${q(path.join(root, 'examples', 'hello-go'))} --tag ${image} --pull-size >/dev/null 2>&1`).seconds,
+    );
+    estimateRuns.floor.push(timed(`node ${q(floorJs)} estimate ${image} >/dev/null`).seconds);
+    estimateRuns.gzip.push(timed(`docker save ${image} | gzip -6 | wc -c >/dev/null`).seconds);
+  }
   const estimate = {
-    ours: series(
-      'dockerception inspect --pull-size (CLI)',
-      `node ${q(cli)} inspect ${q(path.join(root, 'examples', 'hello-go'))} --tag ${image} --pull-size >/dev/null 2>&1`,
-    ),
-    gzip: series('docker save | gzip -6 | wc -c', `docker save ${image} | gzip -6 | wc -c >/dev/null`),
+    ours: row('dockerception inspect --pull-size (CLI)', estimateRuns.ours),
+    floor: row('bare node: GET export + block gzip (floor)', estimateRuns.floor),
+    gzip: row('docker save | gzip -6 | wc -c', estimateRuns.gzip),
   };
   estimate.ratio = round(estimate.ours.median / estimate.gzip.median, 2);
+  estimate.floorRatio = round(estimate.floor.median / estimate.gzip.median, 2);
   // In process: estimatePullSize called again and again in one running process (the first call warms it up).
   const inProcess = execFileSync(
     'bash',
@@ -948,7 +963,7 @@ async function shipSection() {
   );
   estimate.gzipBytes = Number(execFileSync('bash', ['-o', 'pipefail', '-c', `docker save ${image} | gzip -6 | wc -c`], { encoding: 'utf8' }).trim());
   console.log(
-    `  estimate ours ${estimate.ours.median.toFixed(3)} s (in process ${estimate.core.median.toFixed(3)} s, ${estimate.oursBytes} B) | docker save | gzip -6 ${estimate.gzip.median.toFixed(3)} s (${estimate.gzipBytes} B) | ${estimate.ratio}× (in process ${estimate.coreRatio}×)`,
+    `  estimate ours ${estimate.ours.median.toFixed(3)} s (in process ${estimate.core.median.toFixed(3)} s, ${estimate.oursBytes} B) | docker save | gzip -6 ${estimate.gzip.median.toFixed(3)} s (${estimate.gzipBytes} B) | ${estimate.ratio}× (in process ${estimate.coreRatio}×) | floor, a bare node ${estimate.floor.median.toFixed(3)} s: ${estimate.floorRatio}×`,
   );
   rmi(image, `${image}-builder`);
   return { push, estimate, load: os.loadavg().map((l) => round(l, 2)) };
@@ -1161,10 +1176,20 @@ function markdown(r) {
             `| push, in process (pushImage + pushedManifest) | ${sh.push.core.median.toFixed(3)} | ${sh.push.docker.median.toFixed(3)} | ${sh.push.coreRatio}× |`,
           ]
         : []),
+      ...(sh.push.floor
+        ? [
+            `| floor: a bare node process sending the engine's push (bench/ship-floor.cjs) | ${sh.push.floor.median.toFixed(3)} | ${sh.push.docker.median.toFixed(3)} | ${sh.push.floorRatio}× |`,
+          ]
+        : []),
       `| pull-size estimate, CLI | ${sh.estimate.ours.median.toFixed(3)} (${sh.estimate.oursBytes} B) | ${sh.estimate.gzip.median.toFixed(3)} (docker save \\| gzip -6 \\| wc -c: ${sh.estimate.gzipBytes} B) | ${sh.estimate.ratio}× |`,
       ...(sh.estimate.core
         ? [
             `| pull-size estimate, in process (estimatePullSize) | ${sh.estimate.core.median.toFixed(3)} | ${sh.estimate.gzip.median.toFixed(3)} | ${sh.estimate.coreRatio}× |`,
+          ]
+        : []),
+      ...(sh.estimate.floor
+        ? [
+            `| floor: a bare node process, GET of the export + the same block gzip (bench/ship-floor.cjs) | ${sh.estimate.floor.median.toFixed(3)} | ${sh.estimate.gzip.median.toFixed(3)} | ${sh.estimate.floorRatio}× |`,
           ]
         : []),
       ...(sh.load ? ['', `Load average when measured: ${sh.load.join(', ')} (2 CPUs).`] : []),
