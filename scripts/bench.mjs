@@ -930,8 +930,11 @@ async function shipSection() {
   );
   // Interleaved, one run of each in turn: the CLI, the floor (a bare node process: the export's GET and the same
   // block compression, no bundle and no tar parsing; bench/ship-floor.cjs) and the docker CLI with gzip.
-  const estimateRuns = { ours: [], floor: [], gzip: [] };
+  // And what loading the CLI costs before any work: its --version against an empty node.
+  const estimateRuns = { ours: [], floor: [], gzip: [], cliStart: [], node: [] };
   for (let i = 0; i < reps; i++) {
+    estimateRuns.cliStart.push(timed(`node ${q(cli)} --version >/dev/null`).seconds);
+    estimateRuns.node.push(timed(`node -e ''`).seconds);
     estimateRuns.ours.push(
       timed(`node ${q(cli)} inspect ${q(path.join(root, 'examples', 'hello-go'))} --tag ${image} --pull-size >/dev/null 2>&1`).seconds,
     );
@@ -943,6 +946,7 @@ async function shipSection() {
     floor: row('bare node: GET export + block gzip (floor)', estimateRuns.floor),
     gzip: row('docker save | gzip -6 | wc -c', estimateRuns.gzip),
   };
+  const start = { cli: row('node dist/cli.js --version', estimateRuns.cliStart), node: row("node -e ''", estimateRuns.node) };
   estimate.ratio = round(estimate.ours.median / estimate.gzip.median, 2);
   estimate.floorRatio = round(estimate.floor.median / estimate.gzip.median, 2);
   // In process: estimatePullSize called again and again in one running process (the first call warms it up).
@@ -966,7 +970,8 @@ async function shipSection() {
     `  estimate ours ${estimate.ours.median.toFixed(3)} s (in process ${estimate.core.median.toFixed(3)} s, ${estimate.oursBytes} B) | docker save | gzip -6 ${estimate.gzip.median.toFixed(3)} s (${estimate.gzipBytes} B) | ${estimate.ratio}× (in process ${estimate.coreRatio}×) | floor, a bare node ${estimate.floor.median.toFixed(3)} s: ${estimate.floorRatio}×`,
   );
   rmi(image, `${image}-builder`);
-  return { push, estimate, load: os.loadavg().map((l) => round(l, 2)) };
+  console.log(`  start   node dist/cli.js --version ${start.cli.median.toFixed(3)} s | node -e '' ${start.node.median.toFixed(3)} s`);
+  return { push, estimate, start, load: os.loadavg().map((l) => round(l, 2)) };
 }
 
 const runners = {
@@ -1190,6 +1195,12 @@ function markdown(r) {
       ...(sh.estimate.floor
         ? [
             `| floor: a bare node process, GET of the export + the same block gzip (bench/ship-floor.cjs) | ${sh.estimate.floor.median.toFixed(3)} | ${sh.estimate.gzip.median.toFixed(3)} | ${sh.estimate.floorRatio}× |`,
+          ]
+        : []),
+      ...(sh.start
+        ? [
+            '',
+            `Loading the CLI before any work: \`node dist/cli.js --version\` ${sh.start.cli.median.toFixed(3)} s against \`node -e ''\` ${sh.start.node.median.toFixed(3)} s. The floors add nothing for it.`,
           ]
         : []),
       ...(sh.load ? ['', `Load average when measured: ${sh.load.join(', ')} (2 CPUs).`] : []),
