@@ -935,9 +935,7 @@ async function shipSection() {
   for (let i = 0; i < reps; i++) {
     estimateRuns.cliStart.push(timed(`node ${q(cli)} --version >/dev/null`).seconds);
     estimateRuns.node.push(timed(`node -e ''`).seconds);
-    estimateRuns.ours.push(
-      timed(`node ${q(cli)} inspect ${q(path.join(root, 'examples', 'hello-go'))} --tag ${image} --pull-size >/dev/null 2>&1`).seconds,
-    );
+    estimateRuns.ours.push(timed(`node ${q(cli)} inspect ${q(path.join(root, 'examples', 'hello-go'))} --tag ${image} --pull-size >/dev/null 2>&1`).seconds);
     estimateRuns.floor.push(timed(`node ${q(floorJs)} estimate ${image} >/dev/null`).seconds);
     estimateRuns.gzip.push(timed(`docker save ${image} | gzip -6 | wc -c >/dev/null`).seconds);
   }
