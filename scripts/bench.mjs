@@ -1016,6 +1016,8 @@ mkdirSync(outDir, { recursive: true });
 const previousFile = path.join(outDir, 'latest.json');
 if (existsSync(previousFile)) {
   const previous = JSON.parse(readFileSync(previousFile, 'utf8'));
+  // --render measured nothing: the file keeps the last run's date and repetitions.
+  if (sections.length === 0) Object.assign(results, { date: previous.date ?? results.date, reps: previous.reps ?? results.reps });
   for (const [name, section] of Object.entries(previous.sections ?? {})) {
     const carried = (value) => ({ ...value, measured: value.measured ?? previous.date });
     if (name === 'pipeline') {
@@ -1030,8 +1032,39 @@ writeFileSync(path.join(outDir, 'latest.json'), `${JSON.stringify(results, null,
 writeFileSync(path.join(outDir, 'latest.md'), markdown(results));
 console.log(`\nWrote bench/results/latest.json and latest.md`);
 
+/** How many runs the medians in a section are of: the lengths of its `runs` lists (none: not recorded). */
+function runCounts(value, counts = new Set()) {
+  if (Array.isArray(value?.runs)) counts.add(value.runs.length);
+  for (const child of typeof value === 'object' && value !== null ? Object.values(value) : []) runCounts(child, counts);
+  return counts;
+}
+
+/** When each section was measured and over how many runs: a partial run carries the others from an earlier one. */
+function sectionDates(r) {
+  const rows = Object.entries(r.sections).map(([name, section]) => {
+    const measured =
+      (Array.isArray(section) ? undefined : section.measured) ??
+      Object.values(section)
+        .flat()
+        .find((row) => row?.measured)?.measured ??
+      r.date;
+    const counts = [...runCounts(section)].sort((a, b) => a - b);
+    const runs = counts.length === 0 ? '' : ` (medians of ${counts.length === 1 ? counts[0] : `${counts[0]}–${counts.at(-1)}`} runs)`;
+    return `${measured.slice(0, 16).replace('T', ' ')} UTC: ${name}${runs}`;
+  });
+  return [
+    'When each section was measured:',
+    '',
+    ...rows
+      .sort()
+      .reverse()
+      .map((row) => `- ${row}`),
+    '',
+  ];
+}
+
 function markdown(r) {
-  const lines = [`# Benchmarks (${r.date.slice(0, 10)}, ${r.reps} repetitions, medians, ${r.machine.cpus} CPUs)`, '', 'Made by `npm run bench`.', ''];
+  const lines = [`# Benchmarks (${r.date.slice(0, 10)}, medians, ${r.machine.cpus} CPUs)`, '', 'Made by `npm run bench`.', '', ...sectionDates(r)];
   const p = r.sections.pipeline;
   if (p) {
     lines.push(
