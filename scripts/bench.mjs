@@ -31,7 +31,8 @@
 //     and on a runtime image of Node with its libraries (a 99 MB binary whose .dynstr lies past 256 KiB).
 // 14. ship: push of the hello-go runtime by the core (a node process) against `docker push` of the same
 //     image to the same kind of registry (Debian's docker-registry on loopback, a fresh one per push so every
-//     layer is sent), and the pull-size estimate against `docker save IMAGE | gzip -6 | wc -c`.
+//     layer is sent), and the pull-size estimate against `docker save IMAGE | gzip -6 | wc -c`; beside each,
+//     its floor (bench/ship-floor.cjs: a bare node process doing only the engine's part) and the CLI's own load.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
