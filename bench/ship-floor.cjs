@@ -11,12 +11,14 @@ const http = require('node:http');
 const path = require('node:path');
 
 const [mode, ref] = process.argv.slice(2);
-const socketPath = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-
 function fail(message) {
   console.error(`ship-floor: ${message}`);
   process.exit(1);
 }
+
+const host = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
+if (!host.startsWith('unix://')) fail(`DOCKER_HOST is ${host}: the floor talks to a local unix socket only; unset it or point it at one`);
+const socketPath = host.slice('unix://'.length);
 
 if (mode === 'estimate' && ref) {
   const { ParallelGzipSize } = require(path.join(__dirname, '..', 'out', 'src', 'core', 'ship', 'estimate.js'));

@@ -104,7 +104,7 @@ describe('ship CLI: push, build --push, build --all --push against docker-regist
     const error = (info.estimate.pullSize - manifest.pullSize) / manifest.pullSize;
     console.log(`# inspect --pull-size: estimate ${info.estimate.pullSize} B, pushed ${manifest.pullSize} B (${(error * 100).toFixed(2)}%)`);
     assert.equal(info.estimate.configSize, manifest.config.size);
-    // A tag the engine lacks is said as the inspect finds it (the export sent beside it is dropped).
+    // A tag the engine lacks is said as the inspect finds it, before any export is asked for.
     const missing = await runCli(['inspect', dir, '--pull-size', '--tag', `${PREFIX}-never-built`], { env });
     assert.equal(missing.code, 2, missing.stderr);
     assert.match(missing.stderr, new RegExp(`NO_PAIR: The engine has no image tagged ${PREFIX}-never-built: build the pair first`));

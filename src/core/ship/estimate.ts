@@ -48,8 +48,8 @@ const IN_FLIGHT = 4;
  * The gzip size of what is written to it, compressed as pigz does: 1 MiB blocks deflated at once on libuv's
  * threads, each primed with the 32 KiB before it and ended with a sync flush (the last one finished), so the
  * matches a single stream would find across a block's start are found too. The result differs from one
- * zlib stream by a few bytes per block (test/engines/ship.test.ts compares both on every example, and the
- * estimate with the registry's figure); on 2 CPUs it takes about half the time of one stream.
+ * zlib stream by a few bytes per block (test/unit/ship-estimate.test.ts compares both on a seeded corpus, and
+ * test/engines/ship.test.ts the estimate with the registry's figure); on 2 CPUs it takes about half the time of one stream.
  */
 export class ParallelGzipSize extends Writable {
   private block: Buffer[] = [];
